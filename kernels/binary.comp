@@ -61,7 +61,8 @@ int64_t floor_div(int64_t x, int64_t y) {
   if (y == 0) return 0;
   if (y == -1) return -x;
   int64_t q = x / y;
-  return (q * y != x && ((x < 0) != (y < 0))) ? q - 1 : q;
+  int64_t r = x - q * y;
+  return (r != 0 && (r ^ y) < 0) ? q - 1 : q;  // a remainder of the divisor's opposite sign: round down
 }
 
 VAL apply(VAL x, VAL y) {

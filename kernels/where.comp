@@ -16,12 +16,12 @@ layout(push_constant) uniform PC {
   uint64_t a;
   uint64_t b;
   uint64_t out_;
-  uint n;
-  uint ndim;  // coalesced dims, right-aligned in the uvec4s
-  uvec4 shape;
+  uvec4 shape;  // coalesced dims, right-aligned
   uvec4 cond_stride;
   uvec4 a_stride;
   uvec4 b_stride;
+  uint n;
+  uint ndim;
 } pc;
 
 #if W == 8

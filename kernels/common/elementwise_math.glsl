@@ -1,13 +1,14 @@
 // f32 math for the elementwise and rope kernels, accurate to a few ulp on every driver.
 // GLSL's built-in exp/log/tanh/sin/cos only promise absolute errors (2^-11 for sin/cos in [-pi, pi], nothing
 // outside it; tanh may overflow to NaN), and real GPUs use fast approximations; torch's CPU and CUDA kernels are
-// within ~1 ulp. Each function here is a range reduction plus a short polynomial built from fma, so results match
-// across drivers and stay close to torch. Max errors measured against double over the f32 range noted per function.
+// within ~1 ulp. Each function here is an exact range reduction plus a short polynomial, so results match across
+// drivers and stay close to torch. Vulkan allows fma() to round twice, so no reduction relies on a fused one.
+// Max errors were measured against double over the whole f32 range, with fused and with unfused fma.
 
 // Functions, not constants: glslang does not fold uintBitsToFloat in a const initializer.
 float inf_f() { return uintBitsToFloat(0x7f800000u); }
 float nan_f() { return uintBitsToFloat(0x7fc00000u); }
-// ln 2 split so that k * kLn2Hi is exact for |k| < 2^8 (kLn2Hi has 16 significant bits).
+// ln 2 split so that k * kLn2Hi is exact for |k| < 2^8 (kLn2Hi has 16 significant bits), fma or not.
 const float kLn2Hi = 0.693145752f;
 const float kLn2Lo = 1.42860677e-6f;
 
@@ -111,25 +112,42 @@ float pow_f(float x, float y) {
   return r;
 }
 
-// (sin x, cos x): Cody-Waite reduction by pi/2 in three parts (the first two have trailing zero bits, so with fma
-// the reduced argument is exact for |x| up to ~2^20, which covers rope angles = position * inv_freq), then Taylor
-// polynomials on [-pi/4, pi/4] (truncation < 2^-30). Max error ~1 ulp (absolute, near zeros of sin/cos).
+// (sin x, cos x) for |x| < 2^24. The reduction by pi/2 is exact in fixed point (Payne-Hanek with 64 bits of 2/pi,
+// enough below 2^24): Cody-Waite with float constants needs a fused fma to stay exact, and Vulkan lets fma round
+// twice, which would cost rope's large angles (position * inv_freq, up to ~1e6 rad) all their precision.
+// Taylor polynomials on [-pi/4, pi/4] (truncation < 2^-30). Max error ~1 ulp, or 2e-10 absolute near zeros.
 vec2 sincos_f(float x) {
-  float k = roundEven(x * 0.636619772f);
-  float r = fma(k, -1.57079601e+00, x);
-  r = fma(k, -3.13916473e-07, r);
-  r = fma(k, -5.39030253e-15, r);
+  float a = abs(x);
+  float r = a;
+  uint q = 0;
+  int e = int(floatBitsToUint(a) >> 23) - 127;
+  if (e >= -1) {  // a >= 0.5; a = m * 2^-s
+    uint64_t m = uint64_t((floatBitsToUint(a) & 0x7fffffu) | 0x800000u);
+    int s = 23 - e;
+    // t = a * 2/pi * 2^(32+s): an integer part (the quadrant) and 32+s fraction bits. 2/pi = 0.A2F9836E4E441529...
+    uint64_t t = m * 0xA2F9836Eul + ((m * 0x4E441529ul) >> 32);
+    uint fbits = uint(32 + s);
+    uint64_t frac = t & ((1ul << fbits) - 1ul);
+    q = uint(t >> fbits);
+    int64_t f = int64_t(frac);
+    if (frac >= (1ul << (fbits - 1))) {  // round to the nearest quadrant: fraction in [-1/2, 1/2)
+      f -= int64_t(1ul << fbits);
+      q += 1;
+    }
+    r = ldexp(float(f), -int(fbits)) * 1.57079632679f;
+  }
   float z = r * r;
   float sp = fma(z, 1.0 / 362880.0, -1.0 / 5040.0);
   sp = fma(sp, z, 1.0 / 120.0);
   sp = fma(sp, z, -1.0 / 6.0);
-  float s = fma(r * z, sp, r);
+  float sn = fma(r * z, sp, r);
   float cp = fma(z, -1.0 / 3628800.0, 1.0 / 40320.0);
   cp = fma(cp, z, -1.0 / 720.0);
   cp = fma(cp, z, 1.0 / 24.0);
   cp = fma(cp, z, -0.5);
-  float c = fma(z, cp, 1.0);
-  int q = int(k) & 3;
-  vec2 sc = (q & 1) != 0 ? vec2(c, -s) : vec2(s, c);
-  return q >= 2 ? -sc : sc;
+  float cs = fma(z, cp, 1.0);
+  q &= 3u;
+  vec2 sc = (q & 1u) != 0 ? vec2(cs, -sn) : vec2(sn, cs);
+  sc = q >= 2 ? -sc : sc;
+  return vec2(x < 0.0 ? -sc.x : sc.x, sc.y);
 }

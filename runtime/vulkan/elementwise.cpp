@@ -2,6 +2,7 @@
 // dims (so the shaders walk as few dims as possible), picks the 4-wide path when everything is contiguous and
 // aligned, and selects the arithmetic with the OP specialization constant.
 #include <bit>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -21,7 +22,7 @@ struct BinaryPC {
   uint32_t n, flags;   // flags: kFlag* | ndim << 8
   Dims8 shape, a_stride, b_stride;
 };
-static_assert(sizeof(BinaryPC) == 128);
+static_assert(sizeof(BinaryPC) == 128 && offsetof(BinaryPC, shape) == 32);
 
 // Mirrors the push constants of kernels/unary.comp.
 struct UnaryPC {
@@ -31,15 +32,15 @@ struct UnaryPC {
   float lo_f, hi_f;
   Dims8 shape, x_stride;
 };
-static_assert(sizeof(UnaryPC) == 112);
+static_assert(sizeof(UnaryPC) == 112 && offsetof(UnaryPC, shape) == 48);
 
 // Mirrors the push constants of kernels/where.comp (4 dims: see there).
 struct WherePC {
   uint64_t cond, a, b, out;
+  uint32_t shape[4], cond_stride[4], a_stride[4], b_stride[4];  // uvec4s: 16-byte aligned in the shader
   uint32_t n, ndim;
-  uint32_t shape[4], cond_stride[4], a_stride[4], b_stride[4];
 };
-static_assert(sizeof(WherePC) == 104);
+static_assert(sizeof(WherePC) == 104 && offsetof(WherePC, shape) == 32 && offsetof(WherePC, n) == 96);
 
 // out's shape and the operands' strides over it, with dims merged where every operand allows.
 template <size_t N>
