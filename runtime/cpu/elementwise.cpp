@@ -1,12 +1,13 @@
 // CPU elementwise kernels. The iteration space is coalesced and cut into chunks of whole or partial innermost rows
 // (one OpenMP task per chunk); each row runs a loop specialised for unit / zero inner strides, which the compiler
 // vectorises for f32 and the integer dtypes. The op is a template parameter, so no loop tests it per element.
+#include "runtime/ops/elementwise.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numbers>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/elementwise.h"
 
 namespace glint::cpu {
 namespace {
@@ -65,42 +66,62 @@ inline int64_t floor_div(int64_t x, int64_t y) {
   return (x % y != 0 && ((x < 0) != (y < 0))) ? q - 1 : q;
 }
 
-template <BinaryOp OP, class V>
-inline auto apply(V x, V y) {
-  if constexpr (std::is_same_v<V, float>) {
-    if constexpr (OP == BinaryOp::add) return x + y;
-    else if constexpr (OP == BinaryOp::sub) return x - y;
-    else if constexpr (OP == BinaryOp::mul) return x * y;
-    else if constexpr (OP == BinaryOp::div) return x / y;
-    else if constexpr (OP == BinaryOp::pow) return std::pow(x, y);
-    else if constexpr (OP == BinaryOp::maximum) return (x > y || x != x) ? x : y;
-    else if constexpr (OP == BinaryOp::minimum) return (x < y || x != x) ? x : y;
-  } else {  // int64, wrapping through uint64 where signed overflow would be undefined
-    if constexpr (OP == BinaryOp::add) return int64_t(uint64_t(x) + uint64_t(y));
-    else if constexpr (OP == BinaryOp::sub) return int64_t(uint64_t(x) - uint64_t(y));
-    else if constexpr (OP == BinaryOp::mul) return int64_t(uint64_t(x) * uint64_t(y));
-    else if constexpr (OP == BinaryOp::div) return floor_div(x, y);
-    else if constexpr (OP == BinaryOp::maximum) return std::max(x, y);
-    else if constexpr (OP == BinaryOp::minimum) return std::min(x, y);
-    else if constexpr (OP == BinaryOp::pow) return x;  // rejected by the op definition
+// a OP b for the arithmetic ops: f32 for floating dtypes; int64 for integers, wrapping through uint64 where signed
+// overflow would be undefined. OP is a constant, so each instantiation keeps one case.
+template <BinaryOp OP>
+inline float arith(float x, float y) {
+  switch (OP) {
+    case BinaryOp::add: return x + y;
+    case BinaryOp::sub: return x - y;
+    case BinaryOp::mul: return x * y;
+    case BinaryOp::div: return x / y;
+    case BinaryOp::pow: return std::pow(x, y);
+    case BinaryOp::maximum: return (x > y || x != x) ? x : y;  // NaN wins, as torch.maximum
+    case BinaryOp::minimum: return (x < y || x != x) ? x : y;
+    default: return 0;  // comparisons: compare()
   }
-  if constexpr (OP == BinaryOp::eq) return uint8_t(x == y);
-  else if constexpr (OP == BinaryOp::ne) return uint8_t(!(x == y));
-  else if constexpr (OP == BinaryOp::lt) return uint8_t(x < y);
-  else if constexpr (OP == BinaryOp::le) return uint8_t(x <= y);
-  else if constexpr (OP == BinaryOp::gt) return uint8_t(x > y);
-  else if constexpr (OP == BinaryOp::ge) return uint8_t(x >= y);
+}
+template <BinaryOp OP>
+inline int64_t arith(int64_t x, int64_t y) {
+  switch (OP) {
+    case BinaryOp::add: return int64_t(uint64_t(x) + uint64_t(y));
+    case BinaryOp::sub: return int64_t(uint64_t(x) - uint64_t(y));
+    case BinaryOp::mul: return int64_t(uint64_t(x) * uint64_t(y));
+    case BinaryOp::div: return floor_div(x, y);
+    case BinaryOp::maximum: return std::max(x, y);
+    case BinaryOp::minimum: return std::min(x, y);
+    default: return 0;  // pow is rejected by the op definition; comparisons: compare()
+  }
+}
+template <BinaryOp OP, class V>
+inline uint8_t compare(V x, V y) {
+  switch (OP) {
+    case BinaryOp::eq: return x == y;
+    case BinaryOp::ne: return !(x == y);
+    case BinaryOp::lt: return x < y;
+    case BinaryOp::le: return x <= y;
+    case BinaryOp::gt: return x > y;
+    default: return x >= y;
+  }
 }
 
 // Calls f.template operator()<OP>() with OP the runtime op.
 template <class F>
 void visit_binary(BinaryOp op, F&& f) {
   switch (op) {
-#define GLINT_CASE(name) \
-  case BinaryOp::name: return f.template operator()<BinaryOp::name>();
-    GLINT_CASE(add) GLINT_CASE(sub) GLINT_CASE(mul) GLINT_CASE(div) GLINT_CASE(pow) GLINT_CASE(maximum)
-    GLINT_CASE(minimum) GLINT_CASE(eq) GLINT_CASE(ne) GLINT_CASE(lt) GLINT_CASE(le) GLINT_CASE(gt) GLINT_CASE(ge)
-#undef GLINT_CASE
+    case BinaryOp::add: return f.template operator()<BinaryOp::add>();
+    case BinaryOp::sub: return f.template operator()<BinaryOp::sub>();
+    case BinaryOp::mul: return f.template operator()<BinaryOp::mul>();
+    case BinaryOp::div: return f.template operator()<BinaryOp::div>();
+    case BinaryOp::pow: return f.template operator()<BinaryOp::pow>();
+    case BinaryOp::maximum: return f.template operator()<BinaryOp::maximum>();
+    case BinaryOp::minimum: return f.template operator()<BinaryOp::minimum>();
+    case BinaryOp::eq: return f.template operator()<BinaryOp::eq>();
+    case BinaryOp::ne: return f.template operator()<BinaryOp::ne>();
+    case BinaryOp::lt: return f.template operator()<BinaryOp::lt>();
+    case BinaryOp::le: return f.template operator()<BinaryOp::le>();
+    case BinaryOp::gt: return f.template operator()<BinaryOp::gt>();
+    case BinaryOp::ge: return f.template operator()<BinaryOp::ge>();
   }
 }
 
@@ -111,8 +132,8 @@ void binary_loop(const Tensor& a, B b, const Shape& b_strides, const Tensor& out
   const T* pa = ptr<T>(a);
   O* po = ptr<O>(out);
   auto result = [](Acc<T> x, Acc<T> y) {
-    if constexpr (is_comparison(OP)) return apply<OP>(x, y);
-    else return store<T>(apply<OP>(x, y));
+    if constexpr (is_comparison(OP)) return compare<OP>(x, y);
+    else return store<T>(arith<OP>(x, y));
   };
   for_each_row<3>(out.shape(), {a.strides(), b_strides, out.strides()},
                   [&](const std::array<int64_t, 3>& o, int64_t n, const std::array<int64_t, 3>& s) {
@@ -153,44 +174,57 @@ void binary_scalar_cpu(BinaryOp op, const Tensor& a, double b, const Tensor& out
 }
 
 // The formulas are torch's (aten/src/ATen/native/cpu), evaluated in f32.
-template <UnaryOp OP, class V>
-inline V apply_unary(V x, const ClampBounds& b) {
-  if constexpr (std::is_same_v<V, float>) {
-    if constexpr (OP == UnaryOp::neg) return -x;
-    else if constexpr (OP == UnaryOp::abs) return std::fabs(x);
-    else if constexpr (OP == UnaryOp::exp) return std::exp(x);
-    else if constexpr (OP == UnaryOp::log) return std::log(x);
-    else if constexpr (OP == UnaryOp::sqrt) return std::sqrt(x);
-    else if constexpr (OP == UnaryOp::rsqrt) return 1.0f / std::sqrt(x);
-    else if constexpr (OP == UnaryOp::tanh) return std::tanh(x);
-    else if constexpr (OP == UnaryOp::sigmoid) return 1.0f / (1.0f + std::exp(-x));
-    else if constexpr (OP == UnaryOp::silu) return x / (1.0f + std::exp(-x));
-    else if constexpr (OP == UnaryOp::gelu) return x * 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
-    else if constexpr (OP == UnaryOp::gelu_tanh) {
+template <UnaryOp OP>
+inline float unary_op(float x, const ClampBounds& b) {
+  switch (OP) {
+    case UnaryOp::neg: return -x;
+    case UnaryOp::abs: return std::fabs(x);
+    case UnaryOp::exp: return std::exp(x);
+    case UnaryOp::log: return std::log(x);
+    case UnaryOp::sqrt: return std::sqrt(x);
+    case UnaryOp::rsqrt: return 1.0f / std::sqrt(x);
+    case UnaryOp::tanh: return std::tanh(x);
+    case UnaryOp::sigmoid: return 1.0f / (1.0f + std::exp(-x));
+    case UnaryOp::silu: return x / (1.0f + std::exp(-x));
+    case UnaryOp::gelu: return x * 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
+    case UnaryOp::gelu_tanh: {
       constexpr float kBeta = float(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
       const float inner = kBeta * (x + 0.044715f * (x * x * x));
       return 0.5f * x * (1.0f + std::tanh(inner));
-    } else if constexpr (OP == UnaryOp::relu) return x < 0.0f ? 0.0f : x;  // NaN stays NaN
-    else if constexpr (OP == UnaryOp::clamp) return x < b.lo_f ? b.lo_f : (x > b.hi_f ? b.hi_f : x);
-    else return x;
-  } else {
-    if constexpr (OP == UnaryOp::neg) return int64_t(0 - uint64_t(x));
-    else if constexpr (OP == UnaryOp::abs) return x < 0 ? int64_t(0 - uint64_t(x)) : x;
-    else if constexpr (OP == UnaryOp::relu) return x < 0 ? 0 : x;
-    else if constexpr (OP == UnaryOp::clamp) return std::min(std::max(x, b.lo_i), b.hi_i);
-    else return x;  // floating-only ops are rejected by the op definition
+    }
+    case UnaryOp::relu: return x < 0.0f ? 0.0f : x;  // NaN stays NaN
+    case UnaryOp::clamp: return x < b.lo_f ? b.lo_f : (x > b.hi_f ? b.hi_f : x);
+  }
+  return x;
+}
+template <UnaryOp OP>
+inline int64_t unary_op(int64_t x, const ClampBounds& b) {
+  switch (OP) {
+    case UnaryOp::neg: return int64_t(0 - uint64_t(x));
+    case UnaryOp::abs: return x < 0 ? int64_t(0 - uint64_t(x)) : x;
+    case UnaryOp::relu: return x < 0 ? 0 : x;
+    case UnaryOp::clamp: return std::min(std::max(x, b.lo_i), b.hi_i);
+    default: return x;  // floating-only ops are rejected by the op definition
   }
 }
 
+// Calls f.template operator()<OP>() with OP the runtime op.
 template <class F>
 void visit_unary(UnaryOp op, F&& f) {
   switch (op) {
-#define GLINT_CASE(name) \
-  case UnaryOp::name: return f.template operator()<UnaryOp::name>();
-    GLINT_CASE(neg) GLINT_CASE(abs) GLINT_CASE(exp) GLINT_CASE(log) GLINT_CASE(sqrt) GLINT_CASE(rsqrt)
-    GLINT_CASE(tanh) GLINT_CASE(sigmoid) GLINT_CASE(silu) GLINT_CASE(gelu) GLINT_CASE(gelu_tanh) GLINT_CASE(relu)
-    GLINT_CASE(clamp)
-#undef GLINT_CASE
+    case UnaryOp::neg: return f.template operator()<UnaryOp::neg>();
+    case UnaryOp::abs: return f.template operator()<UnaryOp::abs>();
+    case UnaryOp::exp: return f.template operator()<UnaryOp::exp>();
+    case UnaryOp::log: return f.template operator()<UnaryOp::log>();
+    case UnaryOp::sqrt: return f.template operator()<UnaryOp::sqrt>();
+    case UnaryOp::rsqrt: return f.template operator()<UnaryOp::rsqrt>();
+    case UnaryOp::tanh: return f.template operator()<UnaryOp::tanh>();
+    case UnaryOp::sigmoid: return f.template operator()<UnaryOp::sigmoid>();
+    case UnaryOp::silu: return f.template operator()<UnaryOp::silu>();
+    case UnaryOp::gelu: return f.template operator()<UnaryOp::gelu>();
+    case UnaryOp::gelu_tanh: return f.template operator()<UnaryOp::gelu_tanh>();
+    case UnaryOp::relu: return f.template operator()<UnaryOp::relu>();
+    case UnaryOp::clamp: return f.template operator()<UnaryOp::clamp>();
   }
 }
 
@@ -204,10 +238,9 @@ void unary_cpu(UnaryOp op, const Tensor& x, const ClampBounds& bounds, const Ten
                         const T* in = px + o[0];
                         T* r = po + o[1];
                         if (s[0] == 1) {
-                          for (int64_t i = 0; i < n; ++i) r[i] = store<T>(apply_unary<OP>(load(in[i]), bounds));
+                          for (int64_t i = 0; i < n; ++i) r[i] = store<T>(unary_op<OP>(load(in[i]), bounds));
                         } else {
-                          for (int64_t i = 0; i < n; ++i)
-                            r[i] = store<T>(apply_unary<OP>(load(in[i * s[0]]), bounds));
+                          for (int64_t i = 0; i < n; ++i) r[i] = store<T>(unary_op<OP>(load(in[i * s[0]]), bounds));
                         }
                       });
     });
@@ -216,8 +249,9 @@ void unary_cpu(UnaryOp op, const Tensor& x, const ClampBounds& bounds, const Ten
 
 // where moves elements unchanged, so it runs on same-size unsigned words (NaN payloads and -0.0 survive).
 template <size_t Bytes>
-using Word = std::conditional_t<Bytes == 1, uint8_t,
-                                std::conditional_t<Bytes == 2, uint16_t, std::conditional_t<Bytes == 4, uint32_t, uint64_t>>>;
+using Word =
+    std::conditional_t<Bytes == 1, uint8_t,
+                       std::conditional_t<Bytes == 2, uint16_t, std::conditional_t<Bytes == 4, uint32_t, uint64_t>>>;
 
 template <class W>
 void where_loop(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
@@ -237,10 +271,14 @@ void where_loop(const Tensor& cond, const Tensor& a, const Tensor& b, const Tens
 
 void where_cpu(const Tensor& cond, const Tensor& a, const Tensor& b, const Tensor& out) {
   switch (dtype_size(out.dtype())) {
-    case 1: return where_loop<Word<1>>(cond, a, b, out);
-    case 2: return where_loop<Word<2>>(cond, a, b, out);
-    case 4: return where_loop<Word<4>>(cond, a, b, out);
-    default: return where_loop<Word<8>>(cond, a, b, out);
+    case 1:
+      return where_loop<Word<1>>(cond, a, b, out);
+    case 2:
+      return where_loop<Word<2>>(cond, a, b, out);
+    case 4:
+      return where_loop<Word<4>>(cond, a, b, out);
+    default:
+      return where_loop<Word<8>>(cond, a, b, out);
   }
 }
 

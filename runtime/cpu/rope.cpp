@@ -1,10 +1,11 @@
 // CPU rotary embedding: cos / sin are computed once per (batch, position, frequency) and shared by all heads, then
 // each (b, h, t) row is rotated with HF's formula x * cos + rotate(x) * sin in f32.
+#include "runtime/ops/rope.h"
+
 #include <cmath>
 #include <vector>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/rope.h"
 
 namespace glint::cpu {
 namespace {

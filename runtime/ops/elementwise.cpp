@@ -38,10 +38,14 @@ void check_same_dtype(const Tensor& a, const Tensor& b, std::string_view op) {
 // compare integers below 2^53 or exactly representable bounds).
 std::pair<double, double> int_range(DType dt) {
   switch (dt) {
-    case DType::i32: return {-2147483648.0, 2147483647.0};
-    case DType::u8: return {0.0, 255.0};
-    case DType::i8: return {-128.0, 127.0};
-    default: return {-9223372036854775808.0, 9223372036854775807.0};
+    case DType::i32:
+      return {-2147483648.0, 2147483647.0};
+    case DType::u8:
+      return {0.0, 255.0};
+    case DType::i8:
+      return {-128.0, 127.0};
+    default:
+      return {-9223372036854775808.0, 9223372036854775807.0};
   }
 }
 
@@ -49,8 +53,8 @@ std::pair<double, double> int_range(DType dt) {
 // dtype instead, which this library never does implicitly.
 void check_int_scalar(double v, DType dt, std::string_view op) {
   auto [lo, hi] = int_range(dt);
-  GLINT_CHECK(std::isfinite(v) && v == std::trunc(v) && v >= lo && v <= hi && v < 9223372036854775807.0, op,
-              "scalar ", v, " is not an integer representable in ", dtype_name(dt));
+  GLINT_CHECK(std::isfinite(v) && v == std::trunc(v) && v >= lo && v <= hi && v < 9223372036854775807.0, op, "scalar ",
+              v, " is not an integer representable in ", dtype_name(dt));
 }
 
 }  // namespace
@@ -64,7 +68,8 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, std::string_view op) {
   for (size_t i = 0; i < n; ++i) {
     int64_t da = i < n - a.size() ? 1 : a[i - (n - a.size())];
     int64_t db = i < n - b.size() ? 1 : b[i - (n - b.size())];
-    GLINT_CHECK(da == db || da == 1 || db == 1, op, "shapes ", shape_str(a), " and ", shape_str(b), " do not broadcast");
+    GLINT_CHECK(da == db || da == 1 || db == 1, op, "shapes ", shape_str(a), " and ", shape_str(b),
+                " do not broadcast");
     out[i] = da == 1 ? db : da;
   }
   return out;
@@ -169,7 +174,7 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
       GLINT_CHECK(*bound == std::trunc(*bound), "clamp", "bound ", *bound, " is not an integer for ",
                   dtype_name(x.dtype()), " input");
       auto [rlo, rhi] = int_range(DType::i64);
-      *i = *bound <= rlo ? std::numeric_limits<int64_t>::min()
+      *i = *bound <= rlo   ? std::numeric_limits<int64_t>::min()
            : *bound >= rhi ? std::numeric_limits<int64_t>::max()
                            : static_cast<int64_t>(*bound);
     }

@@ -81,13 +81,13 @@ Tensor apply_rope(const Tensor& x, const Tensor& positions, const RopeConfig& cf
               " for x (expected f32, f16 or bf16)");
   GLINT_CHECK(x.device() == positions.device(), "rope", "tensors on different devices: ", x.device().str(), " and ",
               positions.device().str());
-  GLINT_CHECK(positions.dtype() == DType::i64 || positions.dtype() == DType::i32, "rope", "positions must be i64 or i32, got ",
-              dtype_name(positions.dtype()));
+  GLINT_CHECK(positions.dtype() == DType::i64 || positions.dtype() == DType::i32, "rope",
+              "positions must be i64 or i32, got ", dtype_name(positions.dtype()));
   const int64_t B = x.dim(0), T = x.dim(2), D = x.dim(3);
   const Shape& ps = positions.shape();
   GLINT_CHECK((ps.size() == 1 && ps[0] == T) || (ps.size() == 2 && ps[0] == B && ps[1] == T), "rope",
-              "positions of shape ", shape_str(ps), " do not match x ", shape_str(x.shape()), ": expected (", B, ",",
-              T, ") or (", T, ")");
+              "positions of shape ", shape_str(ps), " do not match x ", shape_str(x.shape()), ": expected (", B, ",", T,
+              ") or (", T, ")");
 
   int64_t seq_len = 0;
   if (cfg.scaling.type == RopeScaling::Type::dynamic && positions.numel() > 0) {

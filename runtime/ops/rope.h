@@ -14,15 +14,15 @@ namespace glint {
 struct RopeScaling {
   enum class Type { none, linear, llama3, dynamic };
   Type type = Type::none;
-  double factor = 1.0;  // linear, llama3, dynamic
-  double low_freq_factor = 1.0;  // llama3
+  double factor = 1.0;            // linear, llama3, dynamic
+  double low_freq_factor = 1.0;   // llama3
   double high_freq_factor = 4.0;  // llama3
   // llama3: the pre-training context; dynamic: config.max_position_embeddings (HF uses that key for it).
   int64_t original_max_position_embeddings = 8192;
 };
 
 struct RopeConfig {
-  double theta = 10000;    // rope_theta
+  double theta = 10000;     // rope_theta
   int64_t rotary_dim = -1;  // dims rotated from the start of each head (-1: all; HF: head_dim * partial_rotary_factor)
   // false: HF rotate_half, pairs (i, i + rotary_dim/2) (llama, GPT-NeoX); true: pairs (2i, 2i+1) (GPT-J).
   bool interleaved = false;

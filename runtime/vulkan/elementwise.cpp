@@ -1,13 +1,14 @@
 // Vulkan elementwise kernels: kernels/binary.comp, unary.comp and where.comp. The host coalesces the operands'
 // dims (so the shaders walk as few dims as possible), picks the 4-wide path when everything is contiguous and
 // aligned, and selects the arithmetic with the OP specialization constant.
+#include "runtime/ops/elementwise.h"
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
 #include "runtime/cpu/elem.h"  // coalesce(): the same dim merging the CPU loops use
-#include "runtime/ops/elementwise.h"
 #include "runtime/vulkan/dispatch.h"
 
 namespace glint::vk {
@@ -87,8 +88,10 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor* b, double scalar, co
   BinaryPC pc{};
   pc.a = address(a);
   pc.out = address(out);
-  if (b) pc.b = address(*b);
-  else pc.b = floating ? std::bit_cast<uint32_t>(float(scalar)) : std::bit_cast<uint64_t>(int64_t(scalar));
+  if (b)
+    pc.b = address(*b);
+  else
+    pc.b = floating ? std::bit_cast<uint32_t>(float(scalar)) : std::bit_cast<uint64_t>(int64_t(scalar));
   pc.n = uint32_t(out.numel());
   pc.flags = (vec ? kFlagVec4 : 0) | (b ? 0 : kFlagScalarB) | uint32_t(l.shape.size()) << 8;
   pc.shape = pack_dims(l.shape, 1);
@@ -96,15 +99,15 @@ void run_binary(BinaryOp op, const Tensor& a, const Tensor* b, double scalar, co
   pc.b_stride = pack_dims(l.strides[1], 0);
   const Grid grid = grid_1d(vec ? (out.numel() + 3) / 4 : out.numel(), kLocalSize);
   const std::string shader = shader_name("binary", a.dtype());
-  if (b) dispatch(shader, pc, grid, {a, *b}, {out}, {uint32_t(op)});
-  else dispatch(shader, pc, grid, {a}, {out}, {uint32_t(op)});
+  if (b)
+    dispatch(shader, pc, grid, {a, *b}, {out}, {uint32_t(op)});
+  else
+    dispatch(shader, pc, grid, {a}, {out}, {uint32_t(op)});
 }
 
 void binary_vk(BinaryOp op, const Tensor& a, const Tensor& b, const Tensor& out) { run_binary(op, a, &b, 0, out); }
 
-void binary_scalar_vk(BinaryOp op, const Tensor& a, double b, const Tensor& out) {
-  run_binary(op, a, nullptr, b, out);
-}
+void binary_scalar_vk(BinaryOp op, const Tensor& a, double b, const Tensor& out) { run_binary(op, a, nullptr, b, out); }
 
 void unary_vk(UnaryOp op, const Tensor& x, const ClampBounds& bounds, const Tensor& out) {
   Layout<1> l = coalesced<1>(out.shape(), {x.strides()}, op_name(op));

@@ -1,8 +1,9 @@
 // Vulkan rotary embedding (kernels/rope.comp); the pair layout is a specialization constant.
+#include "runtime/ops/rope.h"
+
 #include <cstddef>
 #include <string>
 
-#include "runtime/ops/rope.h"
 #include "runtime/vulkan/dispatch.h"
 
 namespace glint::vk {

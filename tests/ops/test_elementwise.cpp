@@ -21,9 +21,9 @@ namespace {
 
 constexpr DType kFloatTypes[] = {DType::f32, DType::f16, DType::bf16};
 constexpr DType kIntTypes[] = {DType::i32, DType::i64, DType::u8, DType::i8};
-constexpr BinaryOp kAllBinary[] = {BinaryOp::add, BinaryOp::sub, BinaryOp::mul, BinaryOp::div, BinaryOp::pow,
-                                   BinaryOp::maximum, BinaryOp::minimum, BinaryOp::eq, BinaryOp::ne,
-                                   BinaryOp::lt, BinaryOp::le, BinaryOp::gt, BinaryOp::ge};
+constexpr BinaryOp kAllBinary[] = {BinaryOp::add,     BinaryOp::sub,     BinaryOp::mul, BinaryOp::div, BinaryOp::pow,
+                                   BinaryOp::maximum, BinaryOp::minimum, BinaryOp::eq,  BinaryOp::ne,  BinaryOp::lt,
+                                   BinaryOp::le,      BinaryOp::gt,      BinaryOp::ge};
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
@@ -86,19 +86,32 @@ Shape broadcast(const Shape& a, const Shape& b) { return broadcast_shapes(a, b, 
 
 double ref_float(BinaryOp op, double x, double y) {
   switch (op) {
-    case BinaryOp::add: return x + y;
-    case BinaryOp::sub: return x - y;
-    case BinaryOp::mul: return x * y;
-    case BinaryOp::div: return x / y;
-    case BinaryOp::pow: return std::pow(x, y);
-    case BinaryOp::maximum: return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y);
-    case BinaryOp::minimum: return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y);
-    case BinaryOp::eq: return x == y;
-    case BinaryOp::ne: return x != y;
-    case BinaryOp::lt: return x < y;
-    case BinaryOp::le: return x <= y;
-    case BinaryOp::gt: return x > y;
-    case BinaryOp::ge: return x >= y;
+    case BinaryOp::add:
+      return x + y;
+    case BinaryOp::sub:
+      return x - y;
+    case BinaryOp::mul:
+      return x * y;
+    case BinaryOp::div:
+      return x / y;
+    case BinaryOp::pow:
+      return std::pow(x, y);
+    case BinaryOp::maximum:
+      return std::isnan(x) || std::isnan(y) ? NAN : std::max(x, y);
+    case BinaryOp::minimum:
+      return std::isnan(x) || std::isnan(y) ? NAN : std::min(x, y);
+    case BinaryOp::eq:
+      return x == y;
+    case BinaryOp::ne:
+      return x != y;
+    case BinaryOp::lt:
+      return x < y;
+    case BinaryOp::le:
+      return x <= y;
+    case BinaryOp::gt:
+      return x > y;
+    case BinaryOp::ge:
+      return x >= y;
   }
   return 0;
 }
@@ -106,34 +119,50 @@ double ref_float(BinaryOp op, double x, double y) {
 // Wraps an int64 result to dt, as a store to that dtype does.
 int64_t narrow(int64_t v, DType dt) {
   switch (dt) {
-    case DType::i32: return int32_t(v);
-    case DType::u8: return uint8_t(v);
-    case DType::i8: return int8_t(v);
-    default: return v;
+    case DType::i32:
+      return int32_t(v);
+    case DType::u8:
+      return uint8_t(v);
+    case DType::i8:
+      return int8_t(v);
+    default:
+      return v;
   }
 }
 
 int64_t ref_int(BinaryOp op, int64_t x, int64_t y) {
   const uint64_t ux = uint64_t(x), uy = uint64_t(y);
   switch (op) {
-    case BinaryOp::add: return int64_t(ux + uy);
-    case BinaryOp::sub: return int64_t(ux - uy);
-    case BinaryOp::mul: return int64_t(ux * uy);
+    case BinaryOp::add:
+      return int64_t(ux + uy);
+    case BinaryOp::sub:
+      return int64_t(ux - uy);
+    case BinaryOp::mul:
+      return int64_t(ux * uy);
     case BinaryOp::div: {  // floor division; x / 0 = 0, x / -1 wraps
       if (y == 0) return 0;
       if (y == -1) return int64_t(0 - ux);
       const int64_t q = x / y;
       return (x % y != 0 && (x < 0) != (y < 0)) ? q - 1 : q;
     }
-    case BinaryOp::maximum: return std::max(x, y);
-    case BinaryOp::minimum: return std::min(x, y);
-    case BinaryOp::eq: return x == y;
-    case BinaryOp::ne: return x != y;
-    case BinaryOp::lt: return x < y;
-    case BinaryOp::le: return x <= y;
-    case BinaryOp::gt: return x > y;
-    case BinaryOp::ge: return x >= y;
-    case BinaryOp::pow: break;
+    case BinaryOp::maximum:
+      return std::max(x, y);
+    case BinaryOp::minimum:
+      return std::min(x, y);
+    case BinaryOp::eq:
+      return x == y;
+    case BinaryOp::ne:
+      return x != y;
+    case BinaryOp::lt:
+      return x < y;
+    case BinaryOp::le:
+      return x <= y;
+    case BinaryOp::gt:
+      return x > y;
+    case BinaryOp::ge:
+      return x >= y;
+    case BinaryOp::pow:
+      break;
   }
   return 0;
 }
@@ -163,19 +192,32 @@ std::vector<int64_t> ref_binary_int(BinaryOp op, const Tensor& a, const Tensor& 
 
 double ref_unary(UnaryOp op, double x) {
   switch (op) {
-    case UnaryOp::neg: return -x;
-    case UnaryOp::abs: return std::fabs(x);
-    case UnaryOp::exp: return std::exp(x);
-    case UnaryOp::log: return std::log(x);
-    case UnaryOp::sqrt: return std::sqrt(x);
-    case UnaryOp::rsqrt: return 1 / std::sqrt(x);
-    case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::sigmoid: return 1 / (1 + std::exp(-x));
-    case UnaryOp::silu: return x / (1 + std::exp(-x));
-    case UnaryOp::gelu: return x / 2 * (1 + std::erf(x / std::sqrt(2.0)));
-    case UnaryOp::gelu_tanh: return x / 2 * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case UnaryOp::relu: return x < 0 ? 0 : x;
-    case UnaryOp::clamp: break;
+    case UnaryOp::neg:
+      return -x;
+    case UnaryOp::abs:
+      return std::fabs(x);
+    case UnaryOp::exp:
+      return std::exp(x);
+    case UnaryOp::log:
+      return std::log(x);
+    case UnaryOp::sqrt:
+      return std::sqrt(x);
+    case UnaryOp::rsqrt:
+      return 1 / std::sqrt(x);
+    case UnaryOp::tanh:
+      return std::tanh(x);
+    case UnaryOp::sigmoid:
+      return 1 / (1 + std::exp(-x));
+    case UnaryOp::silu:
+      return x / (1 + std::exp(-x));
+    case UnaryOp::gelu:
+      return x / 2 * (1 + std::erf(x / std::sqrt(2.0)));
+    case UnaryOp::gelu_tanh:
+      return x / 2 * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    case UnaryOp::relu:
+      return x < 0 ? 0 : x;
+    case UnaryOp::clamp:
+      break;
   }
   return x;
 }
@@ -183,10 +225,19 @@ double ref_unary(UnaryOp op, double x) {
 // Input range per unary op: inside the domain, and exp's results inside f16's range.
 std::pair<float, float> unary_range(UnaryOp op) {
   switch (op) {
-    case UnaryOp::log: case UnaryOp::sqrt: case UnaryOp::rsqrt: return {0.05f, 20.f};
-    case UnaryOp::exp: case UnaryOp::tanh: case UnaryOp::sigmoid: case UnaryOp::silu: case UnaryOp::gelu:
-    case UnaryOp::gelu_tanh: return {-8.f, 8.f};
-    default: return {-3.f, 3.f};
+    case UnaryOp::log:
+    case UnaryOp::sqrt:
+    case UnaryOp::rsqrt:
+      return {0.05f, 20.f};
+    case UnaryOp::exp:
+    case UnaryOp::tanh:
+    case UnaryOp::sigmoid:
+    case UnaryOp::silu:
+    case UnaryOp::gelu:
+    case UnaryOp::gelu_tanh:
+      return {-8.f, 8.f};
+    default:
+      return {-3.f, 3.f};
   }
 }
 
@@ -207,10 +258,11 @@ TEST(Elementwise, BinaryFloatEveryOpDtypeAndBroadcast) {
       uint64_t seed = 10;
       for (const ShapePair& sp : kBroadcastCases) {
         for (bool strided : {false, true}) {
-          SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " " << shape_str(sp.a)
-                                            << " " << shape_str(sp.b) << (strided ? " strided" : ""));
+          SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " " << shape_str(sp.a) << " "
+                                            << shape_str(sp.b) << (strided ? " strided" : ""));
           auto [va, vb] = operand_values(op, numel_of(sp.a), numel_of(sp.b), seed += 3);
-          std::vector<float> want = ref_binary(op, make(va, sp.a, dt, Device::cpu()), make(vb, sp.b, dt, Device::cpu()));
+          std::vector<float> want =
+              ref_binary(op, make(va, sp.a, dt, Device::cpu()), make(vb, sp.b, dt, Device::cpu()));
           const Tol t = is_comparison(op) ? Tol{0, 0} : tol(dt);
           for (Device dev : test_devices()) {
             SCOPED_TRACE(dev.str());
@@ -235,8 +287,8 @@ TEST(Elementwise, ContiguousPathTailsAndUnalignedViews) {
         std::vector<float> want = ref_binary(op, make(va, {n}, dt, Device::cpu()), make(vb, {n}, dt, Device::cpu()));
         for (Device dev : test_devices()) {
           for (bool offset : {false, true}) {
-            SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " n=" << n << " "
-                                              << dev.str() << (offset ? " offset" : ""));
+            SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " n=" << n << " " << dev.str()
+                                              << (offset ? " offset" : ""));
             Tensor got = binary(op, make(va, {n}, dt, dev, offset), make(vb, {n}, dt, dev));
             EXPECT_CLOSE(got, want, is_comparison(op) ? Tol{0, 0} : tol(dt));
           }
@@ -259,8 +311,8 @@ TEST(Elementwise, BinaryIntegerWrapsAndFloorDivides) {
     for (BinaryOp op : kAllBinary) {
       if (op == BinaryOp::pow) continue;
       for (const ShapePair& sp : {ShapePair{{4, 9}, {4, 9}}, ShapePair{{3, 1, 5}, {4, 1}}, ShapePair{{0, 3}, {3}}}) {
-        SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " " << shape_str(sp.a) << " "
-                                          << shape_str(sp.b));
+        SCOPED_TRACE(::testing::Message()
+                     << op_name(op) << " " << dtype_name(dt) << " " << shape_str(sp.a) << " " << shape_str(sp.b));
         Tensor a = randint(sp.a, lo, hi, dt, Device::cpu(), 1);
         // Small divisors (zero and -1 included) make floor division and its edge cases visible.
         Tensor b = op == BinaryOp::div ? randint(sp.b, dt == DType::u8 ? 0 : -6, 7, dt, Device::cpu(), 2)
@@ -351,7 +403,8 @@ TEST(Elementwise, SpecialValues) {
       EXPECT_CLOSE(exp(s), (std::vector<float>{kNaN, 0, kInf, 0, kInf, 1, float(std::exp(-1.0))}), tol(dt));
       EXPECT_CLOSE(log(s), (std::vector<float>{kNaN, kNaN, kInf, kNaN, float(std::log(100.0)), -kInf, kNaN}), tol(dt));
       EXPECT_CLOSE(clamp(s, -1.0, 1.0), (std::vector<float>{kNaN, -1, 1, -1, 1, 0, -1}), Tol{0, 0});
-      EXPECT_CLOSE(gelu(s), (std::vector<float>{kNaN, kNaN, kInf, 0, 100, 0, float(-0.5 * std::erfc(1 / std::sqrt(2.0)))}),
+      EXPECT_CLOSE(gelu(s),
+                   (std::vector<float>{kNaN, kNaN, kInf, 0, 100, 0, float(-0.5 * std::erfc(1 / std::sqrt(2.0)))}),
                    tol(dt));
     }
   }
@@ -360,9 +413,9 @@ TEST(Elementwise, SpecialValues) {
 // ---- unary ----
 
 TEST(Elementwise, UnaryFloatEveryOpAndDtype) {
-  constexpr UnaryOp kOps[] = {UnaryOp::neg,     UnaryOp::abs,  UnaryOp::exp,  UnaryOp::log,       UnaryOp::sqrt,
-                              UnaryOp::rsqrt,   UnaryOp::tanh, UnaryOp::sigmoid, UnaryOp::silu,  UnaryOp::gelu,
-                              UnaryOp::gelu_tanh, UnaryOp::relu};
+  constexpr UnaryOp kOps[] = {UnaryOp::neg,  UnaryOp::abs,   UnaryOp::exp,       UnaryOp::log,
+                              UnaryOp::sqrt, UnaryOp::rsqrt, UnaryOp::tanh,      UnaryOp::sigmoid,
+                              UnaryOp::silu, UnaryOp::gelu,  UnaryOp::gelu_tanh, UnaryOp::relu};
   for (DType dt : kFloatTypes) {
     for (UnaryOp op : kOps) {
       for (const Shape& shape : {Shape{6, 11}, Shape{3, 1, 7}, Shape{}, Shape{0, 4}, Shape{1}}) {
@@ -372,8 +425,8 @@ TEST(Elementwise, UnaryFloatEveryOpAndDtype) {
         for (float& w : want) w = float(ref_unary(op, w));
         for (Device dev : test_devices()) {
           for (bool strided : {false, true}) {
-            SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " " << shape_str(shape)
-                                              << " " << dev.str() << (strided ? " strided" : ""));
+            SCOPED_TRACE(::testing::Message() << op_name(op) << " " << dtype_name(dt) << " " << shape_str(shape) << " "
+                                              << dev.str() << (strided ? " strided" : ""));
             Tensor got = unary(op, make(v, shape, dt, dev, strided));
             EXPECT_EQ(got.shape(), shape);
             EXPECT_EQ(got.dtype(), dt);
@@ -388,8 +441,8 @@ TEST(Elementwise, UnaryFloatEveryOpAndDtype) {
 TEST(Elementwise, ClampAndIntegerUnary) {
   const std::vector<float> v = uniform(30, 9, -3, 3);
   using Bound = std::optional<double>;
-  const std::pair<Bound, Bound> bounds[] = {{-1.0, 1.5}, {0.25, std::nullopt}, {std::nullopt, -0.5},
-                                            {std::nullopt, std::nullopt}};
+  const std::pair<Bound, Bound> bounds[] = {
+      {-1.0, 1.5}, {0.25, std::nullopt}, {std::nullopt, -0.5}, {std::nullopt, std::nullopt}};
   for (DType dt : kFloatTypes) {
     const std::vector<float> x = make(v, {5, 6}, dt, Device::cpu()).to_f32();
     for (auto [lo, hi] : bounds) {
@@ -436,7 +489,8 @@ TEST(Elementwise, WhereEveryDtypeBroadcastAndCondition) {
       // Conditions of every sign, zero included (-0.0 too for floats).
       std::vector<float> cv = vc;
       for (size_t i = 0; i < cv.size(); i += 4) cv[i] = i % 8 == 0 ? 0.f : -0.f;
-      if (ct == DType::u8) for (float& c : cv) c = c > 0 ? 7 : 0;  // any nonzero is true
+      if (ct == DType::u8)
+        for (float& c : cv) c = c > 0 ? 7 : 0;  // any nonzero is true
       const Tensor ch = make(cv, sc, ct, Device::cpu()), ah = make(va, sa, dt, Device::cpu()),
                    bh = make(vb, sb, dt, Device::cpu());
       const std::vector<float> c = ch.to_f32(), a = ah.to_f32(), b = bh.to_f32();
@@ -471,14 +525,17 @@ TEST(Elementwise, Errors) {
   Tensor a = zeros({2, 3}, DType::f32, cpu), b = zeros({4, 3}, DType::f32, cpu);
   EXPECT_GLINT_ERROR(add(a, b), "[add] shapes (2,3) and (4,3) do not broadcast");
   EXPECT_GLINT_ERROR(mul(a, zeros({2, 3}, DType::f16, cpu)), "[mul] dtype mismatch: f32 and f16");
-  EXPECT_GLINT_ERROR(lt(zeros({0, 2}, DType::f32, cpu), zeros({3}, DType::f32, cpu)), "[lt] shapes (0,2) and (3) do not broadcast");
+  EXPECT_GLINT_ERROR(lt(zeros({0, 2}, DType::f32, cpu), zeros({3}, DType::f32, cpu)),
+                     "[lt] shapes (0,2) and (3) do not broadcast");
   EXPECT_GLINT_ERROR(add(a, Tensor()), "[add] undefined input tensor");
   EXPECT_GLINT_ERROR(pow(zeros({2}, DType::i32, cpu), zeros({2}, DType::i32, cpu)), "[pow] unsupported dtype i32");
   EXPECT_GLINT_ERROR(gelu(zeros({2}, DType::u8, cpu)), "[gelu] unsupported dtype u8");
-  EXPECT_GLINT_ERROR(where(zeros({2}, DType::u8, cpu), a, zeros({2, 3}, DType::i32, cpu)), "[where] dtype mismatch: f32 and i32");
+  EXPECT_GLINT_ERROR(where(zeros({2}, DType::u8, cpu), a, zeros({2, 3}, DType::i32, cpu)),
+                     "[where] dtype mismatch: f32 and i32");
   EXPECT_GLINT_ERROR(where(zeros({5}, DType::u8, cpu), a, a), "[where] shapes (5) and (2,3) do not broadcast");
   for (Device dev : vulkan_devices()) {
-    EXPECT_GLINT_ERROR(sub(a, zeros({2, 3}, DType::f32, dev)), "[sub] tensors on different devices: cpu and " + dev.str());
+    EXPECT_GLINT_ERROR(sub(a, zeros({2, 3}, DType::f32, dev)),
+                       "[sub] tensors on different devices: cpu and " + dev.str());
     EXPECT_GLINT_ERROR(where(zeros({1}, DType::u8, dev), a, a), "[where] tensors on different devices");
   }
 }

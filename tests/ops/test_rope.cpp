@@ -75,9 +75,12 @@ TEST(Rope, InverseFrequenciesMatchHfFormulas) {
   int kept = 0, divided = 0, smoothed = 0;
   for (size_t i = 0; i < f.size(); ++i) {
     const double wavelen = 2 * std::numbers::pi / base[i];
-    if (wavelen < 2048) kept += f[i] == base[i];
-    else if (wavelen > 8192) divided += std::fabs(f[i] - base[i] / 8) <= 1e-6 * f[i];
-    else smoothed += f[i] < base[i] && f[i] > base[i] / 8;
+    if (wavelen < 2048)
+      kept += f[i] == base[i];
+    else if (wavelen > 8192)
+      divided += std::fabs(f[i] - base[i] / 8) <= 1e-6 * f[i];
+    else
+      smoothed += f[i] < base[i] && f[i] > base[i] / 8;
   }
   EXPECT_EQ(kept + divided + smoothed, 64);
   EXPECT_GT(kept, 0);
@@ -96,8 +99,8 @@ TEST(Rope, InverseFrequenciesMatchHfFormulas) {
 // HF apply_rotary_pos_emb, written as there: cos / sin of emb = cat(freqs, freqs) (or repeat_interleave for GPT-J),
 // q * cos + rotate(q) * sin on the first rotary dims, the rest passed through. x is (B, H, T, D) row-major,
 // positions (B or 1, T).
-std::vector<float> ref_rope(const std::vector<float>& x, const Shape& s, const std::vector<int64_t>& pos, bool per_batch,
-                            const std::vector<float>& inv_freq, bool interleaved) {
+std::vector<float> ref_rope(const std::vector<float>& x, const Shape& s, const std::vector<int64_t>& pos,
+                            bool per_batch, const std::vector<float>& inv_freq, bool interleaved) {
   const int64_t B = s[0], H = s[1], T = s[2], D = s[3], rot = 2 * int64_t(inv_freq.size()), half = rot / 2;
   std::vector<float> out(x.size());
   for (int64_t b = 0; b < B; ++b)
@@ -113,7 +116,8 @@ std::vector<float> ref_rope(const std::vector<float>& x, const Shape& s, const s
           }
           const int64_t j = interleaved ? d / 2 : d % half;
           const double angle = inv_freq[j] * p;  // f32 product, as HF
-          const double rotated = interleaved ? (d % 2 == 0 ? -q[d + 1] : q[d - 1]) : (d < half ? -q[d + half] : q[d - half]);
+          const double rotated =
+              interleaved ? (d % 2 == 0 ? -q[d + 1] : q[d - 1]) : (d < half ? -q[d + half] : q[d - half]);
           o[d] = float(q[d] * std::cos(angle) + rotated * std::sin(angle));
         }
       }
@@ -129,12 +133,12 @@ struct RopeCase {
 
 TEST(Rope, MatchesHfOnEveryDeviceDtypeAndLayout) {
   const RopeCase cases[] = {
-      {{2, 3, 5, 8}, -1, false, true, 64},      // llama
-      {{1, 2, 7, 12}, 8, false, false, 64},     // GPT-NeoX / Phi partial rotary
-      {{2, 1, 3, 10}, 6, true, true, 64},       // GPT-J interleaved, partial
+      {{2, 3, 5, 8}, -1, false, true, 64},        // llama
+      {{1, 2, 7, 12}, 8, false, false, 64},       // GPT-NeoX / Phi partial rotary
+      {{2, 1, 3, 10}, 6, true, true, 64},         // GPT-J interleaved, partial
       {{1, 1, 9, 64}, -1, false, false, 100000},  // long-context angles
-      {{1, 2, 1, 4}, -1, true, false, 1},       // one token (decode), one frequency pair each
-      {{0, 2, 3, 4}, -1, false, true, 8},       // empty batch
+      {{1, 2, 1, 4}, -1, true, false, 1},         // one token (decode), one frequency pair each
+      {{0, 2, 3, 4}, -1, false, true, 8},         // empty batch
   };
   uint64_t seed = 1;
   for (const RopeCase& c : cases) {
@@ -152,9 +156,9 @@ TEST(Rope, MatchesHfOnEveryDeviceDtypeAndLayout) {
           ref_rope(xh.to_f32(), c.shape, pos.to_vector<int64_t>(), c.per_batch_positions, inv_freq, c.interleaved);
       for (Device dev : test_devices()) {
         for (DType pt : {DType::i64, DType::i32}) {
-          SCOPED_TRACE(::testing::Message() << shape_str(c.shape) << " rotary " << c.rotary_dim
-                                            << (c.interleaved ? " interleaved " : " ") << dtype_name(dt) << " "
-                                            << dtype_name(pt) << " " << dev.str());
+          SCOPED_TRACE(::testing::Message()
+                       << shape_str(c.shape) << " rotary " << c.rotary_dim << (c.interleaved ? " interleaved " : " ")
+                       << dtype_name(dt) << " " << dtype_name(pt) << " " << dev.str());
           Tensor x = xh.contiguous().to(dev).transpose(1, 2).contiguous().transpose(1, 2);  // strided on dev
           Tensor got = apply_rope(x, pos.to(pt).to(dev), cfg);
           EXPECT_EQ(got.shape(), c.shape);
@@ -194,7 +198,8 @@ TEST(Rope, Errors) {
   cfg.rotary_dim = 10;
   EXPECT_GLINT_ERROR(rope_inv_freq(cfg, 8), "[rope] rotary_dim 10 must be even and in [2, head_dim = 8]");
   for (Device dev : vulkan_devices())
-    EXPECT_GLINT_ERROR(apply_rope(x, pos.to(dev), RopeConfig{}), "[rope] tensors on different devices: cpu and " + dev.str());
+    EXPECT_GLINT_ERROR(apply_rope(x, pos.to(dev), RopeConfig{}),
+                       "[rope] tensors on different devices: cpu and " + dev.str());
 }
 
 }  // namespace
