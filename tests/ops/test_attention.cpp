@@ -124,6 +124,8 @@ const Case kCases[] = {
     {"decode_gqa2_causal", 1, 8, 4, 1, 61, 128, 128, true},
     {"decode_gqa4_padding", 3, 8, 2, 1, 100, 64, 64, false, MaskCase::padding},
     {"decode_mqa_long", 1, 6, 1, 1, 700, 80, 80},
+    {"decode_long_padding", 2, 4, 2, 1, 300, 64, 64, false, MaskCase::padding},
+    {"decode_d256", 1, 4, 2, 1, 150, 256, 256, true},
     {"decode_mqa_many_rows", 2, 16, 1, 3, 45, 8, 8, true},
     {"decode_additive_f16", 2, 4, 2, 2, 61, 64, 64, false, MaskCase::additive, Layout::contiguous, DType::f16},
     {"decode_heads_last_bf16", 2, 4, 1, 1, 37, 128, 128, false, MaskCase::none, Layout::heads_last, DType::bf16},
