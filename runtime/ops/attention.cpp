@@ -97,10 +97,15 @@ Tensor attention_composite(const Tensor& q, const Tensor& k, const Tensor& v, co
   const int64_t B = a.out.dim(0), Hq = a.out.dim(1), Tq = a.out.dim(2), Dv = a.out.dim(3);
   const int64_t Hkv = kh.dim(1), Tk = kh.dim(2), D = qh.dim(3), group = Hq / Hkv;
   // Element (i0, i1, i2, i3) of a 4-d host tensor.
-  auto at = [](const Tensor& t, int64_t i0, int64_t i1, int64_t i2, int64_t i3) {
-    const Shape& s = t.strides();
-    return double(t.data<float>()[i0 * s[0] + i1 * s[1] + i2 * s[2] + i3 * s[3]]);
+  struct View {
+    const float* p = nullptr;
+    Shape s{0, 0, 0, 0};
+    double operator()(int64_t i0, int64_t i1, int64_t i2, int64_t i3) const {
+      return p[i0 * s[0] + i1 * s[1] + i2 * s[2] + i3 * s[3]];
+    }
   };
+  auto view = [](const Tensor& t) { return t.defined() ? View{t.data<float>(), t.strides()} : View{}; };
+  const View qv = view(qh), kv = view(kh), vv = view(vh), mv = view(mh);
   std::vector<float> out(size_t(a.out.numel()));
   const double inf = std::numeric_limits<double>::infinity();
 #pragma omp parallel for schedule(dynamic)
@@ -110,11 +115,11 @@ Tensor attention_composite(const Tensor& q, const Tensor& k, const Tensor& v, co
     double mx = -inf;
     for (int64_t j = 0; j < Tk; ++j) {
       double x = 0;
-      for (int64_t d = 0; d < D; ++d) x += at(qh, b, h, t, d) * at(kh, b, hk, j, d);
+      for (int64_t d = 0; d < D; ++d) x += qv(b, h, t, d) * kv(b, hk, j, d);
       x *= a.scale;
       if (a.causal && j > t + (Tk - Tq)) x = -inf;
-      if (a.mask_kind == AttentionMask::additive) x += at(mh, b, h, t, j);
-      if (a.mask_kind == AttentionMask::keep && at(mh, b, h, t, j) == 0) x = -inf;
+      if (a.mask_kind == AttentionMask::additive) x += mv(b, h, t, j);
+      if (a.mask_kind == AttentionMask::keep && mv(b, h, t, j) == 0) x = -inf;
       s[j] = x;
       mx = std::max(mx, x);
     }
@@ -127,7 +132,7 @@ Tensor attention_composite(const Tensor& q, const Tensor& k, const Tensor& v, co
     for (auto& x : s) sum += (x = std::exp(x - mx));
     for (int64_t d = 0; d < Dv; ++d) {
       double acc = 0;
-      for (int64_t j = 0; j < Tk; ++j) acc += s[j] * at(vh, b, hk, j, d);
+      for (int64_t j = 0; j < Tk; ++j) acc += s[j] * vv(b, hk, j, d);
       o[d] = float(acc / sum);
     }
   }
