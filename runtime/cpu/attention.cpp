@@ -3,10 +3,11 @@
 // through an online softmax (running max and sum per row), so the scores never exceed kRows x kKeys floats and each
 // K/V block is converted to f32 once per task. Tasks run in parallel with OpenMP.
 //
-// One key block (q k^T, softmax, p v on f32 buffers) is a template over the vector width, built once per x86 level
-// with GCC vector types (AVX-512: 16 floats, AVX2+FMA: 8, SSE2: 4) and chosen at run time, so the library needs no
-// -march flag. Each width has its own register blocking: vectors wider than the target's would spill.
+// A task (conversions, q k^T, softmax, p v on f32 buffers) is a template over the vector width, built once per x86
+// level with GCC vector types (AVX-512: 16 floats, AVX2+FMA: 8, SSE2: 4) and chosen at run time, so the library
+// needs no -march flag. Each width has its own register blocking: vectors wider than the target's would spill.
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -81,9 +82,11 @@ template <int W>
 constexpr int kTileRows = W == 16 ? 4 : 2;
 constexpr int kTileVecs = 4;
 
-// s[i][0:kKeys] = sum_d q[i][d] * kt[d][0:kKeys] for i < rows (rows % 4 == 0); kt streams once per tile of rows.
+// s[i][0:kKeys] = sum_d q[i][d] * kt[d][0:kKeys] for i < rows (rows % 4 == 0), q rows ld floats apart: outer
+// products against a transposed k block, which streams once per tile of rows.
 template <int W>
-[[gnu::always_inline]] inline void qk_block(const float* q, int64_t dim, const float* kt, float* s, int rows) {
+[[gnu::always_inline]] inline void qk_transposed(const float* q, int64_t ld, int64_t dim, const float* kt, float* s,
+                                                 int rows) {
   constexpr int R = kTileRows<W>, C = kTileVecs;
   for (int i = 0; i < rows; i += R)
     for (int c0 = 0; c0 < kKeys; c0 += C * W) {
@@ -92,12 +95,27 @@ template <int W>
         Vec<W> k[C];
         for (int x = 0; x < C; ++x) k[x] = load<W>(kt + d * kKeys + c0 + x * W);
         for (int r = 0; r < R; ++r) {
-          const float qv = q[(i + r) * dim + d];
+          const float qv = q[(i + r) * ld + d];
           for (int x = 0; x < C; ++x) acc[r][x] += qv * k[x];
         }
       }
       for (int r = 0; r < R; ++r)
         for (int x = 0; x < C; ++x) store<W>(s + (i + r) * kKeys + c0 + x * W, acc[r][x]);
+    }
+}
+
+// s[i][j] = q[i] . k[j] for i < rows (rows % 4 == 0) and j < nk, with q and k rows of ld floats (ld % kPad == 0,
+// zero padded): dot products against k rows as stored, for tasks with too few rows to pay for a transpose.
+template <int W>
+[[gnu::always_inline]] inline void qk_rows(const float* q, int64_t ld, const float* k, float* s, int rows, int nk) {
+  for (int j = 0; j < nk; ++j)
+    for (int i = 0; i < rows; i += 4) {
+      Vec<W> acc[4] = {};
+      for (int64_t d = 0; d < ld; d += W) {
+        const Vec<W> kv = load<W>(k + j * ld + d);
+        for (int r = 0; r < 4; ++r) acc[r] += load<W>(q + (i + r) * ld + d) * kv;
+      }
+      for (int r = 0; r < 4; ++r) s[(i + r) * kKeys + j] = hsum<W>(acc[r]);
     }
 }
 
@@ -178,102 +196,138 @@ template <int W>
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
-// Per-thread f32 buffers of one task: its queries (pre-scaled), one key block transposed (D x kKeys), one value
-// block (kKeys x dvp), scores, output accumulators and the running softmax state of each row.
+// f16 bits -> float without branches or selects, so conversion loops vectorise on every x86 level (elem.h's version
+// loops over subnormals): multiplying by 2^112 rebiases the exponent and normalises subnormals exactly; for inf and
+// NaN that leaves exponent bits 0x47800000, a subset of the 0x7f800000 OR-ed in. Checked bit-exact on all inputs.
+inline float f16_to_f32_flat(uint16_t h) {
+  const uint32_t em = h & 0x7fffu, sign = uint32_t(h & 0x8000u) << 16;
+  const uint32_t bits = std::bit_cast<uint32_t>(std::bit_cast<float>(em << 13) * 0x1p112f);
+  return std::bit_cast<float>(bits | (0x7f800000u & -uint32_t(em >= 0x7c00u)) | sign);
+}
+template <class T>
+[[gnu::always_inline]] inline float load_f32(T x) {
+  if constexpr (std::is_same_v<T, f16_t>) return f16_to_f32_flat(x.bits);
+  else return to_float(x);
+}
+
+// Tasks with at most this many query rows (decode) use qk_rows; more rows share a transposed k block.
+constexpr int kMaxRowsForRowMajorK = 8;
+
+// Per-thread f32 buffers of one task: its queries (pre-scaled), one key block (row-major kKeys x dp or transposed
+// dp x kKeys), one value block (kKeys x dvp), scores, output accumulators and each row's running softmax state.
 struct Workspace {
-  int64_t dim, dvp;  // head dims; dvp = Dv rounded up to kPad (zero columns)
-  std::vector<float> q, kt, v, s, o, m, l, alpha;
+  int64_t dp, dvp;  // head dims rounded up to kPad; padding columns stay zero
+  std::vector<float> q, k, v, s, o, m, l, alpha;
   std::vector<Row> rows;
   Workspace(int64_t d, int64_t dv)
-      : dim(d), dvp(round_up(dv, kPad)), q(kRows * d), kt(d * kKeys), v(kKeys * dvp), s(kRows * kKeys),
-        o(kRows * dvp), m(kRows), l(kRows), alpha(kRows) {}
+      : dp(round_up(d, kPad)), dvp(round_up(dv, kPad)), q(kRows * dp), k(kKeys * dp), v(kKeys * dvp),
+        s(kRows * kKeys), o(kRows * dvp), m(kRows), l(kRows), alpha(kRows) {}
 };
 
-// Folds the key block in w.kt / w.v (keys k0.., nk of them) into the task's padded_rows rows.
-template <int W>
-[[gnu::always_inline]] inline void key_block(Workspace& w, int padded_rows, AttentionMask kind, int64_t k0, int nk) {
-  qk_block<W>(w.q.data(), w.dim, w.kt.data(), w.s.data(), padded_rows);
-  softmax_block<W>(w.s.data(), w.rows, padded_rows, kind, k0, nk, w.m.data(), w.l.data(), w.alpha.data());
-  pv_block<W>(w.s.data(), w.v.data(), w.dvp, w.alpha.data(), w.o.data(), padded_rows, nk);
+// Everything a task reads, for element type T.
+template <class T>
+struct Problem {
+  const T *q, *k, *v;
+  T* out;
+  const float* mask;
+  Shape qs, ks, vs, ms;  // strides
+  int64_t Hq, Tq, Dv, Hkv, Tk, D, group, rows_per_kv, blocks;
+  float scale;
+  bool causal;
+  AttentionMask kind;
+};
+
+// One task: rows r0 .. r0 + kRows of (batch b, kv head hk), i.e. query head hk * group + r / Tq at position r % Tq.
+template <class T, int W>
+[[gnu::always_inline]] inline void run_task(const Problem<T>& p, Workspace& w, int64_t task) {
+  const int64_t b = task / (p.Hkv * p.blocks), hk = task / p.blocks % p.Hkv, r0 = task % p.blocks * kRows;
+  const int nrows = int(std::min<int64_t>(kRows, p.rows_per_kv - r0)), padded = int(round_up(nrows, 4));
+  const bool row_major = padded <= kMaxRowsForRowMajorK;
+  w.rows.clear();
+  std::fill(w.q.begin(), w.q.end(), 0.f);
+  int64_t key_end = 0;
+  for (int i = 0; i < nrows; ++i) {
+    const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
+    const T* src = p.q + b * p.qs[0] + h * p.qs[1] + t * p.qs[2];
+    for (int64_t d = 0; d < p.D; ++d) w.q[i * w.dp + d] = load_f32(src[d]) * p.scale;
+    const float* mrow = p.mask ? p.mask + b * p.ms[0] + h * p.ms[1] + t * p.ms[2] : nullptr;
+    const int64_t last = p.causal ? t + p.Tk - p.Tq : p.Tk - 1;
+    w.rows.push_back({mrow, last});
+    key_end = std::max(key_end, std::min(last + 1, p.Tk));
+  }
+  std::fill(w.o.begin(), w.o.end(), 0.f);
+  std::fill(w.m.begin(), w.m.end(), kNegInf);
+  std::fill(w.l.begin(), w.l.end(), 0.f);
+  // Key blocks past every row's causal limit are skipped.
+  for (int64_t k0 = 0; k0 < key_end; k0 += kKeys) {
+    const int nk = int(std::min<int64_t>(kKeys, p.Tk - k0));
+    if (!row_major && nk < kKeys) std::fill(w.k.begin(), w.k.end(), 0.f);
+    for (int j = 0; j < nk; ++j) {
+      const T* ksrc = p.k + b * p.ks[0] + hk * p.ks[1] + (k0 + j) * p.ks[2];
+      const T* vsrc = p.v + b * p.vs[0] + hk * p.vs[1] + (k0 + j) * p.vs[2];
+      if (row_major)
+        for (int64_t d = 0; d < p.D; ++d) w.k[j * w.dp + d] = load_f32(ksrc[d]);
+      else
+        for (int64_t d = 0; d < p.D; ++d) w.k[d * kKeys + j] = load_f32(ksrc[d]);
+      for (int64_t d = 0; d < p.Dv; ++d) w.v[j * w.dvp + d] = load_f32(vsrc[d]);
+    }
+    if (row_major) qk_rows<W>(w.q.data(), w.dp, w.k.data(), w.s.data(), padded, nk);
+    else qk_transposed<W>(w.q.data(), w.dp, p.D, w.k.data(), w.s.data(), padded);
+    softmax_block<W>(w.s.data(), w.rows, padded, p.kind, k0, nk, w.m.data(), w.l.data(), w.alpha.data());
+    pv_block<W>(w.s.data(), w.v.data(), w.dvp, w.alpha.data(), w.o.data(), padded, nk);
+  }
+  for (int i = 0; i < nrows; ++i) {
+    const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
+    T* dst = p.out + ((b * p.Hq + h) * p.Tq + t) * p.Dv;
+    const float inv = w.l[i] > 0 ? 1.f / w.l[i] : 0.f;  // fully masked rows: zeros
+    for (int64_t d = 0; d < p.Dv; ++d) dst[d] = from_float<T>(w.o[i * w.dvp + d] * inv);
+  }
 }
 
-using KeyBlockFn = void (*)(Workspace&, int, AttentionMask, int64_t, int);
+template <class T>
+using TaskFn = void (*)(const Problem<T>&, Workspace&, int64_t);
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-[[gnu::target("arch=x86-64-v4")]] void key_block_avx512(Workspace& w, int rows, AttentionMask kind, int64_t k0, int nk) {
-  key_block<16>(w, rows, kind, k0, nk);
+template <class T>
+[[gnu::target("arch=x86-64-v4")]] void task_avx512(const Problem<T>& p, Workspace& w, int64_t task) {
+  run_task<T, 16>(p, w, task);
 }
-[[gnu::target("arch=x86-64-v3")]] void key_block_avx2(Workspace& w, int rows, AttentionMask kind, int64_t k0, int nk) {
-  key_block<8>(w, rows, kind, k0, nk);
+template <class T>
+[[gnu::target("arch=x86-64-v3")]] void task_avx2(const Problem<T>& p, Workspace& w, int64_t task) {
+  run_task<T, 8>(p, w, task);
 }
 #endif
-void key_block_baseline(Workspace& w, int rows, AttentionMask kind, int64_t k0, int nk) {
-  key_block<4>(w, rows, kind, k0, nk);
+template <class T>
+void task_baseline(const Problem<T>& p, Workspace& w, int64_t task) {
+  run_task<T, 4>(p, w, task);
 }
 
 // The widest variant this CPU runs.
-KeyBlockFn pick_key_block() {
+template <class T>
+TaskFn<T> pick_task() {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("x86-64-v4")) return key_block_avx512;
-  if (__builtin_cpu_supports("x86-64-v3")) return key_block_avx2;
+  if (__builtin_cpu_supports("x86-64-v4")) return task_avx512<T>;
+  if (__builtin_cpu_supports("x86-64-v3")) return task_avx2<T>;
 #endif
-  return key_block_baseline;
+  return task_baseline<T>;
 }
 
 template <class T>
 void attention_typed(const AttentionArgs& a) {
-  const Shape &qs = a.q.strides(), &ks = a.k.strides(), &vs = a.v.strides();
-  const int64_t B = a.out.dim(0), Hq = a.out.dim(1), Tq = a.out.dim(2), Dv = a.out.dim(3);
-  const int64_t Hkv = a.k.dim(1), Tk = a.k.dim(2), D = a.q.dim(3), group = Hq / Hkv;
-  const int64_t rows_per_kv = group * Tq, blocks = (rows_per_kv + kRows - 1) / kRows;
-  const T *qp = ptr<T>(a.q), *kp = ptr<T>(a.k), *vp = ptr<T>(a.v);
-  const float* mp = a.mask.defined() ? ptr<float>(a.mask) : nullptr;
-  T* op = ptr<T>(a.out);
-  static const KeyBlockFn step = pick_key_block();
-
+  static const TaskFn<T> run = pick_task<T>();
+  Problem<T> p{ptr<T>(a.q), ptr<T>(a.k), ptr<T>(a.v), ptr<T>(a.out), a.mask.defined() ? ptr<float>(a.mask) : nullptr,
+               a.q.strides(), a.k.strides(), a.v.strides(), a.mask.defined() ? a.mask.strides() : Shape(4, 0)};
+  p.Hq = a.out.dim(1), p.Tq = a.out.dim(2), p.Dv = a.out.dim(3), p.Hkv = a.k.dim(1), p.Tk = a.k.dim(2);
+  p.D = a.q.dim(3), p.group = p.Hq / p.Hkv, p.rows_per_kv = p.group * p.Tq;
+  p.blocks = (p.rows_per_kv + kRows - 1) / kRows;
+  p.scale = a.scale, p.causal = a.causal, p.kind = a.mask_kind;
+  const int64_t tasks = a.out.dim(0) * p.Hkv * p.blocks;
 #pragma omp parallel
   {
-    Workspace w(D, Dv);
+    Workspace w(p.D, p.Dv);
 #pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < B * Hkv * blocks; ++task) {
-      const int64_t b = task / (Hkv * blocks), hk = task / blocks % Hkv, r0 = task % blocks * kRows;
-      const int nrows = int(std::min<int64_t>(kRows, rows_per_kv - r0)), padded = int(round_up(nrows, 4));
-      // Rows r0.. of this kv head: query head hk * group + r / Tq, position r % Tq.
-      w.rows.clear();
-      std::fill(w.q.begin(), w.q.end(), 0.f);
-      int64_t key_end = 0;
-      for (int i = 0; i < nrows; ++i) {
-        const int64_t h = hk * group + (r0 + i) / Tq, t = (r0 + i) % Tq;
-        const T* src = qp + b * qs[0] + h * qs[1] + t * qs[2];
-        for (int64_t d = 0; d < D; ++d) w.q[i * D + d] = to_float(src[d]) * a.scale;
-        const float* mrow = mp ? mp + b * a.mask.strides()[0] + h * a.mask.strides()[1] + t * a.mask.strides()[2] : nullptr;
-        const int64_t last = a.causal ? t + Tk - Tq : Tk - 1;
-        w.rows.push_back({mrow, last});
-        key_end = std::max(key_end, std::min(last + 1, Tk));
-      }
-      std::fill(w.o.begin(), w.o.end(), 0.f);
-      std::fill(w.m.begin(), w.m.end(), kNegInf);
-      std::fill(w.l.begin(), w.l.end(), 0.f);
-      // Key blocks past every row's causal limit are skipped.
-      for (int64_t k0 = 0; k0 < key_end; k0 += kKeys) {
-        const int nk = int(std::min<int64_t>(kKeys, Tk - k0));
-        if (nk < kKeys) std::fill(w.kt.begin(), w.kt.end(), 0.f);
-        for (int j = 0; j < nk; ++j) {
-          const T* ksrc = kp + b * ks[0] + hk * ks[1] + (k0 + j) * ks[2];
-          const T* vsrc = vp + b * vs[0] + hk * vs[1] + (k0 + j) * vs[2];
-          for (int64_t d = 0; d < D; ++d) w.kt[d * kKeys + j] = to_float(ksrc[d]);
-          for (int64_t d = 0; d < Dv; ++d) w.v[j * w.dvp + d] = to_float(vsrc[d]);
-        }
-        step(w, padded, a.mask_kind, k0, nk);
-      }
-      for (int i = 0; i < nrows; ++i) {
-        const int64_t h = hk * group + (r0 + i) / Tq, t = (r0 + i) % Tq;
-        T* dst = op + ((b * Hq + h) * Tq + t) * Dv;
-        const float inv = w.l[i] > 0 ? 1.f / w.l[i] : 0.f;  // fully masked rows: zeros
-        for (int64_t d = 0; d < Dv; ++d) dst[d] = from_float<T>(w.o[i * w.dvp + d] * inv);
-      }
-    }
+    for (int64_t task = 0; task < tasks; ++task) run(p, w, task);
   }
 }
 
