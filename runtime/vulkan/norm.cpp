@@ -1,0 +1,67 @@
+// Vulkan norms: rms_norm and layer_norm share kernels/norm.comp (KIND specialization constant), group_norm has
+// kernels/group_norm.comp. Missing weights / biases travel as address 0.
+#include <cstddef>
+#include <string>
+
+#include "runtime/core/error.h"
+#include "runtime/ops/norm.h"
+#include "runtime/vulkan/reduce_rows.h"
+
+namespace glint::vk {
+namespace {
+
+uint64_t address_or_zero(const Tensor& t) { return t.defined() ? address(t) : 0; }
+
+struct NormPC {  // mirrors kernels/norm.comp
+  uint64_t x, weight, bias, dst;
+  uint32_t rows, len, stride;
+  float eps;
+  Dims8 shape, strides;
+};
+static_assert(sizeof(NormPC) == 112 && offsetof(NormPC, shape) == 48);
+
+enum class NormKind : uint32_t { rms = 0, layer = 1 };
+
+void last_dim_norm(NormKind kind, const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
+                   const Tensor& out) {
+  const RowLayout l = row_layout(x, x.ndim() - 1, kind == NormKind::rms ? "rms_norm" : "layer_norm");
+  NormPC pc{address(x), address_or_zero(weight), address_or_zero(bias), address(out), l.rows, l.len, l.stride, eps,
+            l.shape, l.strides};
+  dispatch("norm_" + std::string(dtype_name(x.dtype())), pc, row_grid(l.groups()), {x, weight, bias}, {out},
+           {uint32_t(kind), l.cols});
+}
+
+void rms_norm_vulkan(const Tensor& x, const Tensor& weight, float eps, const Tensor& out) {
+  last_dim_norm(NormKind::rms, x, weight, Tensor(), eps, out);
+}
+
+void layer_norm_vulkan(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& out) {
+  last_dim_norm(NormKind::layer, x, weight, bias, eps, out);
+}
+
+struct GroupNormPC {  // mirrors kernels/group_norm.comp
+  uint64_t x, weight, bias, dst;
+  uint32_t rows, len, spatial, groups, per_group;
+  float eps;
+};
+static_assert(sizeof(GroupNormPC) == 56);
+
+void group_norm_vulkan(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
+                       const Tensor& out) {
+  GLINT_CHECK(x.numel() < (int64_t(1) << 32), "group_norm", "tensor ", x.str(),
+              " is too large for 32-bit element offsets");
+  const int64_t channels = x.dim(1), per_group = channels / groups;
+  const int64_t spatial = x.numel() / (x.dim(0) * channels);
+  const RowLayout l = contiguous_rows(uint32_t(x.dim(0) * groups), uint32_t(per_group * spatial));
+  GroupNormPC pc{address(x),      address_or_zero(weight), address_or_zero(bias), address(out),        l.rows,
+                 l.len,           uint32_t(spatial),       uint32_t(groups),      uint32_t(per_group), eps};
+  dispatch("group_norm_" + std::string(dtype_name(x.dtype())), pc, row_grid(l.groups()), {x, weight, bias}, {out},
+           {uint32_t(silu), l.cols});
+}
+
+const OpRegistration reg_rms(rms_norm_kernel, DeviceKind::vulkan, rms_norm_vulkan);
+const OpRegistration reg_layer(layer_norm_kernel, DeviceKind::vulkan, layer_norm_vulkan);
+const OpRegistration reg_group(group_norm_kernel, DeviceKind::vulkan, group_norm_vulkan);
+
+}  // namespace
+}  // namespace glint::vk
