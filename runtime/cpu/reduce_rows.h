@@ -1,5 +1,6 @@
-// CPU helpers shared by the row-wise kernels (reductions, softmax, norms): where each row of a tensor starts, and
-// f32 summation that stays accurate on long rows without falling back to double.
+// CPU helpers shared by the row-wise kernels (reductions, softmax, norms): where each row of a tensor starts, row
+// access that vectorises when the row is contiguous, and f32 summation that stays accurate on long rows without
+// falling back to double.
 #pragma once
 #include <cmath>
 #include <cstdint>
@@ -55,15 +56,39 @@ float pairwise_sum(int64_t begin, int64_t n, const F& f) {
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])) + tail;
 }
 
-// Kahan-compensated running sum, for sums fed one term at a time (column-wise walks).
-struct KahanSum {
-  float sum = 0, comp = 0;
-  void add(float x) {
-    float y = x - comp;
-    float t = sum + y;
-    comp = (t - sum) - y;
-    sum = t;
+// Kahan-compensated running sum: sum += x with the rounding error carried in comp. Used where terms arrive one at
+// a time per sum (column-wise walks keep one per column, in arrays so the columns vectorise).
+inline void kahan_add(float& sum, float& comp, float x) {
+  float y = x - comp;
+  float t = sum + y;
+  comp = (t - sum) - y;
+  sum = t;
+}
+
+// Calls f(at) with `at(i)` loading element i of a row `stride` apart; a stride-1 row gets its own instantiation
+// so that the loops over it vectorise.
+template <class T, class F>
+decltype(auto) with_row(const T* p, int64_t stride, const F& f) {
+  if (stride == 1) return f([p](int64_t i) { return p[i]; });
+  return f([p, stride](int64_t i) { return p[i * stride]; });
+}
+
+// The row widened to f32 into buf[0, n).
+template <class T>
+void load_row(const T* p, int64_t n, int64_t stride, float* buf) {
+  with_row(p, stride, [&](auto at) {
+    for (int64_t i = 0; i < n; ++i) buf[i] = to_float(at(i));
+  });
+}
+
+// buf[0, n) narrowed to T into a row `stride` apart.
+template <class T>
+void store_row(const float* buf, int64_t n, T* p, int64_t stride) {
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) p[i] = from_float<T>(buf[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) p[i * stride] = from_float<T>(buf[i]);
   }
-};
+}
 
 }  // namespace glint::cpu

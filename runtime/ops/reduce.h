@@ -25,6 +25,8 @@ Tensor sum_all(const Tensor& x);
 
 // The op code is a Vulkan specialization constant: keep the numbering stable.
 enum class ReduceOp : uint32_t { sum = 0, mean = 1, max = 2, min = 3, argmax = 4, var = 5 };
+// The op's name as its errors spell it ("sum", "argmax", ...).
+const char* reduce_op_name(ReduceOp op);
 
 // out (contiguous, x's shape without `dim`) = op over dim `dim` (already normalised) of x (any strides).
 // out has x's dtype (sum of integers: i64; argmax: i64). max/min/argmax never see an empty dim.

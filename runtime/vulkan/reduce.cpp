@@ -53,7 +53,7 @@ void run(const Tensor& x, const RowLayout& l, ReduceOp op, float divisor, const 
 }
 
 void reduce_vulkan(const Tensor& x, int dim, ReduceOp op, int64_t correction, const Tensor& out) {
-  const RowLayout l = row_layout(x, dim, "reduce");
+  const RowLayout l = row_layout(x, dim, reduce_op_name(op));
   const int64_t len = x.shape()[dim];
   run(x, l, op, float(op == ReduceOp::var ? std::max<int64_t>(0, len - correction) : len), out);
 }

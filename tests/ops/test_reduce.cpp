@@ -14,11 +14,6 @@ const ReduceOp kAllOps[] = {ReduceOp::sum, ReduceOp::mean, ReduceOp::max,
                             ReduceOp::min, ReduceOp::argmax, ReduceOp::var};
 const DType kFloatTypes[] = {DType::f32, DType::f16, DType::bf16};
 
-const char* name(ReduceOp op) {
-  const char* names[] = {"sum", "mean", "max", "min", "argmax", "var"};
-  return names[int(op)];
-}
-
 Tensor apply(ReduceOp op, const Tensor& x, int dim, bool keepdim = false, int64_t correction = 1) {
   switch (op) {
     case ReduceOp::sum: return sum(x, dim, keepdim);
@@ -75,7 +70,7 @@ Ref reference(const Tensor& x, int dim, ReduceOp op, int64_t correction = 1) {
 constexpr double kAccumulationRel = 1e-5;
 
 void check(ReduceOp op, const Tensor& x, int dim, int64_t correction = 1) {
-  SCOPED_TRACE(::testing::Message() << name(op) << " of " << x.str() << " over dim " << dim);
+  SCOPED_TRACE(::testing::Message() << reduce_op_name(op) << " of " << x.str() << " over dim " << dim);
   const Ref ref = reference(x, dim, op, correction);
   const Tensor got = apply(op, x, dim, false, correction);
   Shape shape = x.shape();
