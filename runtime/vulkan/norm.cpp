@@ -40,12 +40,16 @@ void layer_norm_vulkan(const Tensor& x, const Tensor& weight, const Tensor& bias
 }
 
 struct GroupNormPC {  // mirrors kernels/group_norm.comp
-  uint64_t x, weight, bias, dst;
-  uint32_t rows, len, spatial, groups, per_group;
+  uint64_t x, weight, bias, dst, stats;
+  uint32_t rows, len, spatial, groups, per_group, splits, chunk;
   float eps;
 };
-static_assert(sizeof(GroupNormPC) == 56);
+static_assert(sizeof(GroupNormPC) == 72);
 
+enum class GroupNormPhase : uint32_t { whole_rows = 0, split_stats = 1, split_normalise = 2 };
+
+// Rows shared by several workgroups (few, long rows: diffusion models) take two dispatches, statistics per split
+// then normalisation; otherwise one.
 void group_norm_vulkan(const Tensor& x, int64_t groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
                        const Tensor& out) {
   GLINT_CHECK(x.numel() < (int64_t(1) << 32), "group_norm", "tensor ", x.str(),
@@ -53,10 +57,19 @@ void group_norm_vulkan(const Tensor& x, int64_t groups, const Tensor& weight, co
   const int64_t channels = x.dim(1), per_group = channels / groups;
   const int64_t spatial = x.numel() / (x.dim(0) * channels);
   const RowLayout l = contiguous_rows(uint32_t(x.dim(0) * groups), uint32_t(per_group * spatial));
-  GroupNormPC pc{address(x),      address_or_zero(weight), address_or_zero(bias), address(out),        l.rows,
-                 l.len,           uint32_t(spatial),       uint32_t(groups),      uint32_t(per_group), eps};
-  dispatch("group_norm_" + std::string(dtype_name(x.dtype())), pc, row_grid(l.groups()), {x, weight, bias}, {out},
-           {uint32_t(silu), l.cols});
+  const uint32_t splits = l.splits();
+  const Tensor stats = splits > 1 ? Tensor::empty({int64_t(l.rows) * splits * 2}, DType::f32, x.device()) : Tensor();
+  GroupNormPC pc{address(x),   address_or_zero(weight), address_or_zero(bias), address(out),
+                 address_or_zero(stats), l.rows, l.len, uint32_t(spatial), uint32_t(groups), uint32_t(per_group),
+                 splits,       (l.len + splits - 1) / splits, eps};
+  const std::string name = "group_norm_" + std::string(dtype_name(x.dtype()));
+  const Grid grid = row_grid(uint64_t(l.groups()) * splits);
+  auto run = [&](GroupNormPhase phase, std::initializer_list<Tensor> reads, std::initializer_list<Tensor> writes) {
+    dispatch(name, pc, grid, reads, writes, {uint32_t(silu), l.cols, uint32_t(phase)});
+  };
+  if (splits == 1) return run(GroupNormPhase::whole_rows, {x, weight, bias}, {out});
+  run(GroupNormPhase::split_stats, {x}, {stats});
+  run(GroupNormPhase::split_normalise, {x, weight, bias, stats}, {out});
 }
 
 const OpRegistration reg_rms(rms_norm_kernel, DeviceKind::vulkan, rms_norm_vulkan);

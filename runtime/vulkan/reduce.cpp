@@ -20,11 +20,6 @@ struct ReducePC {  // mirrors kernels/reduce.comp
 };
 static_assert(sizeof(ReducePC) == 112 && offsetof(ReducePC, shape) == 48);
 
-// Splits of at least this many elements (16 per thread), and enough of them to give the GPU about this many
-// workgroups in all.
-constexpr uint32_t kMinSplitLen = 4096;
-constexpr uint32_t kTargetGroups = 1024;
-
 bool splittable(ReduceOp op) {
   return op == ReduceOp::sum || op == ReduceOp::mean || op == ReduceOp::max || op == ReduceOp::min;
 }
@@ -41,9 +36,7 @@ void record(const Tensor& x, const RowLayout& l, ReduceOp op, float divisor, uin
 
 // dst (contiguous, l.rows elements) = op over each row of x described by l.
 void run(const Tensor& x, const RowLayout& l, ReduceOp op, float divisor, const Tensor& dst) {
-  const uint32_t splits = l.cols == 1 && splittable(op)
-                              ? std::max(1u, std::min(l.len / kMinSplitLen, kTargetGroups / std::max(l.rows, 1u)))
-                              : 1;
+  const uint32_t splits = splittable(op) ? l.splits() : 1;
   if (splits == 1) return record(x, l, op, divisor, 1, dst);
   const bool sums = op == ReduceOp::sum || op == ReduceOp::mean;
   const DType partial_dtype = !sums ? x.dtype() : is_floating(x.dtype()) ? DType::f32 : DType::i64;

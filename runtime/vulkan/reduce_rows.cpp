@@ -1,5 +1,7 @@
 #include "runtime/vulkan/reduce_rows.h"
 
+#include <algorithm>
+
 #include "runtime/core/error.h"
 
 namespace glint::vk {
@@ -11,6 +13,9 @@ constexpr uint32_t kShortRow = 16;
 // f32 per step, with kRowGroupSize / 32 threads sharing each row.
 constexpr uint32_t kColumnTile = 32;
 
+constexpr uint32_t kMinSplitLen = 4096;
+constexpr uint32_t kTargetGroups = 1024;
+
 uint32_t choose_cols(uint32_t rows, uint32_t len, uint32_t stride) {
   if (len <= kShortRow && rows > 1) return kRowGroupSize;
   if (stride == 1 || rows < kColumnTile) return 1;
@@ -18,6 +23,11 @@ uint32_t choose_cols(uint32_t rows, uint32_t len, uint32_t stride) {
 }
 
 }  // namespace
+
+uint32_t RowLayout::splits() const {
+  if (cols != 1) return 1;
+  return std::max(1u, std::min(len / kMinSplitLen, kTargetGroups / std::max(rows, 1u)));
+}
 
 RowLayout row_layout(const Tensor& x, int dim, const char* op) {
   Shape shape, strides;

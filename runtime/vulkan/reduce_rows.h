@@ -18,6 +18,9 @@ struct RowLayout {
   Dims8 shape{}, strides{};  // kept dims of the input: row index -> element offset of the row's start
 
   uint32_t groups() const { return (rows + cols - 1) / cols; }
+  // Workgroups to share each row when there are too few rows to fill a GPU: splits of at least 4096 elements
+  // (16 per thread), up to about 1024 workgroups in all; 1 for layouts with several rows per workgroup.
+  uint32_t splits() const;
 };
 
 // The rows of x along `dim`; fails with "[op] ..." when x is too large for the kernels' 32-bit element offsets.

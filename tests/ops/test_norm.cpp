@@ -110,13 +110,17 @@ TEST(LayerNorm, MatchesTorch) {
   }
 }
 
-TEST(LayerNorm, LargeOffsetKeepsItsDigits) {
+TEST(Norms, LargeOffsetKeepsItsDigits) {
   // x = 1000 + U[0,1): a variance from E[x²] - E[x]² would be wrong by tens of percent. The mean itself can be off
   // by the f32 accumulation bound (1e-5 of 1000, see test_reduce), which the output carries times rstd (< 4).
   const Tol t{tol(DType::f32).atol + 1e-5 * 1001 * 4, tol(DType::f32).rtol};
   for (Device dev : test_devices()) {
     Tensor x = rand({3, 3001}, DType::f32, dev, 14, 1000.f, 1001.f);
     EXPECT_CLOSE(layer_norm(x, Tensor(), Tensor(), 1e-5f), layer_ref(x, Tensor(), Tensor(), 1e-5), t) << dev.str();
+    // The same for group_norm, whose rows here are split across workgroups and their statistics combined.
+    Tensor g = rand({1, 6, 4099}, DType::f32, dev, 15, 1000.f, 1001.f);
+    EXPECT_CLOSE(group_norm(g, 2, Tensor(), Tensor(), 1e-5f), group_ref(g, 2, Tensor(), Tensor(), 1e-5), t)
+        << dev.str();
   }
 }
 
@@ -124,9 +128,10 @@ struct GroupCase {
   Shape shape;
   int64_t groups;
 };
-// Spatial dims of several sizes or none, one group or one channel per group, long rows (2 * 3001).
-const GroupCase kGroupCases[] = {{{2, 6, 5, 7}, 3}, {{1, 4, 3001}, 2}, {{3, 8}, 4},
-                                 {{2, 32, 9}, 32},  {{1, 3, 1, 1}, 1}, {{2, 6, 3, 2, 2}, 2}};
+// Spatial dims of several sizes or none, one group or one channel per group, long rows (2 * 3001), and rows
+// long and few enough to be shared by several workgroups on Vulkan (3 * 4099, in 3 splits).
+const GroupCase kGroupCases[] = {{{2, 6, 5, 7}, 3}, {{1, 4, 3001}, 2},    {{3, 8}, 4},       {{2, 32, 9}, 32},
+                                 {{1, 3, 1, 1}, 1}, {{2, 6, 3, 2, 2}, 2}, {{1, 6, 4099}, 2}};
 
 TEST(GroupNorm, MatchesTorch) {
   for (Device dev : test_devices()) {
