@@ -1,0 +1,166 @@
+// CPU gather (embedding / index_select / gather), scatter_add and topk.
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "runtime/cpu/elem.h"
+#include "runtime/ops/indexing.h"
+
+namespace glint::cpu {
+namespace {
+
+// Gathering moves bits, so elements are handled by size: one instantiation per width, not per dtype.
+template <class F>
+void visit_width(DType dt, F&& f) {
+  switch (dtype_size(dt)) {
+    case 1: return f.template operator()<uint8_t>();
+    case 2: return f.template operator()<uint16_t>();
+    case 4: return f.template operator()<uint32_t>();
+    default: return f.template operator()<uint64_t>();
+  }
+}
+
+template <class F>
+void visit_index(DType dt, F&& f) {
+  if (dt == DType::i32) f.template operator()<int32_t>();
+  else f.template operator()<int64_t>();
+}
+
+// Last-dim view of a (possibly 0-d) shape: the loops below walk the outer dims with for_each_strided and the last
+// one by hand, so that a row whose index is constant (embedding, index_select off the last dim) becomes a plain copy.
+struct Split {
+  Shape outer;
+  std::array<Shape, 3> outer_strides;
+  int64_t n;
+  std::array<int64_t, 3> inner_stride;
+};
+Split split_last(const Shape& shape, const std::array<Shape, 3>& strides) {
+  if (shape.empty()) return {{}, {}, 1, {0, 0, 0}};
+  Split s{Shape(shape.begin(), shape.end() - 1), {}, shape.back(), {}};
+  for (int k = 0; k < 3; ++k) {
+    s.outer_strides[k].assign(strides[k].begin(), strides[k].end() - 1);
+    s.inner_stride[k] = strides[k].back();
+  }
+  return s;
+}
+
+void gather_cpu(const Tensor& base, const Tensor& idx, const Tensor& out, int64_t stride, int64_t bound) {
+  const Split s = split_last(out.shape(), {base.strides(), idx.strides(), out.strides()});
+  const auto [bs, is, os] = s.inner_stride;
+  visit_width(out.dtype(), [&]<class T>() {
+    visit_index(idx.dtype(), [&]<class I>() {
+      const T* b = ptr<T>(base);
+      const I* ix = ptr<I>(idx);
+      T* o = ptr<T>(out);
+      for_each_strided<3>(s.outer, s.outer_strides, [&](const std::array<int64_t, 3>& off) {
+        const T* src = b + off[0];
+        const I* ip = ix + off[1];
+        T* dst = o + off[2];
+        if (is == 0) {  // one index for the whole row
+          const int64_t t = ip[0];
+          if (t < 0 || t >= bound) {
+            for (int64_t i = 0; i < s.n; ++i) dst[i * os] = T{0};
+          } else {
+            const T* row = src + t * stride;
+            for (int64_t i = 0; i < s.n; ++i) dst[i * os] = row[i * bs];
+          }
+          return;
+        }
+        for (int64_t i = 0; i < s.n; ++i) {
+          const int64_t t = ip[i * is];
+          dst[i * os] = t < 0 || t >= bound ? T{0} : src[i * bs + t * stride];
+        }
+      });
+    });
+  });
+}
+
+Shape drop(const Shape& s, int dim) {
+  Shape r = s;
+  r.erase(r.begin() + dim);
+  return r;
+}
+
+// Parallel over the fibers along dim (all updates of one fiber land in one fiber of acc, so fibers never race);
+// within a fiber, updates apply in index order, which makes the result deterministic.
+void scatter_add_cpu(const Tensor& acc, int dim, const Tensor& idx, const Tensor& src) {
+  const int64_t n = idx.shape()[dim], size = acc.shape()[dim];
+  const int64_t is = idx.strides()[dim], ss = src.strides()[dim], as = acc.strides()[dim];
+  const Shape fibers = drop(idx.shape(), dim);
+  const std::array<Shape, 3> strides{drop(idx.strides(), dim), drop(src.strides(), dim), drop(acc.strides(), dim)};
+  visit_dtype(src.dtype(), [&]<class S>() {
+    if constexpr (is_float_elem<S> || std::is_same_v<S, int32_t>) {
+      using A = std::conditional_t<is_float_elem<S>, float, int32_t>;
+      A* a = ptr<A>(acc);
+      const S* sp = ptr<S>(src);
+      visit_index(idx.dtype(), [&]<class I>() {
+        const I* ip = ptr<I>(idx);
+        for_each_strided<3>(fibers, strides, [&](const std::array<int64_t, 3>& off) {
+          for (int64_t j = 0; j < n; ++j) {
+            const int64_t t = ip[off[0] + j * is];
+            if (t < 0 || t >= size) continue;
+            if constexpr (is_float_elem<S>) a[off[2] + t * as] += to_float(sp[off[1] + j * ss]);
+            else a[off[2] + t * as] += sp[off[1] + j * ss];
+          }
+        });
+      });
+    } else {
+      fail("scatter_add", "no CPU kernel for ", dtype_name(src.dtype()));
+    }
+  });
+}
+
+// A 64-bit key whose descending order is topk's order: the value mapped to an order-preserving uint32 (NaN above
+// +inf, -0 == +0, inverted for smallest-k) above the bit-inverted index (lower index first among equal values).
+// kernels/topk.comp uses the same key.
+uint64_t topk_key(float v, uint32_t j, bool largest) {
+  uint32_t u = std::bit_cast<uint32_t>(v);
+  if ((u & 0x7fffffffu) > 0x7f800000u) u = 0xffffffffu;
+  else u = v == 0.f ? 0x80000000u : (u & 0x80000000u) ? ~u : u | 0x80000000u;
+  if (!largest) u = ~u;
+  return uint64_t(u) << 32 | uint32_t(~j);
+}
+
+void topk_cpu(const Tensor& x, int dim, int64_t k, bool largest, const Tensor& values, const Tensor& indices) {
+  const int64_t n = x.shape()[dim], xs = x.strides()[dim], vs = values.strides()[dim];
+  const Shape outer = drop(x.shape(), dim), outer_strides = drop(x.strides(), dim),
+              out_strides = drop(values.strides(), dim);
+  const int64_t rows = numel_of(outer);
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_float_elem<T>) {
+      const T* xp = ptr<T>(x);
+      T* vp = ptr<T>(values);
+      int64_t* ip = ptr<int64_t>(indices);
+#pragma omp parallel if (rows * n > 32768)
+      {
+        std::vector<uint64_t> keys(static_cast<size_t>(n));
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t r = 0; r < rows; ++r) {
+          int64_t xo = 0, oo = 0;
+          for (int64_t d = int64_t(outer.size()) - 1, rem = r; d >= 0; --d) {
+            xo += rem % outer[d] * outer_strides[d];
+            oo += rem % outer[d] * out_strides[d];
+            rem /= outer[d];
+          }
+          for (int64_t j = 0; j < n; ++j) keys[j] = topk_key(to_float(xp[xo + j * xs]), uint32_t(j), largest);
+          std::nth_element(keys.begin(), keys.begin() + (k - 1), keys.end(), std::greater<>());
+          std::sort(keys.begin(), keys.begin() + k, std::greater<>());
+          for (int64_t i = 0; i < k; ++i) {
+            const int64_t j = ~uint32_t(keys[i]);
+            vp[oo + i * vs] = xp[xo + j * xs];
+            ip[oo + i * vs] = j;
+          }
+        }
+      }
+    } else {
+      fail("topk", "no CPU kernel for ", dtype_name(x.dtype()));
+    }
+  });
+}
+
+const OpRegistration reg_gather(gather_kernel, DeviceKind::cpu, gather_cpu);
+const OpRegistration reg_scatter_add(scatter_add_kernel, DeviceKind::cpu, scatter_add_cpu);
+const OpRegistration reg_topk(topk_kernel, DeviceKind::cpu, topk_cpu);
+
+}  // namespace
+}  // namespace glint::cpu
