@@ -9,6 +9,8 @@ set(GLINT_SPIRV_ENV vulkan1.2)
 
 function(glint_compile_shaders out_var kernel_dir)
   file(GLOB shaders CONFIGURE_DEPENDS ${kernel_dir}/*.comp)
+  # Every shader depends on every shared header: simple, and the headers change rarely.
+  file(GLOB common_headers CONFIGURE_DEPENDS ${kernel_dir}/common/*.glsl)
   set(generated)
   set(gen_dir ${CMAKE_CURRENT_BINARY_DIR}/shaders)
   file(MAKE_DIRECTORY ${gen_dir})
@@ -32,12 +34,11 @@ function(glint_compile_shaders out_var kernel_dir)
       add_custom_command(
         OUTPUT ${cpp}
         COMMAND Vulkan::glslc --target-env=${GLINT_SPIRV_ENV} -fshader-stage=compute -I ${kernel_dir}/common
-                ${defines} -MD -MF ${spv}.d -o ${spv}.raw ${src}
+                ${defines} -o ${spv}.raw ${src}
         COMMAND ${SPIRV_OPT} -O --target-env=${GLINT_SPIRV_ENV} ${spv}.raw -o ${spv}
         COMMAND ${SPIRV_VAL} --target-env ${GLINT_SPIRV_ENV} ${spv}
         COMMAND ${CMAKE_COMMAND} -DNAME=${name} -DSPV=${spv} -DOUT=${cpp} -P ${PROJECT_SOURCE_DIR}/cmake/EmbedSpirv.cmake
-        DEPENDS ${src} ${PROJECT_SOURCE_DIR}/cmake/EmbedSpirv.cmake
-        DEPFILE ${spv}.d
+        DEPENDS ${src} ${common_headers} ${PROJECT_SOURCE_DIR}/cmake/EmbedSpirv.cmake
         COMMENT "Compiling shader ${name}"
         VERBATIM)
       list(APPEND generated ${cpp})

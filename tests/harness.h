@@ -42,5 +42,5 @@ Tol tol(DType dtype);
 
 }  // namespace glint::test
 
-#define EXPECT_CLOSE(got, want, t) EXPECT_TRUE(::glint::test::all_close(got, want, t))
+#define EXPECT_CLOSE(...) EXPECT_TRUE(::glint::test::all_close(__VA_ARGS__))
 #define EXPECT_GLINT_ERROR(stmt, needle) EXPECT_TRUE(::glint::test::throws_with([&] { stmt; }, needle))

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ namespace glint::vk {
 int device_count();
 // Logical device N, created on first use; throws "[vulkan] ..." when N does not exist.
 Device& device(int index);
+// The first logical device on a non-CPU physical device (what the default device picks), if any.
+std::optional<int> first_gpu_index();
+// True once the process has begun tearing the devices down.
+bool devices_closed();
 // Which physical device each logical device uses: GLINT_VULKAN_DEVICES ("0,0" = two devices on physical 0), else
 // one logical device per usable physical device in the loader's order. Must be called before the first device().
 void set_physical_devices(std::vector<int> physical_indices);
@@ -41,6 +46,8 @@ class Device {
   CommandStream& stream() { return *stream_; }
   // Serialises use of this device's stream across threads.
   std::recursive_mutex& mutex() { return mutex_; }
+  // Whether the compute queue writes GPU timestamps (GLINT_PROFILE).
+  bool timestamps() const { return timestamps_; }
   // Waits until every recorded dispatch has finished.
   void synchronize();
 
@@ -50,6 +57,7 @@ class Device {
   VkDevice device_ = VK_NULL_HANDLE;
   VkQueue queue_ = VK_NULL_HANDLE;
   uint32_t queue_family_ = 0;
+  bool timestamps_ = false;
   std::recursive_mutex mutex_;
   std::unique_ptr<Allocator> allocator_;
   std::unique_ptr<Pipelines> pipelines_;

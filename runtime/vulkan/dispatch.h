@@ -36,8 +36,9 @@ void dispatch(std::string_view shader, const PC& pc, Grid grid, std::initializer
   dispatch_raw(device_of(*writes.begin()), shader, &pc, sizeof(PC), grid, reads, writes, spec_constants);
 }
 
-// Packs up to 8 dims into the two uvec4 of index.glsl (leading dims padded with size 1 / stride 0).
-struct Dims8 {
+// Packs up to 8 dims into the two uvec4 of index.glsl (leading dims padded with size 1 / stride 0). Aligned like
+// a GLSL uvec4 (16 bytes), so a push-constant struct that holds one matches the shader's layout.
+struct alignas(16) Dims8 {
   uint32_t v[8];
 };
 Dims8 pack_dims(const Shape& values, int64_t pad);
