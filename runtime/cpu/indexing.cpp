@@ -81,13 +81,39 @@ Shape drop(const Shape& s, int dim) {
   return r;
 }
 
-// Parallel over the fibers along dim (all updates of one fiber land in one fiber of acc, so fibers never race);
-// within a fiber, updates apply in index order, which makes the result deterministic.
+// Element offsets of the i-th position (row-major) of `shape` in N operands with the given strides.
+template <size_t N>
+std::array<int64_t, N> offsets_of(int64_t i, const Shape& shape, const std::array<Shape, N>& strides) {
+  std::array<int64_t, N> off{};
+  for (int d = int(shape.size()) - 1; d >= 0; --d) {
+    const int64_t c = i % shape[d];
+    i /= shape[d];
+    for (size_t k = 0; k < N; ++k) off[k] += c * strides[k][d];
+  }
+  return off;
+}
+
+// Tasks are (fiber of the dims other than dim and the last, block of last-dim columns). A task's updates land in acc
+// elements no other task touches, so tasks never race, and each applies its updates in index order, so the result is
+// deterministic. Each index walks a run of columns: sequential memory for the common dim-0 case (embedding backward).
 void scatter_add_cpu(const Tensor& acc, int dim, const Tensor& idx, const Tensor& src) {
+  constexpr int64_t kBlock = 256;
+  const int nd = idx.ndim();
   const int64_t n = idx.shape()[dim], size = acc.shape()[dim];
   const int64_t is = idx.strides()[dim], ss = src.strides()[dim], as = acc.strides()[dim];
-  const Shape fibers = drop(idx.shape(), dim);
-  const std::array<Shape, 3> strides{drop(idx.strides(), dim), drop(src.strides(), dim), drop(acc.strides(), dim)};
+  Shape outer = drop(idx.shape(), dim);
+  std::array<Shape, 3> outer_strides{drop(idx.strides(), dim), drop(src.strides(), dim), drop(acc.strides(), dim)};
+  int64_t cols = 1;
+  std::array<int64_t, 3> cs{0, 0, 0};
+  if (dim != nd - 1) {
+    cols = outer.back();
+    outer.pop_back();
+    for (int k = 0; k < 3; ++k) {
+      cs[k] = outer_strides[k].back();
+      outer_strides[k].pop_back();
+    }
+  }
+  const int64_t blocks = (cols + kBlock - 1) / kBlock, tasks = numel_of(outer) * blocks;
   visit_dtype(src.dtype(), [&]<class S>() {
     if constexpr (is_float_elem<S> || std::is_same_v<S, int32_t>) {
       using A = std::conditional_t<is_float_elem<S>, float, int32_t>;
@@ -95,14 +121,20 @@ void scatter_add_cpu(const Tensor& acc, int dim, const Tensor& idx, const Tensor
       const S* sp = ptr<S>(src);
       visit_index(idx.dtype(), [&]<class I>() {
         const I* ip = ptr<I>(idx);
-        for_each_strided<3>(fibers, strides, [&](const std::array<int64_t, 3>& off) {
+#pragma omp parallel for schedule(static) if (tasks > 1 && idx.numel() > 32768)
+        for (int64_t task = 0; task < tasks; ++task) {
+          const auto off = offsets_of<3>(task / blocks, outer, outer_strides);
+          const int64_t c0 = task % blocks * kBlock, c1 = std::min(cols, c0 + kBlock);
           for (int64_t j = 0; j < n; ++j) {
-            const int64_t t = ip[off[0] + j * is];
-            if (t < 0 || t >= size) continue;
-            if constexpr (is_float_elem<S>) a[off[2] + t * as] += to_float(sp[off[1] + j * ss]);
-            else a[off[2] + t * as] += sp[off[1] + j * ss];
+            for (int64_t c = c0; c < c1; ++c) {
+              const int64_t t = ip[off[0] + j * is + c * cs[0]];
+              if (t < 0 || t >= size) continue;
+              A& dst = a[off[2] + t * as + c * cs[2]];
+              if constexpr (is_float_elem<S>) dst += to_float(sp[off[1] + j * ss + c * cs[1]]);
+              else dst += sp[off[1] + j * ss + c * cs[1]];
+            }
           }
-        });
+        }
       });
     } else {
       fail("scatter_add", "no CPU kernel for ", dtype_name(src.dtype()));
@@ -131,17 +163,12 @@ void topk_cpu(const Tensor& x, int dim, int64_t k, bool largest, const Tensor& v
       const T* xp = ptr<T>(x);
       T* vp = ptr<T>(values);
       int64_t* ip = ptr<int64_t>(indices);
-#pragma omp parallel if (rows * n > 32768)
+#pragma omp parallel if (rows > 1 && rows * n > 32768)
       {
         std::vector<uint64_t> keys(static_cast<size_t>(n));
 #pragma omp for schedule(dynamic, 1)
         for (int64_t r = 0; r < rows; ++r) {
-          int64_t xo = 0, oo = 0;
-          for (int64_t d = int64_t(outer.size()) - 1, rem = r; d >= 0; --d) {
-            xo += rem % outer[d] * outer_strides[d];
-            oo += rem % outer[d] * out_strides[d];
-            rem /= outer[d];
-          }
+          const auto [xo, oo] = offsets_of<2>(r, outer, {outer_strides, out_strides});
           for (int64_t j = 0; j < n; ++j) keys[j] = topk_key(to_float(xp[xo + j * xs]), uint32_t(j), largest);
           std::nth_element(keys.begin(), keys.begin() + (k - 1), keys.end(), std::greater<>());
           std::sort(keys.begin(), keys.begin() + k, std::greater<>());
