@@ -1,6 +1,5 @@
 // CPU gather (embedding / index_select / gather), scatter_add and topk.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "runtime/cpu/elem.h"
@@ -26,8 +25,20 @@ void visit_index(DType dt, F&& f) {
   else f.template operator()<int64_t>();
 }
 
-// Last-dim view of a (possibly 0-d) shape: the loops below walk the outer dims with for_each_strided and the last
-// one by hand, so that a row whose index is constant (embedding, index_select off the last dim) becomes a plain copy.
+// Element offsets of the i-th position (row-major) of `shape` in N operands with the given strides.
+template <size_t N>
+std::array<int64_t, N> offsets_of(int64_t i, const Shape& shape, const std::array<Shape, N>& strides) {
+  std::array<int64_t, N> off{};
+  for (int d = int(shape.size()) - 1; d >= 0; --d) {
+    const int64_t c = i % shape[d];
+    i /= shape[d];
+    for (size_t k = 0; k < N; ++k) off[k] += c * strides[k][d];
+  }
+  return off;
+}
+
+// Last-dim view of a (possibly 0-d) shape: gather runs threads over the rows of the outer dims and walks each row by
+// hand, so that a row whose index is constant (embedding, index_select off the last dim) becomes a plain copy.
 struct Split {
   Shape outer;
   std::array<Shape, 3> outer_strides;
@@ -52,7 +63,10 @@ void gather_cpu(const Tensor& base, const Tensor& idx, const Tensor& out, int64_
       const T* b = ptr<T>(base);
       const I* ix = ptr<I>(idx);
       T* o = ptr<T>(out);
-      for_each_strided<3>(s.outer, s.outer_strides, [&](const std::array<int64_t, 3>& off) {
+      const int64_t rows = numel_of(s.outer);
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * s.n > 32768)
+      for (int64_t r = 0; r < rows; ++r) {
+        const auto off = offsets_of<3>(r, s.outer, s.outer_strides);
         const T* src = b + off[0];
         const I* ip = ix + off[1];
         T* dst = o + off[2];
@@ -62,35 +76,18 @@ void gather_cpu(const Tensor& base, const Tensor& idx, const Tensor& out, int64_
             for (int64_t i = 0; i < s.n; ++i) dst[i * os] = T{0};
           } else {
             const T* row = src + t * stride;
-            for (int64_t i = 0; i < s.n; ++i) dst[i * os] = row[i * bs];
+            if (bs == 1 && os == 1) std::copy_n(row, s.n, dst);
+            else for (int64_t i = 0; i < s.n; ++i) dst[i * os] = row[i * bs];
           }
-          return;
+          continue;
         }
         for (int64_t i = 0; i < s.n; ++i) {
           const int64_t t = ip[i * is];
           dst[i * os] = t < 0 || t >= bound ? T{0} : src[i * bs + t * stride];
         }
-      });
+      }
     });
   });
-}
-
-Shape drop(const Shape& s, int dim) {
-  Shape r = s;
-  r.erase(r.begin() + dim);
-  return r;
-}
-
-// Element offsets of the i-th position (row-major) of `shape` in N operands with the given strides.
-template <size_t N>
-std::array<int64_t, N> offsets_of(int64_t i, const Shape& shape, const std::array<Shape, N>& strides) {
-  std::array<int64_t, N> off{};
-  for (int d = int(shape.size()) - 1; d >= 0; --d) {
-    const int64_t c = i % shape[d];
-    i /= shape[d];
-    for (size_t k = 0; k < N; ++k) off[k] += c * strides[k][d];
-  }
-  return off;
 }
 
 // Tasks are (fiber of the dims other than dim and the last, block of last-dim columns). A task's updates land in acc
@@ -101,8 +98,9 @@ void scatter_add_cpu(const Tensor& acc, int dim, const Tensor& idx, const Tensor
   const int nd = idx.ndim();
   const int64_t n = idx.shape()[dim], size = acc.shape()[dim];
   const int64_t is = idx.strides()[dim], ss = src.strides()[dim], as = acc.strides()[dim];
-  Shape outer = drop(idx.shape(), dim);
-  std::array<Shape, 3> outer_strides{drop(idx.strides(), dim), drop(src.strides(), dim), drop(acc.strides(), dim)};
+  Shape outer = without_dim(idx.shape(), dim);
+  std::array<Shape, 3> outer_strides{without_dim(idx.strides(), dim), without_dim(src.strides(), dim),
+                                     without_dim(acc.strides(), dim)};
   int64_t cols = 1;
   std::array<int64_t, 3> cs{0, 0, 0};
   if (dim != nd - 1) {
@@ -155,8 +153,8 @@ uint64_t topk_key(float v, uint32_t j, bool largest) {
 
 void topk_cpu(const Tensor& x, int dim, int64_t k, bool largest, const Tensor& values, const Tensor& indices) {
   const int64_t n = x.shape()[dim], xs = x.strides()[dim], vs = values.strides()[dim];
-  const Shape outer = drop(x.shape(), dim), outer_strides = drop(x.strides(), dim),
-              out_strides = drop(values.strides(), dim);
+  const Shape outer = without_dim(x.shape(), dim), outer_strides = without_dim(x.strides(), dim),
+              out_strides = without_dim(values.strides(), dim);
   const int64_t rows = numel_of(outer);
   visit_dtype(x.dtype(), [&]<class T>() {
     if constexpr (is_float_elem<T>) {

@@ -75,9 +75,8 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
               dtype_name(weight.dtype()));
   GLINT_CHECK(ids.ndim() < kMaxDims, "embedding", "ids have ", ids.ndim(), " dims; at most ", kMaxDims - 1);
   const int64_t rows = weight.dim(0), d = weight.dim(1);
-  Tensor idx = indices_on("embedding", ids, weight.device(), rows, [&](int64_t bad) {
-    fail("embedding", "id ", bad, " out of range for ", rows, " rows");
-  });
+  Tensor idx = indices_on("embedding", ids, weight.device(), rows,
+                          [&](int64_t bad) { fail("embedding", "id ", bad, " out of range for ", rows, " rows"); });
   Shape shape = ids.shape();
   shape.push_back(d);
   Tensor out = Tensor::empty(shape, weight.dtype(), weight.device());
@@ -122,9 +121,8 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& idx) {
   const int d = norm_dim("index_select", dim, x.ndim());
   GLINT_CHECK(idx.ndim() == 1, "index_select", "indices must be 1-d, got shape ", shape_str(idx.shape()));
   const int64_t size = x.dim(d);
-  Tensor i = indices_on("index_select", idx, x.device(), size, [&](int64_t bad) {
-    report_index("index_select", d, size, bad);
-  });
+  Tensor i = indices_on("index_select", idx, x.device(), size,
+                        [&](int64_t bad) { report_index("index_select", d, size, bad); });
   Shape shape = x.shape();
   shape[d] = i.numel();
   Tensor out = Tensor::empty(shape, x.dtype(), x.device());
@@ -166,9 +164,8 @@ Tensor scatter_add(const Tensor& x, int dim, const Tensor& idx, const Tensor& sr
                 shape_str(x.shape()), " in dimension ", i);
   }
   const int64_t size = x.dim(d);
-  Tensor i = indices_on("scatter_add", idx, x.device(), size, [&](int64_t bad) {
-    report_index("scatter_add", d, size, bad);
-  });
+  Tensor i =
+      indices_on("scatter_add", idx, x.device(), size, [&](int64_t bad) { report_index("scatter_add", d, size, bad); });
   // Half types accumulate in an f32 copy: one rounding at the end instead of one per update, and 32-bit atomics.
   const DType acc_dt = dt == DType::i32 ? DType::i32 : DType::f32;
   Tensor acc = Tensor::empty(x.shape(), acc_dt, x.device());

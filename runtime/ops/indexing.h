@@ -42,7 +42,8 @@ inline OpTable<void(const Tensor& base, const Tensor& idx, const Tensor& out, in
 // For every position p of idx (contiguous): acc[p with its dim coordinate set to idx[p]] += src[p], skipping indices
 // outside [0, acc.shape[dim]). acc is contiguous, f32 for floating src (f32/f16/bf16) and i32 for i32 src; src may be
 // strided and larger than idx (only idx's extent is read).
-inline OpTable<void(const Tensor& acc, int dim, const Tensor& idx, const Tensor& src)> scatter_add_kernel("scatter_add");
+inline OpTable<void(const Tensor& acc, int dim, const Tensor& idx, const Tensor& src)> scatter_add_kernel(
+    "scatter_add");
 // values (x's dtype) and indices (i64), both contiguous with x's shape but k along dim (0 < k <= x.shape[dim]):
 // the top k of each row of x along dim, ordered as topk() documents.
 inline OpTable<void(const Tensor& x, int dim, int64_t k, bool largest, const Tensor& values, const Tensor& indices)>
@@ -51,5 +52,10 @@ inline OpTable<void(const Tensor& x, int dim, int64_t k, bool largest, const Ten
 // A view of x with `shape` (x's ndim, sizes no larger than x's off dim) and stride 0 along dim: its element p is x at p
 // with the dim coordinate 0, so p's indexed element lies idx * x.stride(dim) further on.
 Tensor indexed_base(const Tensor& x, int dim, const Shape& shape);
+// s without its entry for dim: the shape or strides of the rows' starting points in the per-row kernels.
+inline Shape without_dim(Shape s, int dim) {
+  s.erase(s.begin() + dim);
+  return s;
+}
 
 }  // namespace glint

@@ -12,13 +12,6 @@ namespace {
 
 constexpr uint32_t kLocalSize = 256;
 
-// s without its entry for dim: the shape / strides of the rows' starting points in the per-row kernels.
-Shape drop(const Shape& s, int dim) {
-  Shape r = s;
-  r.erase(r.begin() + dim);
-  return r;
-}
-
 uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
 // base has stride 0 along the indexed dim, so its own extent misses the rows that idx selects. The command stream
@@ -37,11 +30,16 @@ struct GatherPC {  // mirrors kernels/gather.comp
 static_assert(sizeof(GatherPC) == 128 && offsetof(GatherPC, shape) == 32);
 
 void gather_vk(const Tensor& base, const Tensor& idx, const Tensor& out, int64_t stride, int64_t bound) {
-  const GatherPC pc{address(base),       address(idx),  address(out),
-                    u32(bound),          u32(stride),   pack_dims(out.shape(), 1),
-                    pack_dims(base.strides(), 0), pack_dims(idx.strides(), 0)};
-  const std::string shader = "gather_u" + std::to_string(8 * dtype_size(out.dtype())) + "_" +
-                             std::string(dtype_name(idx.dtype()));
+  const GatherPC pc{address(base),
+                    address(idx),
+                    address(out),
+                    u32(bound),
+                    u32(stride),
+                    pack_dims(out.shape(), 1),
+                    pack_dims(base.strides(), 0),
+                    pack_dims(idx.strides(), 0)};
+  const std::string shader =
+      "gather_u" + std::to_string(8 * dtype_size(out.dtype())) + "_" + std::string(dtype_name(idx.dtype()));
   dispatch(shader, pc, grid_1d(uint64_t(out.numel()), kLocalSize), {reachable(base, stride, bound), idx}, {out});
 }
 
@@ -77,14 +75,21 @@ static_assert(sizeof(TopkPC) == 112 && offsetof(TopkPC, outer) == 48);
 void topk_vk(const Tensor& x, int dim, int64_t k, bool largest, const Tensor& values, const Tensor& indices) {
   GLINT_CHECK(k <= kTopkMaxK, "topk", "k = ", k, " exceeds the Vulkan kernel's limit of ", kTopkMaxK, " on ",
               x.device().str(), " (move x to the CPU for larger k)");
-  const Shape outer = drop(x.shape(), dim);
+  const Shape outer = without_dim(x.shape(), dim);
   const int64_t rows = numel_of(outer), inner = values.strides()[dim];
-  const TopkPC pc{address(x), address(values), address(indices),
-                  u32(rows),  u32(x.shape()[dim]), u32(k), u32(x.strides()[dim]), u32(inner), 0,
-                  pack_dims(outer, 1), pack_dims(drop(x.strides(), dim), 0)};
+  const TopkPC pc{address(x),
+                  address(values),
+                  address(indices),
+                  u32(rows),
+                  u32(x.shape()[dim]),
+                  u32(k),
+                  u32(x.strides()[dim]),
+                  u32(inner),
+                  0,
+                  pack_dims(outer, 1),
+                  pack_dims(without_dim(x.strides(), dim), 0)};
   const std::string shader = "topk_" + std::string(dtype_name(x.dtype()));
-  dispatch(shader, pc, grid_1d(uint64_t(rows) * kLocalSize, kLocalSize), {x}, {values, indices},
-           {largest ? 1u : 0u});
+  dispatch(shader, pc, grid_1d(uint64_t(rows) * kLocalSize, kLocalSize), {x}, {values, indices}, {largest ? 1u : 0u});
 }
 
 const OpRegistration reg_gather(gather_kernel, DeviceKind::vulkan, gather_vk);

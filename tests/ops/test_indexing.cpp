@@ -64,9 +64,10 @@ TEST(Indexing, EmbeddingMatchesNaiveLoop) {
       for (DType it : kIndexTypes) {
         SCOPED_TRACE(dev.str() + " " + std::string(dtype_name(dt)) + " ids " + std::string(dtype_name(it)));
         Tensor w = rand_strided({11, 5}, dt, dev, 3);  // rows 8 elements apart, columns strided
-        std::vector<Tensor> all_ids = {randint({7}, 0, 11, it, dev, 4), randint({2, 3}, 0, 11, it, dev, 5),
-                                       randint({}, 0, 11, it, dev, 6), randint({4, 3}, 0, 11, it, dev, 7).transpose(0, 1),
-                                       randint({0}, 0, 11, it, dev), randint({3, 0}, 0, 11, it, dev)};
+        std::vector<Tensor> all_ids = {
+            randint({7}, 0, 11, it, dev, 4), randint({2, 3}, 0, 11, it, dev, 5),
+            randint({}, 0, 11, it, dev, 6),  randint({4, 3}, 0, 11, it, dev, 7).transpose(0, 1),
+            randint({0}, 0, 11, it, dev),    randint({3, 0}, 0, 11, it, dev)};
         for (const Tensor& ids : all_ids) {
           const std::vector<float> want = naive_embedding(w, ints(ids));
           Tensor got = embedding(w, ids);
@@ -98,7 +99,8 @@ TEST(Indexing, EmbeddingErrors) {
   EXPECT_GLINT_ERROR(embedding(w, ids), "[embedding] id 70000 out of range for 50257 rows");
   EXPECT_GLINT_ERROR(embedding(w, Tensor::from_vector(std::vector<int32_t>{-1}, {1}, DType::i32, Device::cpu())),
                      "[embedding] id -1 out of range for 50257 rows");
-  EXPECT_GLINT_ERROR(embedding(w, zeros({2}, DType::f32, Device::cpu())), "[embedding] indices must be i32 or i64, got f32");
+  EXPECT_GLINT_ERROR(embedding(w, zeros({2}, DType::f32, Device::cpu())),
+                     "[embedding] indices must be i32 or i64, got f32");
   EXPECT_GLINT_ERROR(embedding(z({4}), ids), "[embedding] weight must be 2-d (rows, dim), got shape (4)");
   EXPECT_GLINT_ERROR(embedding(z({4, 2}, DType::i32), ids), "[embedding] weight must be f32, f16 or bf16, got i32");
 }
@@ -187,9 +189,9 @@ TEST(Indexing, IndexSelectMatchesNaiveLoop) {
         for (int dim : {0, 1, 2, -1, -3}) {
           const int d = dim < 0 ? dim + 3 : dim;
           // Duplicates, a strided index view, an empty index.
-          for (const Tensor& idx : {randint({9}, 0, x.shape()[d], it, dev, 12 + d),
-                                    randint({10}, 0, x.shape()[d], it, dev, 20 + d).slice(0, 1, 10, 2),
-                                    randint({0}, 0, 1, it, dev)}) {
+          for (const Tensor& idx :
+               {randint({9}, 0, x.shape()[d], it, dev, 12 + d),
+                randint({10}, 0, x.shape()[d], it, dev, 20 + d).slice(0, 1, 10, 2), randint({0}, 0, 1, it, dev)}) {
             Tensor got = index_select(x, dim, idx);
             Shape shape = x.shape();
             shape[d] = idx.numel();
@@ -242,10 +244,12 @@ TEST(Indexing, GatherMatchesNaiveLoop) {
 TEST(Indexing, GatherErrors) {
   Tensor x = z({4, 6});
   EXPECT_GLINT_ERROR(gather(x, 0, z({4}, DType::i64)), "[gather] indices have 1 dims but x has 2");
-  EXPECT_GLINT_ERROR(gather(x, 0, z({2, 7}, DType::i64)), "[gather] index shape (2,7) exceeds x's shape (4,6) in dimension 1");
+  EXPECT_GLINT_ERROR(gather(x, 0, z({2, 7}, DType::i64)),
+                     "[gather] index shape (2,7) exceeds x's shape (4,6) in dimension 1");
   EXPECT_GLINT_ERROR(gather(x, 0, z({2, 2}, DType::u8)), "[gather] indices must be i32 or i64, got u8");
   EXPECT_GLINT_ERROR(gather(x, -3, z({2, 2}, DType::i64)), "[gather] dimension -3 out of range for 2-d tensor");
-  EXPECT_GLINT_ERROR(gather(x, 1, full({4, 1}, 6, DType::i32, Device::cpu())), "[gather] index 6 out of range for dimension 1 of size 6");
+  EXPECT_GLINT_ERROR(gather(x, 1, full({4, 1}, 6, DType::i32, Device::cpu())),
+                     "[gather] index 6 out of range for dimension 1 of size 6");
   for (Device dev : vulkan_devices()) {
     // Device-side indices out of range gather zeros.
     Tensor xv = rand({2, 3}, DType::f32, dev, 2);
@@ -314,7 +318,8 @@ TEST(Indexing, ScatterAddErrors) {
                      "[scatter_add] dtype must be f32, f16, bf16 or i32, got u8");
   EXPECT_GLINT_ERROR(scatter_add(x, 0, z({4, 3}), src), "[scatter_add] indices must be i32 or i64, got f32");
   EXPECT_GLINT_ERROR(scatter_add(x, 0, z({4}, DType::i64), src), "[scatter_add] x, indices and src must have the same");
-  EXPECT_GLINT_ERROR(scatter_add(x, 0, z({5, 3}, DType::i64), src), "[scatter_add] index shape (5,3) exceeds src (4,3)");
+  EXPECT_GLINT_ERROR(scatter_add(x, 0, z({5, 3}, DType::i64), src),
+                     "[scatter_add] index shape (5,3) exceeds src (4,3)");
   EXPECT_GLINT_ERROR(scatter_add(x, 0, z({2, 4}, DType::i64), z({2, 4})),
                      "[scatter_add] index shape (2,4) exceeds src (2,4) or x (4,3) in dimension 1");
   EXPECT_GLINT_ERROR(scatter_add(x, 2, idx, src), "[scatter_add] dimension 2 out of range for 2-d tensor");
@@ -348,7 +353,11 @@ void expect_topk(const Tensor& x, int64_t k, int dim, bool largest) {
     if (c[d] != 0) continue;  // fill each row from its first output
     std::vector<int64_t> order(size_t(x.shape()[d]));
     std::iota(order.begin(), order.end(), 0);
-    auto at = [&](int64_t j) { Shape cj = c; cj[d] = j; return xv[ravel(cj, x.shape())]; };
+    auto at = [&](int64_t j) {
+      Shape cj = c;
+      cj[d] = j;
+      return xv[ravel(cj, x.shape())];
+    };
     std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return before(at(a), at(b), largest); });
     for (int64_t r = 0; r < k; ++r) {
       Shape cr = c;
@@ -373,8 +382,8 @@ TEST(Indexing, TopkMatchesNaiveSort) {
       Tensor x = rand_strided({6, 37}, dt, dev, 70);
       for (bool largest : {true, false}) {
         for (int64_t k : {1, 5, 37}) expect_topk(x, k, -1, largest);  // k = 1 and k = row length
-        expect_topk(x, 4, 0, largest);                                 // strided rows
-        expect_topk(rand({3, 5, 2}, dt, dev, 71), 2, 1, largest);      // middle dim
+        expect_topk(x, 4, 0, largest);                                // strided rows
+        expect_topk(rand({3, 5, 2}, dt, dev, 71), 2, 1, largest);     // middle dim
       }
       // Many ties: values in {0,..,3}, so index order decides within each value.
       expect_topk(randint({5, 41}, 0, 4, DType::i32, dev, 72).to(dt), 17, 1, true);
@@ -421,7 +430,8 @@ TEST(Indexing, TopkErrors) {
   EXPECT_EQ(v.shape(), (Shape{0, 4}));
   EXPECT_EQ(i.shape(), (Shape{0, 4}));
   for (Device dev : vulkan_devices())
-    EXPECT_GLINT_ERROR(topk(zeros({2000}, DType::f32, dev), kTopkMaxK + 1), "[topk] k = 1025 exceeds the Vulkan kernel's limit of 1024");
+    EXPECT_GLINT_ERROR(topk(zeros({2000}, DType::f32, dev), kTopkMaxK + 1),
+                       "[topk] k = 1025 exceeds the Vulkan kernel's limit of 1024");
 }
 
 }  // namespace
