@@ -1,9 +1,10 @@
 // CPU gather (embedding / index_select / gather), scatter_add and topk.
+#include "runtime/ops/indexing.h"
+
 #include <algorithm>
 #include <vector>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/indexing.h"
 
 namespace glint::cpu {
 namespace {
@@ -12,17 +13,23 @@ namespace {
 template <class F>
 void visit_width(DType dt, F&& f) {
   switch (dtype_size(dt)) {
-    case 1: return f.template operator()<uint8_t>();
-    case 2: return f.template operator()<uint16_t>();
-    case 4: return f.template operator()<uint32_t>();
-    default: return f.template operator()<uint64_t>();
+    case 1:
+      return f.template operator()<uint8_t>();
+    case 2:
+      return f.template operator()<uint16_t>();
+    case 4:
+      return f.template operator()<uint32_t>();
+    default:
+      return f.template operator()<uint64_t>();
   }
 }
 
 template <class F>
 void visit_index(DType dt, F&& f) {
-  if (dt == DType::i32) f.template operator()<int32_t>();
-  else f.template operator()<int64_t>();
+  if (dt == DType::i32)
+    f.template operator()<int32_t>();
+  else
+    f.template operator()<int64_t>();
 }
 
 // Element offsets of the i-th position (row-major) of `shape` in N operands with the given strides.
@@ -76,8 +83,10 @@ void gather_cpu(const Tensor& base, const Tensor& idx, const Tensor& out, int64_
             for (int64_t i = 0; i < s.n; ++i) dst[i * os] = T{0};
           } else {
             const T* row = src + t * stride;
-            if (bs == 1 && os == 1) std::copy_n(row, s.n, dst);
-            else for (int64_t i = 0; i < s.n; ++i) dst[i * os] = row[i * bs];
+            if (bs == 1 && os == 1)
+              std::copy_n(row, s.n, dst);
+            else
+              for (int64_t i = 0; i < s.n; ++i) dst[i * os] = row[i * bs];
           }
           continue;
         }
@@ -128,8 +137,10 @@ void scatter_add_cpu(const Tensor& acc, int dim, const Tensor& idx, const Tensor
               const int64_t t = ip[off[0] + j * is + c * cs[0]];
               if (t < 0 || t >= size) continue;
               A& dst = a[off[2] + t * as + c * cs[2]];
-              if constexpr (is_float_elem<S>) dst += to_float(sp[off[1] + j * ss + c * cs[1]]);
-              else dst += sp[off[1] + j * ss + c * cs[1]];
+              if constexpr (is_float_elem<S>)
+                dst += to_float(sp[off[1] + j * ss + c * cs[1]]);
+              else
+                dst += sp[off[1] + j * ss + c * cs[1]];
             }
           }
         }
@@ -145,8 +156,10 @@ void scatter_add_cpu(const Tensor& acc, int dim, const Tensor& idx, const Tensor
 // kernels/topk.comp uses the same key.
 uint64_t topk_key(float v, uint32_t j, bool largest) {
   uint32_t u = std::bit_cast<uint32_t>(v);
-  if ((u & 0x7fffffffu) > 0x7f800000u) u = 0xffffffffu;
-  else u = v == 0.f ? 0x80000000u : (u & 0x80000000u) ? ~u : u | 0x80000000u;
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    u = 0xffffffffu;
+  else
+    u = v == 0.f ? 0x80000000u : (u & 0x80000000u) ? ~u : u | 0x80000000u;
   if (!largest) u = ~u;
   return uint64_t(u) << 32 | uint32_t(~j);
 }

@@ -1,10 +1,11 @@
 // Vulkan gather (embedding / index_select / gather), scatter_add and topk: push constants mirroring
 // kernels/{gather,scatter_add,topk}.comp, shader variant selection and grids.
+#include "runtime/ops/indexing.h"
+
 #include <cstddef>
 #include <string>
 
 #include "runtime/core/error.h"
-#include "runtime/ops/indexing.h"
 #include "runtime/vulkan/dispatch.h"
 
 namespace glint::vk {
