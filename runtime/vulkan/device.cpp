@@ -13,25 +13,31 @@
 namespace glint::vk {
 namespace {
 
-// Logical devices of the process. Destroyed at exit, devices before the instance they came from; storages freed
-// after that find `closed` set and leave their memory to the process teardown.
+// Logical devices of the process. Never destroyed by static destruction: the validation layer and the driver
+// are dlopen'ed after this object exists, so their globals would die first. Instead, close_all() runs from
+// std::atexit registered right after the instance is created, i.e. before those libraries tear down; storages
+// freed after that find `closed` set and leave their memory to the process teardown.
 struct Registry {
   std::mutex mutex;
   bool resolved = false;
+  bool closed = false;
   std::shared_ptr<Instance> instance;
   std::vector<int> physical;  // logical index -> physical index
   std::vector<std::unique_ptr<Device>> devices;
-  ~Registry() {
-    devices.clear();
-    instance.reset();
-    closed = true;
-  }
-  static inline bool closed = false;
 };
 
 Registry& registry() {
-  static Registry r;
-  return r;
+  static Registry* r = new Registry;
+  return *r;
+}
+
+void close_all() {
+  Registry& r = registry();
+  std::lock_guard lock(r.mutex);
+  r.devices.clear();
+  r.instance.reset();
+  Instance::shutdown();
+  r.closed = true;
 }
 
 std::vector<int> parse_list(const char* s) {
@@ -57,6 +63,7 @@ void resolve(Registry& r) {
   r.resolved = true;
   r.instance = Instance::try_get();
   if (!r.instance) return;
+  std::atexit(close_all);
   const auto& pds = r.instance->devices();
   if (!r.physical.empty()) {
     for (int p : r.physical)
@@ -127,7 +134,7 @@ Device& device(int index) {
   return *r.devices[index];
 }
 
-bool devices_closed() { return Registry::closed; }
+bool devices_closed() { return registry().closed; }
 
 Device::Device(int index, const PhysicalDeviceInfo& info) : index_(index), info_(info) {
   std::string why;

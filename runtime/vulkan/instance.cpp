@@ -217,6 +217,12 @@ std::shared_ptr<Instance> Instance::get() {
   return g_instance;
 }
 
+void Instance::shutdown() {
+  std::lock_guard lock(g_instance_mutex);
+  g_instance.reset();
+  g_instance_error = "[vulkan] the Vulkan runtime has shut down";
+}
+
 std::shared_ptr<Instance> Instance::try_get() {
   try {
     return get();

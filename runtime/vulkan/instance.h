@@ -42,6 +42,8 @@ class Instance {
   static std::shared_ptr<Instance> get();
   // Same, but returns null and logs one line (once) instead of throwing.
   static std::shared_ptr<Instance> try_get();
+  // Drops the shared instance at process exit (after the devices made from it are gone).
+  static void shutdown();
   ~Instance();
 
   VkInstance handle() const { return instance_; }
