@@ -54,8 +54,8 @@ void run(Device dev, const Case& c) {
   const double t = time_median([&] { c.op(x), sync(dev); }, 7, 2);
   const double t_copy = time_median([&] { x.clone(), sync(dev); }, 7, 2);
   const double gbs = bytes / t * 1e-9, copy_gbs = 2 * in_bytes / t_copy * 1e-9;
-  std::printf("%-10s %-34s %9.2f %9.1f %9.1f %7.2f %10.1e\n", dev.str().c_str(), c.name.c_str(), t * 1e3, gbs,
-              copy_gbs, gbs / copy_gbs, err);
+  std::printf("%-10s %-34s %9.2f %9.1f %9.1f %7.2f %10.1e\n", dev.str().c_str(), c.name.c_str(), t * 1e3, gbs, copy_gbs,
+              gbs / copy_gbs, err);
   std::fflush(stdout);
 }
 
@@ -82,8 +82,11 @@ int main(int argc, char** argv) {
        [&](const Tensor& x) { return rms_norm(x, w_bf16.to(x.device()), 1e-6f); }, 1},
       {"layer_norm f32 2048x2048", m, DType::f32,
        [&](const Tensor& x) { return layer_norm(x, w_f32.to(x.device()), w_f32.to(x.device()), 1e-5f); }, 1},
-      {"group_norm+silu f32 2x128x64x64 g32", {2, 128, 64, 64}, DType::f32,
-       [&](const Tensor& x) { return group_norm(x, 32, gw.to(x.device()), gw.to(x.device()), 1e-5f, true); }, 1},
+      {"group_norm+silu f32 2x128x64x64 g32",
+       {2, 128, 64, 64},
+       DType::f32,
+       [&](const Tensor& x) { return group_norm(x, 32, gw.to(x.device()), gw.to(x.device()), 1e-5f, true); },
+       1},
   };
   std::printf("%s\n%-10s %-34s %9s %9s %9s %7s %10s\n", machine_line().c_str(), "device", "case", "ms", "GB/s",
               "copy GB/s", "ratio", "max err");

@@ -1,11 +1,12 @@
 // CPU norms: OpenMP over rows; each row is widened into an f32 buffer (rows may be strided), statistics come from
 // pairwise f32 sums, and the variance takes two passes (mean first, then squared deviations) so that large
 // offsets do not cancel. Affine parameters are widened to f32 once per call.
+#include "runtime/ops/norm.h"
+
 #include <cmath>
 #include <vector>
 
 #include "runtime/cpu/reduce_rows.h"
-#include "runtime/ops/norm.h"
 
 namespace glint::cpu {
 namespace {
@@ -27,10 +28,12 @@ std::vector<float> widened(const Tensor& p) {
 // Mean and 1 / sqrt(biased variance + eps) of buf[0, len).
 std::pair<float, float> moments(const float* buf, int64_t len, float eps) {
   const float mean = pairwise_sum(0, len, [&](int64_t i) { return buf[i]; }) / float(len);
-  const float var = pairwise_sum(0, len, [&](int64_t i) {
-                      float d = buf[i] - mean;
-                      return d * d;
-                    }) / float(len);
+  const float var = pairwise_sum(0, len,
+                                 [&](int64_t i) {
+                                   float d = buf[i] - mean;
+                                   return d * d;
+                                 }) /
+                    float(len);
   return {mean, 1.f / std::sqrt(var + eps)};
 }
 

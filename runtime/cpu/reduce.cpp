@@ -1,12 +1,13 @@
 // CPU reductions. A row whose elements are closer in memory than neighbouring rows is reduced on its own
 // (pairwise sums); otherwise tiles of neighbouring rows are reduced together, streaming memory in order, with one
 // Kahan-compensated accumulator per row. Float inputs accumulate in f32, integers in i64.
+#include "runtime/ops/reduce.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "runtime/cpu/reduce_rows.h"
-#include "runtime/ops/reduce.h"
 
 namespace glint::cpu {
 namespace {
@@ -16,14 +17,18 @@ using Acc = std::conditional_t<is_float_elem<T>, float, int64_t>;
 
 template <class T>
 Acc<T> widen(T v) {
-  if constexpr (is_float_elem<T>) return to_float(v);
-  else return static_cast<int64_t>(v);
+  if constexpr (is_float_elem<T>)
+    return to_float(v);
+  else
+    return static_cast<int64_t>(v);
 }
 
 template <class A>
 bool is_nan(A v) {
-  if constexpr (std::is_floating_point_v<A>) return std::isnan(v);
-  else return false;
+  if constexpr (std::is_floating_point_v<A>)
+    return std::isnan(v);
+  else
+    return false;
 }
 
 int64_t wrap_add(int64_t a, int64_t b) { return int64_t(uint64_t(a) + uint64_t(b)); }  // i64 sums wrap, as in torch
@@ -34,9 +39,12 @@ struct Output {
   std::byte* base;
   ReduceOp op;
   void put(int64_t o, Acc<T> v) const {
-    if constexpr (is_float_elem<T>) reinterpret_cast<T*>(base)[o] = from_float<T>(v);
-    else if (op == ReduceOp::sum) reinterpret_cast<int64_t*>(base)[o] = v;
-    else reinterpret_cast<T*>(base)[o] = static_cast<T>(v);
+    if constexpr (is_float_elem<T>)
+      reinterpret_cast<T*>(base)[o] = from_float<T>(v);
+    else if (op == ReduceOp::sum)
+      reinterpret_cast<int64_t*>(base)[o] = v;
+    else
+      reinterpret_cast<T*>(base)[o] = static_cast<T>(v);
   }
   void put_index(int64_t o, int64_t i) const { reinterpret_cast<int64_t*>(base)[o] = i; }
 };
@@ -100,8 +108,10 @@ void reduce_row_tile(int64_t len, int64_t w, const At& at, ReduceOp op, float di
         best_i[k] = wins ? r : best_i[k];
       }
     for (int64_t k = 0; k < w; ++k) {
-      if (op == ReduceOp::argmax) out.put_index(o0 + k, best_i[k]);
-      else out.put(o0 + k, best[k]);
+      if (op == ReduceOp::argmax)
+        out.put_index(o0 + k, best_i[k]);
+      else
+        out.put(o0 + k, best[k]);
     }
     return;
   }
@@ -149,10 +159,11 @@ void reduce_cpu(const Tensor& x, int dim, ReduceOp op, int64_t correction, const
       const T* base = p + rows.offset(o0);
       // With neighbouring columns (inner_stride 1) each slice of the tile is contiguous: its own instantiation.
       if (inner_stride == 1)
-        reduce_row_tile<T>(len, w, [&](int64_t r, int64_t k) { return base[r * stride + k]; }, op, divisor, dst, o0);
+        reduce_row_tile<T>(
+            len, w, [&](int64_t r, int64_t k) { return base[r * stride + k]; }, op, divisor, dst, o0);
       else
-        reduce_row_tile<T>(len, w, [&](int64_t r, int64_t k) { return base[r * stride + k * inner_stride]; }, op,
-                           divisor, dst, o0);
+        reduce_row_tile<T>(
+            len, w, [&](int64_t r, int64_t k) { return base[r * stride + k * inner_stride]; }, op, divisor, dst, o0);
     }
   });
 }

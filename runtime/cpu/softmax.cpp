@@ -1,12 +1,13 @@
 // CPU softmax: rows are widened into an f32 buffer, where max, sum of exponentials (pairwise) and the output
 // pass run. When the softmax dim is the outer one in memory, tiles of neighbouring rows are gathered together so
 // that memory is read and written in contiguous runs rather than one element per cache line.
+#include "runtime/ops/softmax.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
 #include "runtime/cpu/reduce_rows.h"
-#include "runtime/ops/softmax.h"
 
 namespace glint::cpu {
 namespace {

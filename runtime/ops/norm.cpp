@@ -18,8 +18,7 @@ Tensor check_param(const Tensor& x, const Tensor& p, const char* name, const cha
   if (!p.defined()) return p;
   GLINT_CHECK(p.device() == x.device(), name, "tensors on different devices: ", x.device().str(), " and ",
               p.device().str());
-  GLINT_CHECK(p.dtype() == x.dtype(), name, "dtype mismatch: ", dtype_name(x.dtype()), " and ",
-              dtype_name(p.dtype()));
+  GLINT_CHECK(p.dtype() == x.dtype(), name, "dtype mismatch: ", dtype_name(x.dtype()), " and ", dtype_name(p.dtype()));
   GLINT_CHECK(p.shape() == Shape{size}, name, what, " has shape ", shape_str(p.shape()), ", expected (", size, ")");
   return p.contiguous();
 }
@@ -43,12 +42,11 @@ Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, flo
   return out;
 }
 
-Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, float eps,
-                  bool silu) {
+Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, float eps, bool silu) {
   check_input(x, "group_norm", 2);
   const int64_t channels = x.dim(1);
-  GLINT_CHECK(num_groups > 0 && channels % num_groups == 0, "group_norm", channels,
-              " channels are not divisible by ", num_groups, " groups");
+  GLINT_CHECK(num_groups > 0 && channels % num_groups == 0, "group_norm", channels, " channels are not divisible by ",
+              num_groups, " groups");
   Tensor w = check_param(x, weight, "group_norm", "weight", channels);
   Tensor b = check_param(x, bias, "group_norm", "bias", channels);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());

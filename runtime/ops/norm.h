@@ -17,8 +17,7 @@ Tensor group_norm(const Tensor& x, int64_t num_groups, const Tensor& weight, con
 
 // out (contiguous, x's shape and dtype) = rms_norm of x (any strides, floating, last dim > 0); weight is undefined
 // or contiguous of shape (x.dim(-1)) and x's dtype.
-inline OpTable<void(const Tensor& x, const Tensor& weight, float eps, const Tensor& out)> rms_norm_kernel(
-    "rms_norm");
+inline OpTable<void(const Tensor& x, const Tensor& weight, float eps, const Tensor& out)> rms_norm_kernel("rms_norm");
 // out (contiguous) = layer_norm of x (any strides, floating, last dim > 0); weight / bias as for rms_norm.
 inline OpTable<void(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& out)>
     layer_norm_kernel("layer_norm");

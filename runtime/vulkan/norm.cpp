@@ -1,10 +1,11 @@
 // Vulkan norms: rms_norm and layer_norm share kernels/norm.comp (KIND specialization constant), group_norm has
 // kernels/group_norm.comp. Missing weights / biases travel as address 0.
+#include "runtime/ops/norm.h"
+
 #include <cstddef>
 #include <string>
 
 #include "runtime/core/error.h"
-#include "runtime/ops/norm.h"
 #include "runtime/vulkan/reduce_rows.h"
 
 namespace glint::vk {
@@ -25,8 +26,9 @@ enum class NormKind : uint32_t { rms = 0, layer = 1 };
 void last_dim_norm(NormKind kind, const Tensor& x, const Tensor& weight, const Tensor& bias, float eps,
                    const Tensor& out) {
   const RowLayout l = row_layout(x, x.ndim() - 1, kind == NormKind::rms ? "rms_norm" : "layer_norm");
-  NormPC pc{address(x), address_or_zero(weight), address_or_zero(bias), address(out), l.rows, l.len, l.stride, eps,
-            l.shape, l.strides};
+  NormPC pc{
+      address(x), address_or_zero(weight), address_or_zero(bias), address(out), l.rows, l.len, l.stride, eps, l.shape,
+      l.strides};
   dispatch("norm_" + std::string(dtype_name(x.dtype())), pc, row_grid(l.groups()), {x, weight, bias}, {out},
            {uint32_t(kind), l.cols});
 }
@@ -59,9 +61,19 @@ void group_norm_vulkan(const Tensor& x, int64_t groups, const Tensor& weight, co
   const RowLayout l = contiguous_rows(uint32_t(x.dim(0) * groups), uint32_t(per_group * spatial));
   const uint32_t splits = l.splits();
   const Tensor stats = splits > 1 ? Tensor::empty({int64_t(l.rows) * splits * 2}, DType::f32, x.device()) : Tensor();
-  GroupNormPC pc{address(x),   address_or_zero(weight), address_or_zero(bias), address(out),
-                 address_or_zero(stats), l.rows, l.len, uint32_t(spatial), uint32_t(groups), uint32_t(per_group),
-                 splits,       (l.len + splits - 1) / splits, eps};
+  const GroupNormPC pc{.x = address(x),
+                       .weight = address_or_zero(weight),
+                       .bias = address_or_zero(bias),
+                       .dst = address(out),
+                       .stats = address_or_zero(stats),
+                       .rows = l.rows,
+                       .len = l.len,
+                       .spatial = uint32_t(spatial),
+                       .groups = uint32_t(groups),
+                       .per_group = uint32_t(per_group),
+                       .splits = splits,
+                       .chunk = (l.len + splits - 1) / splits,
+                       .eps = eps};
   const std::string name = "group_norm_" + std::string(dtype_name(x.dtype()));
   const Grid grid = row_grid(uint64_t(l.groups()) * splits);
   auto run = [&](GroupNormPhase phase, std::initializer_list<Tensor> reads, std::initializer_list<Tensor> writes) {

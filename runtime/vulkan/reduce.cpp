@@ -1,11 +1,12 @@
 // Vulkan reductions (kernels/reduce.comp). Few long rows are cut into splits reduced to partials (f32 / i64 for
 // sums, the input dtype for max / min) by a first dispatch and finished by a second, so that a single-row
 // reduction still fills the GPU.
+#include "runtime/ops/reduce.h"
+
 #include <algorithm>
 #include <cstddef>
 #include <string>
 
-#include "runtime/ops/reduce.h"
 #include "runtime/vulkan/reduce_rows.h"
 
 namespace glint::vk {
@@ -28,8 +29,8 @@ bool splittable(ReduceOp op) {
 // input dtype and the dtype of the values it writes (argmax writes i64 indices but compares input values).
 void record(const Tensor& x, const RowLayout& l, ReduceOp op, float divisor, uint32_t splits, const Tensor& dst) {
   const DType value_dtype = op == ReduceOp::argmax ? x.dtype() : dst.dtype();
-  ReducePC pc{address(x), address(dst), l.rows, l.len, l.stride, splits, (l.len + splits - 1) / splits, divisor,
-              0, 0, l.shape, l.strides};
+  ReducePC pc{address(x), address(dst), l.rows,   l.len, l.stride, splits, (l.len + splits - 1) / splits, divisor, 0,
+              0,          l.shape,      l.strides};
   std::string name = "reduce_" + std::string(dtype_name(x.dtype())) + "_" + std::string(dtype_name(value_dtype));
   dispatch(name, pc, row_grid(uint64_t(l.groups()) * splits), {x}, {dst}, {uint32_t(op), l.cols});
 }
@@ -76,8 +77,8 @@ void sum_all_vulkan(const Tensor& x, const Tensor& out) {
   }
   const Tensor view(x.storage_ptr(), shape, strides, x.offset(), x.dtype());
   const int inner = int(shape.size()) - 1;
-  Tensor partial = Tensor::empty({view.numel() / shape[inner]},
-                                 is_floating(x.dtype()) ? DType::f32 : DType::i64, x.device());
+  Tensor partial =
+      Tensor::empty({view.numel() / shape[inner]}, is_floating(x.dtype()) ? DType::f32 : DType::i64, x.device());
   run(view, row_layout(view, inner, "sum_all"), ReduceOp::sum, 1.f, partial);
   run(partial, row_layout(partial, 0, "sum_all"), ReduceOp::sum, 1.f, out);
 }

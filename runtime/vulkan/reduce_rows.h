@@ -11,10 +11,10 @@ namespace glint::vk {
 inline constexpr uint32_t kRowGroupSize = 256;  // WG in reduce_rows.glsl
 
 struct RowLayout {
-  uint32_t rows = 1;    // positions of the kept dims
-  uint32_t len = 0;     // elements per row
-  uint32_t stride = 0;  // element stride along a row
-  uint32_t cols = 1;    // rows per workgroup (specialization constant 1)
+  uint32_t rows = 1;         // positions of the kept dims
+  uint32_t len = 0;          // elements per row
+  uint32_t stride = 0;       // element stride along a row
+  uint32_t cols = 1;         // rows per workgroup (specialization constant 1)
   Dims8 shape{}, strides{};  // kept dims of the input: row index -> element offset of the row's start
 
   uint32_t groups() const { return (rows + cols - 1) / cols; }

@@ -1,8 +1,9 @@
 // Vulkan softmax / log-softmax (kernels/softmax.comp): one dispatch, rows laid out by reduce_rows.
+#include "runtime/ops/softmax.h"
+
 #include <cstddef>
 #include <string>
 
-#include "runtime/ops/softmax.h"
 #include "runtime/vulkan/reduce_rows.h"
 
 namespace glint::vk {

@@ -130,7 +130,7 @@ struct GroupCase {
 };
 // Spatial dims of several sizes or none, one group or one channel per group, long rows (2 * 3001), and rows
 // long and few enough to be shared by several workgroups on Vulkan (3 * 4099, in 3 splits).
-const GroupCase kGroupCases[] = {{{2, 6, 5, 7}, 3}, {{1, 4, 3001}, 2},    {{3, 8}, 4},       {{2, 32, 9}, 32},
+const GroupCase kGroupCases[] = {{{2, 6, 5, 7}, 3}, {{1, 4, 3001}, 2},    {{3, 8}, 4},      {{2, 32, 9}, 32},
                                  {{1, 3, 1, 1}, 1}, {{2, 6, 3, 2, 2}, 2}, {{1, 6, 4099}, 2}};
 
 TEST(GroupNorm, MatchesTorch) {
@@ -178,7 +178,8 @@ TEST(Norms, EmptyInputs) {
 TEST(Norms, Errors) {
   Tensor x = rand({2, 4});
   EXPECT_GLINT_ERROR(rms_norm(x, rand({5}), 1e-6f), "[rms_norm] weight has shape (5), expected (4)");
-  EXPECT_GLINT_ERROR(layer_norm(x, rand({4}), rand({4}, DType::f16), 1e-5f), "[layer_norm] dtype mismatch: f32 and f16");
+  EXPECT_GLINT_ERROR(layer_norm(x, rand({4}), rand({4}, DType::f16), 1e-5f),
+                     "[layer_norm] dtype mismatch: f32 and f16");
   EXPECT_GLINT_ERROR(layer_norm(x, Tensor(), rand({2, 2}), 1e-5f), "[layer_norm] bias has shape (2,2), expected (4)");
   EXPECT_GLINT_ERROR(rms_norm(randint({2, 4}, 0, 3, DType::i32), Tensor(), 1e-6f),
                      "[rms_norm] needs a floating dtype, got i32");
@@ -186,7 +187,8 @@ TEST(Norms, Errors) {
   EXPECT_GLINT_ERROR(group_norm(rand({2, 6, 3}), 4, Tensor(), Tensor(), 1e-5f),
                      "[group_norm] 6 channels are not divisible by 4 groups");
   EXPECT_GLINT_ERROR(group_norm(rand({6}), 2, Tensor(), Tensor(), 1e-5f), "[group_norm] input needs at least 2 dims");
-  EXPECT_GLINT_ERROR(group_norm(rand({2, 6}), 0, Tensor(), Tensor(), 1e-5f), "[group_norm] 6 channels are not divisible");
+  EXPECT_GLINT_ERROR(group_norm(rand({2, 6}), 0, Tensor(), Tensor(), 1e-5f),
+                     "[group_norm] 6 channels are not divisible");
   EXPECT_GLINT_ERROR(group_norm(rand({2, 6}), 3, rand({3}), Tensor(), 1e-5f), "[group_norm] weight has shape (3)");
   for (Device dev : vulkan_devices())
     EXPECT_GLINT_ERROR(rms_norm(rand({2, 4}, DType::f32, dev), rand({4}), 1e-6f),

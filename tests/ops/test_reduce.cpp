@@ -10,18 +10,24 @@
 namespace glint::test {
 namespace {
 
-const ReduceOp kAllOps[] = {ReduceOp::sum, ReduceOp::mean, ReduceOp::max,
+const ReduceOp kAllOps[] = {ReduceOp::sum, ReduceOp::mean,   ReduceOp::max,
                             ReduceOp::min, ReduceOp::argmax, ReduceOp::var};
 const DType kFloatTypes[] = {DType::f32, DType::f16, DType::bf16};
 
 Tensor apply(ReduceOp op, const Tensor& x, int dim, bool keepdim = false, int64_t correction = 1) {
   switch (op) {
-    case ReduceOp::sum: return sum(x, dim, keepdim);
-    case ReduceOp::mean: return mean(x, dim, keepdim);
-    case ReduceOp::max: return max(x, dim, keepdim);
-    case ReduceOp::min: return min(x, dim, keepdim);
-    case ReduceOp::argmax: return argmax(x, dim, keepdim);
-    case ReduceOp::var: return var(x, dim, correction, keepdim);
+    case ReduceOp::sum:
+      return sum(x, dim, keepdim);
+    case ReduceOp::mean:
+      return mean(x, dim, keepdim);
+    case ReduceOp::max:
+      return max(x, dim, keepdim);
+    case ReduceOp::min:
+      return min(x, dim, keepdim);
+    case ReduceOp::argmax:
+      return argmax(x, dim, keepdim);
+    case ReduceOp::var:
+      return var(x, dim, correction, keepdim);
   }
   return {};
 }
@@ -90,9 +96,9 @@ struct Case {
 };
 // Last and non-last dims; sizes 1, odd, prime; rows longer than a workgroup (3001) along either dim; a row long
 // and alone enough to be split across workgroups (9001).
-const Case kCases[] = {{{7}, 0},         {{1}, 0},         {{3, 5}, -1},      {{3, 5}, 0},     {{2, 3, 11}, 1},
-                       {{2, 13, 1}, 2},  {{5, 1, 4}, 1},   {{37, 19}, 0},     {{4, 3001}, -1}, {{3001, 3}, 0},
-                       {{2, 40, 33}, 1}, {{3, 9001}, 1}};
+const Case kCases[] = {{{7}, 0},        {{1}, 0},        {{3, 5}, -1},     {{3, 5}, 0},
+                       {{2, 3, 11}, 1}, {{2, 13, 1}, 2}, {{5, 1, 4}, 1},   {{37, 19}, 0},
+                       {{4, 3001}, -1}, {{3001, 3}, 0},  {{2, 40, 33}, 1}, {{3, 9001}, 1}};
 
 TEST(Reduce, AllOpsF32ContiguousAndStrided) {
   for (Device dev : test_devices()) {
@@ -180,8 +186,8 @@ TEST(Reduce, EmptyDims) {
 TEST(Reduce, NaNWinsAndArgmaxTakesTheFirstIndex) {
   const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
   // Rows: ties at the maximum, NaN in the middle, all -inf, two NaNs.
-  std::vector<float> v = {1, 5, 5, 2, 5, 0, 3, nan, 9, -1, 2, 9, -inf, -inf, -inf, -inf, -inf, -inf,
-                          4, nan, 4, nan, 7, 7};
+  std::vector<float> v = {1,    5,    5,    2,    5,    0,    3, nan, 9, -1,  2, 9,
+                          -inf, -inf, -inf, -inf, -inf, -inf, 4, nan, 4, nan, 7, 7};
   for (Device dev : test_devices()) {
     SCOPED_TRACE(dev.str());
     for (DType dt : kFloatTypes) {
@@ -215,8 +221,8 @@ TEST(Reduce, VarCorrectionAndStability) {
     Tensor two = Tensor::from_vector(std::vector<float>{1, 1, 1, 3}, {2, 2}, DType::f32, dev);
     const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
     EXPECT_CLOSE(var(two, 1, 2), (std::vector<float>{nan, inf}), Tol{0, 0});
-    EXPECT_CLOSE(var(Tensor::from_vector(std::vector<float>{4}, {1}, DType::f32, dev), 0),
-                 (std::vector<float>{nan}), Tol{0, 0});
+    EXPECT_CLOSE(var(Tensor::from_vector(std::vector<float>{4}, {1}, DType::f32, dev), 0), (std::vector<float>{nan}),
+                 Tol{0, 0});
     // A large common offset: E[x²] - E[x]² would lose every digit here, two passes keep them.
     Tensor shifted = rand({3, 3001}, DType::f32, dev, 22, 1000.f, 1001.f);
     check(ReduceOp::var, shifted, 1);
@@ -230,8 +236,8 @@ TEST(Reduce, SumAll) {
     for (DType dt : kFloatTypes) {
       // Contiguous (one row, split across workgroups when long), transposed, stepped, 0-d, size-1.
       for (Tensor x : {rand({50001}, dt, dev, 1), rand({7, 13}, dt, dev, 2), rand_strided({3001, 5}, dt, dev, 3),
-                       rand_strided({2, 3, 11}, dt, dev, 4), stepped(rand({4, 9}, dt, dev, 5)),
-                       rand({}, dt, dev, 6), rand({1, 1}, dt, dev, 7)}) {
+                       rand_strided({2, 3, 11}, dt, dev, 4), stepped(rand({4, 9}, dt, dev, 5)), rand({}, dt, dev, 6),
+                       rand({1, 1}, dt, dev, 7)}) {
         SCOPED_TRACE(x.str());
         Ref ref = reference(x.reshape({-1}), 0, ReduceOp::sum);
         Tensor got = sum_all(x);

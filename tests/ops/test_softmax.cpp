@@ -43,9 +43,9 @@ struct Case {
   Shape shape;
   int dim;
 };
-const Case kCases[] = {{{7}, 0},         {{1}, 0},        {{3, 5}, -1},    {{3, 5}, 0},    {{2, 3, 11}, 1},
-                       {{2, 13, 1}, -1}, {{37, 19}, 0},   {{4, 3001}, -1}, {{3001, 3}, 0}, {{2, 40, 33}, 1},
-                       {{5, 1, 4}, 1},   {{3, 2, 17}, -1}};
+const Case kCases[] = {{{7}, 0},        {{1}, 0},         {{3, 5}, -1},   {{3, 5}, 0},
+                       {{2, 3, 11}, 1}, {{2, 13, 1}, -1}, {{37, 19}, 0},  {{4, 3001}, -1},
+                       {{3001, 3}, 0},  {{2, 40, 33}, 1}, {{5, 1, 4}, 1}, {{3, 2, 17}, -1}};
 
 TEST(Softmax, F32ShapesDimsAndViews) {
   for (Device dev : test_devices()) {
@@ -74,8 +74,8 @@ TEST(Softmax, HalfPrecision) {
 TEST(Softmax, MaskedLargeAndNaNRows) {
   const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
   // Rows: -inf masking (leading, so a thread starts on -inf), all -inf, logits far beyond exp's range, a NaN.
-  std::vector<float> v = {-inf, -inf, 1, 2, -inf, -inf, -inf, -inf, -inf, -inf,
-                          1000, 999, -1000, 1001, 1000, 0, 1, nan, 2, 3};
+  std::vector<float> v = {-inf, -inf, 1,     2,    -inf, -inf, -inf, -inf, -inf, -inf,
+                          1000, 999,  -1000, 1001, 1000, 0,    1,    nan,  2,    3};
   for (Device dev : test_devices()) {
     SCOPED_TRACE(dev.str());
     for (DType dt : {DType::f32, DType::f16, DType::bf16}) {
