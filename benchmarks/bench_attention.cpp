@@ -42,7 +42,8 @@ Tensor random(const Shape& s, DType dt, uint64_t seed) {
 double max_rel_error(const Tensor& got, const Tensor& want) {
   std::vector<float> g = got.to_f32(), w = want.to_f32();
   double err = 0, scale = 1e-30;
-  for (size_t i = 0; i < g.size(); ++i) err = std::max(err, std::fabs(double(g[i]) - w[i])), scale = std::max(scale, std::fabs(double(w[i])));
+  for (size_t i = 0; i < g.size(); ++i)
+    err = std::max(err, std::fabs(double(g[i]) - w[i])), scale = std::max(scale, std::fabs(double(w[i])));
   return err / scale;
 }
 

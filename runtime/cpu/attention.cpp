@@ -6,6 +6,8 @@
 // A task (conversions, q k^T, softmax, p v on f32 buffers) is a template over the vector width, built once per x86
 // level with GCC vector types (AVX-512: 16 floats, AVX2+FMA: 8, SSE2: 4) and chosen at run time, so the library
 // needs no -march flag. Each width has its own register blocking: vectors wider than the target's would spill.
+#include "runtime/ops/attention.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -14,7 +16,6 @@
 #include <vector>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/attention.h"
 
 // The vector helpers below are always inlined into their callers, so the ABI note GCC emits for passing wide
 // vectors to functions built without that ISA does not apply.
@@ -47,9 +48,13 @@ template <int W>
   return v;
 }
 template <int W>
-[[gnu::always_inline]] inline void store(float* p, Vec<W> v) { std::memcpy(p, &v, sizeof v); }
+[[gnu::always_inline]] inline void store(float* p, Vec<W> v) {
+  std::memcpy(p, &v, sizeof v);
+}
 template <int W>
-[[gnu::always_inline]] inline Vec<W> splat(float x) { return Vec<W>{} + x; }
+[[gnu::always_inline]] inline Vec<W> splat(float x) {
+  return Vec<W>{} + x;
+}
 template <int W>
 [[gnu::always_inline]] inline float hmax(Vec<W> v, float init) {
   for (int i = 0; i < W; ++i) init = std::max(init, v[i]);
@@ -206,8 +211,10 @@ inline float f16_to_f32_flat(uint16_t h) {
 }
 template <class T>
 [[gnu::always_inline]] inline float load_f32(T x) {
-  if constexpr (std::is_same_v<T, f16_t>) return f16_to_f32_flat(x.bits);
-  else return to_float(x);
+  if constexpr (std::is_same_v<T, f16_t>)
+    return f16_to_f32_flat(x.bits);
+  else
+    return to_float(x);
 }
 
 // Tasks with at most this many query rows (decode) use qk_rows; more rows share a transposed k block.
@@ -220,8 +227,16 @@ struct Workspace {
   std::vector<float> q, k, v, s, o, m, l, alpha;
   std::vector<Row> rows;
   Workspace(int64_t d, int64_t dv)
-      : dp(round_up(d, kPad)), dvp(round_up(dv, kPad)), q(kRows * dp), k(kKeys * dp), v(kKeys * dvp),
-        s(kRows * kKeys), o(kRows * dvp), m(kRows), l(kRows), alpha(kRows) {}
+      : dp(round_up(d, kPad)),
+        dvp(round_up(dv, kPad)),
+        q(kRows * dp),
+        k(kKeys * dp),
+        v(kKeys * dvp),
+        s(kRows * kKeys),
+        o(kRows * dvp),
+        m(kRows),
+        l(kRows),
+        alpha(kRows) {}
 };
 
 // Everything a task reads, for element type T.
@@ -271,8 +286,10 @@ template <class T, int W>
         for (int64_t d = 0; d < p.D; ++d) w.k[d * kKeys + j] = load_f32(ksrc[d]);
       for (int64_t d = 0; d < p.Dv; ++d) w.v[j * w.dvp + d] = load_f32(vsrc[d]);
     }
-    if (row_major) qk_rows<W>(w.q.data(), w.dp, w.k.data(), w.s.data(), padded, nk);
-    else qk_transposed<W>(w.q.data(), w.dp, p.D, w.k.data(), w.s.data(), padded);
+    if (row_major)
+      qk_rows<W>(w.q.data(), w.dp, w.k.data(), w.s.data(), padded, nk);
+    else
+      qk_transposed<W>(w.q.data(), w.dp, p.D, w.k.data(), w.s.data(), padded);
     softmax_block<W>(w.s.data(), w.rows, padded, p.kind, k0, nk, w.m.data(), w.l.data(), w.alpha.data());
     pv_block<W>(w.s.data(), w.v.data(), w.dvp, w.alpha.data(), w.o.data(), padded, nk);
   }
@@ -316,8 +333,15 @@ TaskFn<T> pick_task() {
 template <class T>
 void attention_typed(const AttentionArgs& a) {
   static const TaskFn<T> run = pick_task<T>();
-  Problem<T> p{ptr<T>(a.q), ptr<T>(a.k), ptr<T>(a.v), ptr<T>(a.out), a.mask.defined() ? ptr<float>(a.mask) : nullptr,
-               a.q.strides(), a.k.strides(), a.v.strides(), a.mask.defined() ? a.mask.strides() : Shape(4, 0)};
+  Problem<T> p{ptr<T>(a.q),
+               ptr<T>(a.k),
+               ptr<T>(a.v),
+               ptr<T>(a.out),
+               a.mask.defined() ? ptr<float>(a.mask) : nullptr,
+               a.q.strides(),
+               a.k.strides(),
+               a.v.strides(),
+               a.mask.defined() ? a.mask.strides() : Shape(4, 0)};
   p.Hq = a.out.dim(1), p.Tq = a.out.dim(2), p.Dv = a.out.dim(3), p.Hkv = a.k.dim(1), p.Tk = a.k.dim(2);
   p.D = a.q.dim(3), p.group = p.Hq / p.Hkv, p.rows_per_kv = p.group * p.Tq;
   p.blocks = (p.rows_per_kv + kRows - 1) / kRows;
@@ -333,8 +357,10 @@ void attention_typed(const AttentionArgs& a) {
 
 void attention_cpu(const AttentionArgs& a) {
   visit_dtype(a.q.dtype(), [&]<class T>() {
-    if constexpr (is_float_elem<T>) attention_typed<T>(a);
-    else fail("scaled_dot_product_attention", "unsupported dtype ", dtype_name(a.q.dtype()));
+    if constexpr (is_float_elem<T>)
+      attention_typed<T>(a);
+    else
+      fail("scaled_dot_product_attention", "unsupported dtype ", dtype_name(a.q.dtype()));
   });
 }
 

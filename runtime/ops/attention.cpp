@@ -18,24 +18,23 @@ void check_same_device(const char* op, const Tensor& a, const Tensor& b) {
 
 // Kernels read the last dim with a unit stride (coalesced on GPUs, vector loads on the CPU); HF's transposed
 // (B,T,H,D) -> (B,H,T,D) views already have one, anything else is copied.
-Tensor unit_last_stride(const Tensor& t) {
-  return t.dim(-1) > 1 && t.strides().back() != 1 ? t.contiguous() : t;
-}
+Tensor unit_last_stride(const Tensor& t) { return t.dim(-1) > 1 && t.strides().back() != 1 ? t.contiguous() : t; }
 
 // The mask as f32 viewed as (B, Hq, Tq, Tk), with its kind.
 std::pair<Tensor, AttentionMask> normalise_mask(const char* op, const Tensor& mask, const Shape& full) {
   const int64_t b = full[0], tk = full[3];
   if (!is_floating(mask.dtype())) {
-    GLINT_CHECK(mask.ndim() == 2 && mask.dim(0) == b && mask.dim(1) == tk, op, "an integer mask is a key-padding mask (B, Tk) = ",
-                shape_str({b, tk}), ", got ", shape_str(mask.shape()));
+    GLINT_CHECK(mask.ndim() == 2 && mask.dim(0) == b && mask.dim(1) == tk, op,
+                "an integer mask is a key-padding mask (B, Tk) = ", shape_str({b, tk}), ", got ",
+                shape_str(mask.shape()));
     // Nonzero stays nonzero through f32, so the kernels test `!= 0` on the converted copy (B*Tk values, cheap).
     Tensor m = mask.to(DType::f32).contiguous().reshape({b, 1, 1, tk}).expand(full);
     return {m, AttentionMask::keep};
   }
   bool ok = mask.ndim() <= 4;
   for (int i = 1; ok && i <= mask.ndim(); ++i) ok = mask.dim(-i) == 1 || mask.dim(-i) == full[4 - i];
-  GLINT_CHECK(ok, op, "mask of shape ", shape_str(mask.shape()), " does not broadcast to (B, Hq, Tq, Tk) = ",
-              shape_str(full));
+  GLINT_CHECK(ok, op, "mask of shape ", shape_str(mask.shape()),
+              " does not broadcast to (B, Hq, Tq, Tk) = ", shape_str(full));
   Tensor m = mask.to(DType::f32);
   while (m.ndim() < 4) m = m.unsqueeze(0);
   m = m.expand(full);
@@ -54,7 +53,8 @@ AttentionArgs prepare(const char* op, const Tensor& q, const Tensor& k, const Te
   check_same_device(op, q, v);
   GLINT_CHECK(is_floating(q.dtype()), op, "q must be f32, f16 or bf16, got ", dtype_name(q.dtype()));
   for (const Tensor* t : {&k, &v})
-    GLINT_CHECK(t->dtype() == q.dtype(), op, "dtype mismatch: ", dtype_name(q.dtype()), " and ", dtype_name(t->dtype()));
+    GLINT_CHECK(t->dtype() == q.dtype(), op, "dtype mismatch: ", dtype_name(q.dtype()), " and ",
+                dtype_name(t->dtype()));
   const int64_t b = q.dim(0), hq = q.dim(1), tq = q.dim(2), d = q.dim(3);
   const int64_t hkv = k.dim(1), tk = k.dim(2);
   GLINT_CHECK(k.dim(0) == b && v.dim(0) == b, op, "batch sizes differ: q ", shape_str(q.shape()), ", k ",

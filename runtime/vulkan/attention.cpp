@@ -1,12 +1,13 @@
 // Vulkan attention: the tiled flash kernel (kernels/flash_attention.comp) for prefill, and for few query positions
 // the split-key decode kernel (kernels/flash_decode.comp) with its combine pass. Tile sizes come from the device's
 // shared-memory limit and the head dims, which are specialization constants (one pipeline per model shape).
+#include "runtime/ops/attention.h"
+
 #include <algorithm>
 #include <array>
 #include <cstddef>
 #include <string>
 
-#include "runtime/ops/attention.h"
 #include "runtime/vulkan/device.h"
 #include "runtime/vulkan/dispatch.h"
 
@@ -14,11 +15,11 @@ namespace glint::vk {
 namespace {
 
 constexpr const char* kOp = "scaled_dot_product_attention";
-constexpr uint32_t kMaxHeadDim = 256;    // bounds the shared q tile and per-thread output registers
-constexpr uint32_t kThreads = 128;       // workgroup size of both kernels
-constexpr int64_t kMaxDecodeQueries = 8; // Tq up to this takes the split-key decode path
-constexpr uint32_t kDecodeKeys = 64;     // keys per decode tile
-constexpr uint64_t kTargetGroups = 256;  // decode: split keys until about this many workgroups run
+constexpr uint32_t kMaxHeadDim = 256;     // bounds the shared q tile and per-thread output registers
+constexpr uint32_t kThreads = 128;        // workgroup size of both kernels
+constexpr int64_t kMaxDecodeQueries = 8;  // Tq up to this takes the split-key decode path
+constexpr uint32_t kDecodeKeys = 64;      // keys per decode tile
+constexpr uint64_t kTargetGroups = 256;   // decode: split keys until about this many workgroups run
 
 struct AttentionPC {  // mirrors kernels/common/attention_common.glsl
   uint64_t q, k, v, mask, out;
@@ -41,7 +42,8 @@ struct CombinePC {  // mirrors kernels/flash_decode_combine.comp
 void check_index_range(const Tensor& t) {
   int64_t last = 0;
   for (int d = 0; d < t.ndim(); ++d) last += (t.dim(d) - 1) * t.strides()[d];
-  GLINT_CHECK(last < (int64_t(1) << 32), kOp, "tensor ", t.str(), " is too large for the Vulkan kernels' 32-bit indexing");
+  GLINT_CHECK(last < (int64_t(1) << 32), kOp, "tensor ", t.str(),
+              " is too large for the Vulkan kernels' 32-bit indexing");
 }
 
 uint32_t u32(int64_t x) { return uint32_t(x); }
@@ -63,7 +65,8 @@ AttentionPC push_constants(const AttentionArgs& a) {
   return pc;
 }
 
-// Mirrors the shared arrays of flash_attention.comp: q and k rows are vec4s (k rows padded by one), v and scores floats.
+// Mirrors the shared arrays of flash_attention.comp: q and k rows are vec4s (k rows padded by one), v and scores
+// floats.
 uint32_t prefill_shared_bytes(uint32_t rows, uint32_t bc, uint32_t d, uint32_t dv) {
   const uint32_t d4 = (d + 3) / 4;
   return 4 * (rows * d4 * 4 + bc * (d4 + 1) * 4 + bc * dv + rows * (bc + 1) + 3 * rows);
@@ -88,7 +91,8 @@ uint32_t decode_shared_bytes(uint32_t rows, uint32_t d, uint32_t dv) {
 // The largest (query rows, key tile) that fits in shared memory with at most 32 output registers per thread, and
 // no more query rows than twice Tq.
 std::array<uint32_t, 2> prefill_tiles(const Device& dev, uint32_t d, uint32_t dv, int64_t tq) {
-  static constexpr std::array<std::array<uint32_t, 2>, 6> kTiles{{{64, 32}, {32, 32}, {32, 16}, {16, 16}, {16, 8}, {8, 8}}};
+  static constexpr std::array<std::array<uint32_t, 2>, 6> kTiles{
+      {{64, 32}, {32, 32}, {32, 16}, {16, 16}, {16, 8}, {8, 8}}};
   for (auto [rows, bc] : kTiles) {
     if (rows > 8 && rows / 2 >= tq) continue;
     if (prefill_registers(rows, dv) > 32) continue;
@@ -123,7 +127,8 @@ void decode(const AttentionArgs& a, const std::string& dt, Device& dev) {
   AttentionPC pc = push_constants(a);
   pc.split_len = u32(split_len), pc.n_split = u32(n_split);
   const Grid grid{u32(n_split), u32(hkv * row_groups), u32(b)};
-  const std::initializer_list<uint32_t> spec{kThreads, rows, kDecodeKeys, d, dv, uint32_t(a.causal), uint32_t(a.mask_kind)};
+  const std::initializer_list<uint32_t> spec{
+      kThreads, rows, kDecodeKeys, d, dv, uint32_t(a.causal), uint32_t(a.mask_kind)};
   if (n_split == 1) {
     dispatch("flash_decode_" + dt, pc, grid, {a.q, a.k, a.v, a.mask}, {a.out}, spec);
     return;
@@ -145,8 +150,10 @@ void attention_vulkan(const AttentionArgs& a) {
     if (t->defined()) check_index_range(*t);
   Device& dev = device_of(a.out);
   const std::string dt(dtype_name(a.q.dtype()));
-  if (a.q.dim(2) <= kMaxDecodeQueries && dev.info().subgroup_arithmetic) decode(a, dt, dev);
-  else prefill(a, dt, dev);
+  if (a.q.dim(2) <= kMaxDecodeQueries)
+    decode(a, dt, dev);  // subgroup arithmetic: required of every device
+  else
+    prefill(a, dt, dev);
 }
 
 const OpRegistration reg(attention_kernel, DeviceKind::vulkan, attention_vulkan);

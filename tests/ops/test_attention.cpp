@@ -26,7 +26,8 @@ std::vector<float> naive_attention(const Tensor& q, const Tensor& k, const Tenso
         double mx = -INFINITY, sum = 0;
         for (int64_t j = 0; j < Tk; ++j) {
           double s = 0;
-          for (int64_t d = 0; d < D; ++d) s += double(qv[((b * Hq + h) * Tq + i) * D + d]) * kv[((b * Hkv + g) * Tk + j) * D + d];
+          for (int64_t d = 0; d < D; ++d)
+            s += double(qv[((b * Hq + h) * Tq + i) * D + d]) * kv[((b * Hkv + g) * Tk + j) * D + d];
           s = s * scale + mask[i * Tk + j];
           if (causal && j > i + Tk - Tq) s = -INFINITY;
           p[j] = s;
@@ -70,9 +71,12 @@ void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 Tensor make_input(const Case& c, int64_t heads, int64_t t, int64_t d, uint64_t seed, float range) {
   switch (c.layout) {
-    case Layout::contiguous: return rand({c.B, heads, t, d}, c.dtype, Device::cpu(), seed, -range, range);
-    case Layout::heads_last: return rand({c.B, t, heads, d}, c.dtype, Device::cpu(), seed, -range, range).transpose(1, 2);
-    case Layout::strided: return rand_strided({c.B, heads, t, d}, c.dtype, Device::cpu(), seed, -range, range);
+    case Layout::contiguous:
+      return rand({c.B, heads, t, d}, c.dtype, Device::cpu(), seed, -range, range);
+    case Layout::heads_last:
+      return rand({c.B, t, heads, d}, c.dtype, Device::cpu(), seed, -range, range).transpose(1, 2);
+    case Layout::strided:
+      return rand_strided({c.B, heads, t, d}, c.dtype, Device::cpu(), seed, -range, range);
   }
   return {};
 }
@@ -81,7 +85,8 @@ Tensor make_input(const Case& c, int64_t heads, int64_t t, int64_t d, uint64_t s
 // Additive: values in [-2, 2) with about a fifth -inf; 2-D is (Tq, Tk) broadcast over batch and heads.
 Tensor make_mask(const Case& c) {
   switch (c.mask) {
-    case MaskCase::none: return {};
+    case MaskCase::none:
+      return {};
     case MaskCase::padding: {
       std::vector<int64_t> keep = randint({c.B, c.Tk}, 0, 4, DType::i64, Device::cpu(), 7).to_vector<int64_t>();
       if (c.B > 1) std::fill(keep.end() - c.Tk, keep.end(), 0);
@@ -177,7 +182,8 @@ TEST(Attention, ZeroSizes) {
   for (Device dev : test_devices()) {
     SCOPED_TRACE(dev.str());
     auto run = [&](Shape qs, Shape ks, Shape vs) {
-      return scaled_dot_product_attention(rand(qs, DType::f32, dev), rand(ks, DType::f32, dev), rand(vs, DType::f32, dev));
+      return scaled_dot_product_attention(rand(qs, DType::f32, dev), rand(ks, DType::f32, dev),
+                                          rand(vs, DType::f32, dev));
     };
     EXPECT_EQ(run({0, 2, 3, 8}, {0, 2, 4, 8}, {0, 2, 4, 8}).shape(), (Shape{0, 2, 3, 8}));
     EXPECT_EQ(run({1, 2, 0, 8}, {1, 2, 4, 8}, {1, 2, 4, 8}).shape(), (Shape{1, 2, 0, 8}));
@@ -200,7 +206,8 @@ TEST(Attention, Errors) {
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q.to(DType::i32), k, v), op + " q must be f32, f16 or bf16");
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.mask = zeros({1, 4}, DType::i64, Device::cpu())}),
                      op + " an integer mask is a key-padding mask");
-  EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.mask = zeros({3, 4}, DType::f32, Device::cpu())}), op + " mask of shape (3,4)");
+  EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.mask = zeros({3, 4}, DType::f32, Device::cpu())}),
+                     op + " mask of shape (3,4)");
   EXPECT_GLINT_ERROR(attention_composite(q, k, rand({1, 1, 5, 8})), "[attention_composite] k and v head counts");
   for (Device dev : vulkan_devices()) {
     SCOPED_TRACE(dev.str());
