@@ -2,6 +2,9 @@
 // prefill (T = 512, 2048, causal) and KV-cache decode (Tq = 1, Tk = 4096). Each fused result is first checked against
 // the composite, then timed. GFLOP/s counts 4 * B * Hq * Tq * Tk * D (q k^T and p v), halved for causal prefill.
 //   bench_attention [--device cpu|vulkan:N] [--dtype f32|f16|bf16]
+// On a machine shared with other jobs, OMP_NUM_THREADS=1 gives steady per-core CPU numbers.
+#include <omp.h>
+
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -54,7 +57,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--dtype") == 0) dt = parse_dtype(argv[i + 1]);
   const double bound = dt == DType::f32 ? 1e-4 : dt == DType::f16 ? 4e-3 : 3e-2;  // relative to the output's range
-  std::printf("%s\ndtype %s\n\n", bench::machine_line().c_str(), std::string(dtype_name(dt)).c_str());
+  std::printf("%s\nOpenMP threads %d, dtype %s\n\n", bench::machine_line().c_str(), omp_get_max_threads(),
+              std::string(dtype_name(dt)).c_str());
   std::printf("%-32s %-22s %10s %10s %9s %10s\n", "shape", "backend", "ms", "GFLOP/s", "vs comp.", "max err");
   int failures = 0;
   for (const Shape4& s : kShapes) {
@@ -72,10 +76,12 @@ int main(int argc, char** argv) {
       const double err = max_rel_error(got, want);
       const bool ok = err <= bound;
       failures += !ok;
-      const double t = bench::time_median([&] {
-        got = scaled_dot_product_attention(qd, kd, vd, opts);
-        bench::sync(dev);
-      });
+      const double t = bench::time_median(
+          [&] {
+            got = scaled_dot_product_attention(qd, kd, vd, opts);
+            bench::sync(dev);
+          },
+          11);
       std::printf("%-32s %-22s %10.3f %10.2f %8.1fx %10.1e%s\n", s.name, ("fused " + dev.str()).c_str(), t * 1e3,
                   flop / t * 1e-9, t_comp / t, err, ok ? "" : "  MISMATCH");
     }

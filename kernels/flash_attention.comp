@@ -17,6 +17,13 @@
 const uint D4 = (D + 3) / 4;                  // q and k rows as vec4 (zero padded)
 const uint KS4 = D4 + 1;                      // k tile row stride: odd for even D4, so consecutive keys avoid bank conflicts
 const uint PS = BC + 1;                       // score tile row stride, likewise for the row-wise softmax
+// Scores: TC threads across a tile's keys times TR across its rows, each with RPT rows of KPT keys, so a k vector
+// read from shared memory serves RPT dot products and the q reads of 32 neighbouring threads are one broadcast.
+// (32 only shapes the layout; nothing depends on the subgroup size.)
+const uint TC = BC < 32 ? BC : 32;
+const uint TR = NT / TC;
+const uint RPT = (ROWS + TR - 1) / TR;
+const uint KPT = BC / TC;
 const uint COLS = DV < NT ? DV : NT;          // p v: threads across output columns ...
 const uint RG = NT / COLS;                    // ... and across rows
 const uint ZR = (ROWS + RG - 1) / RG;         // rows per thread
@@ -66,12 +73,19 @@ void main() {
     }
     barrier();
 
-    // Scores: consecutive threads take consecutive keys of one query row.
-    for (uint i = tid; i < ROWS * BC; i += NT) {
-      uint r = i / BC, c = i % BC, t = t0 + r, j = k0 + c;
-      float s = 0.0;
-      [[dont_unroll]] for (uint d4 = 0; d4 < D4; ++d4) s += dot(qs[r * D4 + d4], ks[c * KS4 + d4]);
-      ps[r * PS + c] = (t < pc.tq && j < pc.tk) ? masked_score(s, b, h, t, j) : NEG_INF;
+    // Scores, masked: consecutive threads take consecutive keys.
+    for (uint x = 0; x < KPT; ++x) {
+      const uint c = tid % TC + x * TC, r0 = tid / TC, j = k0 + c;
+      float acc[RPT];
+      for (uint y = 0; y < RPT; ++y) acc[y] = 0.0;
+      [[dont_unroll]] for (uint d4 = 0; d4 < D4; ++d4) {
+        const vec4 kv = ks[c * KS4 + d4];
+        for (uint y = 0; y < RPT; ++y) acc[y] += dot(qs[min(r0 + y * TR, ROWS - 1) * D4 + d4], kv);
+      }
+      for (uint y = 0; y < RPT; ++y) {
+        const uint r = r0 + y * TR, t = t0 + r;
+        if (r < ROWS) ps[r * PS + c] = (t < pc.tq && j < pc.tk) ? masked_score(acc[y], b, h, t, j) : NEG_INF;
+      }
     }
     barrier();
 
