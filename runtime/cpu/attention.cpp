@@ -5,7 +5,8 @@
 //
 // A task (conversions, q k^T, softmax, p v on f32 buffers) is a template over the vector width, built once per x86
 // level with GCC vector types (AVX-512: 16 floats, AVX2+FMA: 8, SSE2: 4) and chosen at run time, so the library
-// needs no -march flag. Each width has its own register blocking: vectors wider than the target's would spill.
+// needs no -march flag (other compilers and CPUs get the 4-wide build). Each width has its own register blocking:
+// vectors wider than the target's would spill.
 #include "runtime/ops/attention.h"
 
 #include <algorithm>
@@ -19,14 +20,16 @@
 
 // The vector helpers below are always inlined into their callers, so the ABI note GCC emits for passing wide
 // vectors to functions built without that ISA does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 namespace glint::cpu {
 namespace {
 
 constexpr int kKeys = 64;  // keys per block
 constexpr int kRows = 64;  // query rows per task; a multiple of the micro-kernels' 4-row blocks
-constexpr int kPad = 16;   // v and o rows are padded to this many floats, a multiple of every vector width
+constexpr int kPad = 16;   // f32 rows of q, k, v and o are padded to this, a multiple of every vector width
 constexpr float kLog2e = 1.44269504088896341f;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 

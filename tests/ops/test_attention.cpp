@@ -56,6 +56,20 @@ TEST(Attention, CompositeMatchesNaiveLoop) {
   EXPECT_CLOSE(got.slice(2, 2, 3), std::vector<float>(2 * 4 * 3, 0.f), kExact);
 }
 
+TEST(Attention, PaddingMaskDropsZeroKeys) {
+  // A key-padding mask drops keys where it is 0 and keeps any nonzero value: the additive mask 0 / -inf.
+  Tensor q = rand({1, 2, 3, 4}, DType::f32, Device::cpu(), 4, -2, 2),
+         k = rand({1, 1, 5, 4}, DType::f32, Device::cpu(), 5);
+  Tensor v = rand({1, 1, 5, 3}, DType::f32, Device::cpu(), 6);
+  const std::vector<int32_t> keep = {1, 0, 7, 0, -1};
+  std::vector<float> additive;
+  for (int i = 0; i < 3; ++i)
+    for (int32_t x : keep) additive.push_back(x ? 0.f : -kInf);
+  Tensor pad = Tensor::from_vector(keep, {1, 5}, DType::i32, Device::cpu());
+  EXPECT_CLOSE(attention_composite(q, k, v, {.mask = pad}), naive_attention(q, k, v, additive, false, 0.5),
+               tol(DType::f32));
+}
+
 enum class MaskCase { none, padding, additive, additive_2d };
 enum class Layout { contiguous, heads_last /* (B,T,H,D) transposed to (B,H,T,D), as HF passes */, strided };
 
@@ -202,6 +216,8 @@ TEST(Attention, Errors) {
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, rand({1, 2, 4, 8})), op + " k and v lengths differ");
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, rand({2, 2, 5, 8})), op + " batch sizes differ");
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q.select(0, 0), k, v), op + " q must be (B, Hq, Tq, D)");
+  EXPECT_GLINT_ERROR(scaled_dot_product_attention(rand({1, 4, 3, 0}), rand({1, 2, 5, 0}), v),
+                     op + " head dim must be positive");
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k.to(DType::f16), v), op + " dtype mismatch: f32 and f16");
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q.to(DType::i32), k, v), op + " q must be f32, f16 or bf16");
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.mask = zeros({1, 4}, DType::i64, Device::cpu())}),
