@@ -145,6 +145,7 @@ const Case kCases[] = {
     {"decode_mqa_long", 1, 6, 1, 1, 700, 80, 80},
     {"decode_long_padding", 2, 4, 2, 1, 300, 64, 64, false, MaskCase::padding},
     {"decode_d256", 1, 4, 2, 1, 150, 256, 256, true},
+    {"decode_odd_dims", 1, 3, 1, 1, 29, 7, 5},
     {"decode_mqa_many_rows", 2, 16, 1, 3, 45, 8, 8, true},
     {"decode_additive_f16", 2, 4, 2, 2, 61, 64, 64, false, MaskCase::additive, Layout::contiguous, DType::f16},
     {"decode_heads_last_bf16", 2, 4, 1, 1, 37, 128, 128, false, MaskCase::none, Layout::heads_last, DType::bf16},
@@ -163,6 +164,7 @@ const Case kCases[] = {
     {"prefill_f16", 1, 4, 2, 37, 37, 64, 64, true, MaskCase::none, Layout::contiguous, DType::f16},
     {"prefill_bf16_padding", 2, 2, 2, 31, 31, 128, 128, true, MaskCase::padding, Layout::heads_last, DType::bf16},
     {"prefill_d256", 1, 2, 1, 19, 43, 256, 256, true},
+    {"prefill_odd_dims", 1, 2, 1, 19, 23, 5, 3, true, MaskCase::additive},
     {"prefill_long_keys", 1, 1, 1, 11, 300, 64, 32, false, MaskCase::additive},
 };
 INSTANTIATE_TEST_SUITE_P(Attention, AttentionFused, ::testing::ValuesIn(kCases),
