@@ -146,27 +146,29 @@ Tiles pick_tiles(const Limits& lim, const Problem& p) {
   return kTiles[std::size(kTiles) - 1];
 }
 
+// Whether an operand allows 4-element loads along its contiguous dim: its address and every other stride it steps
+// by (`other`: the matrix's non-unit stride, 0 when that dim has size 1; and its batch strides) keep them aligned.
+bool vec4_ok(uint64_t address, int64_t elem, int64_t other, const Shape& batch_strides) {
+  auto aligned = [](int64_t s) { return s % 4 == 0; };
+  return address % uint64_t(4 * elem) == 0 && aligned(other) && std::all_of(batch_strides.begin(), batch_strides.end(), aligned);
+}
+
 void gemm(const std::string& dt, const Limits& lim, const Problem& p, const Tensor& a, const Tensor& b,
           const Tensor& bias, const Tensor& c) {
   const Tiles t = pick_tiles(lim, p);
   const Grid grid{uint32_t((p.n + t.bn - 1) / t.bn), uint32_t((p.m + t.bm - 1) / t.bm), 1};
   GLINT_CHECK(grid.x <= lim.max_groups[0] && grid.y <= lim.max_groups[1], "matmul", "a ", p.m, "x", p.n,
               " product exceeds the workgroup grid of this device");
+  const bool a_vec = vec4_ok(p.a, p.elem, p.a_cs == 1 ? (p.m > 1 ? p.a_rs : 0) : (p.k > 1 ? p.a_cs : 0),
+                             p.batch_strides[0]);
+  const bool b_vec = vec4_ok(p.b, p.elem, p.b_cs == 1 ? (p.k > 1 ? p.b_rs : 0) : (p.n > 1 ? p.b_cs : 0),
+                             p.batch_strides[1]);
   for_each_batch_chunk(p, lim.max_groups[2], [&](const Problem& q) {
     Grid g = grid;
     g.z = uint32_t(numel_of(q.batch));
-    dispatch("matmul_" + dt, params(q), g, {a, b, bias}, {c}, {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn});
+    dispatch("matmul_" + dt, params(q), g, {a, b, bias}, {c},
+             {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, a_vec ? 4u : 1u, b_vec ? 4u : 1u});
   });
-}
-
-// Whether address and strides keep every 4-element group along the contiguous dim aligned for one vector load.
-bool aligned4(uint64_t address, int64_t elem, std::initializer_list<int64_t> strides) {
-  if (address % uint64_t(4 * elem) != 0) return false;
-  return std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s % 4 == 0; });
-}
-
-bool all_aligned4(const Shape& strides) {
-  return std::all_of(strides.begin(), strides.end(), [](int64_t s) { return s % 4 == 0; });
 }
 
 void matvec(const std::string& dt, const Limits& lim, const Problem& p, const Tensor& a, const Tensor& b,
@@ -176,14 +178,14 @@ void matvec(const std::string& dt, const Limits& lim, const Problem& p, const Te
   bool vec;
   uint32_t threads, nc = 1, groups;
   if (k_contig) {
-    vec = p.a_cs == 1 && aligned4(p.a, p.elem, {p.m > 1 ? p.a_rs : 0}) && all_aligned4(p.batch_strides[0]) &&
-          aligned4(p.b, p.elem, {p.n > 1 ? p.b_cs : 0}) && all_aligned4(p.batch_strides[1]);
+    vec = p.a_cs == 1 && vec4_ok(p.a, p.elem, p.m > 1 ? p.a_rs : 0, p.batch_strides[0]) &&
+          vec4_ok(p.b, p.elem, p.n > 1 ? p.b_cs : 0, p.batch_strides[1]);
     threads = kMatvecThreads;
     nc = p.n >= 2048 ? 4 : p.n >= 512 ? 2 : 1;  // more columns per subgroup reuse x; fewer keep the GPU busy
     const int64_t subgroups = (p.n + nc - 1) / nc, per_group = std::max<int64_t>(1, threads / lim.subgroup);
     groups = uint32_t(std::min<int64_t>((subgroups + per_group - 1) / per_group, lim.max_groups[0]));
   } else {
-    vec = p.b_cs == 1 && aligned4(p.b, p.elem, {p.k > 1 ? p.b_rs : 0}) && all_aligned4(p.batch_strides[1]);
+    vec = p.b_cs == 1 && vec4_ok(p.b, p.elem, p.k > 1 ? p.b_rs : 0, p.batch_strides[1]);
     threads = lim.max_threads >= 256 ? 256 : 128;  // 32 column threads times threads / 32 slices of k
     const int64_t columns = 32 * (vec ? 4 : 1);
     groups = uint32_t(std::min<int64_t>((p.n + columns - 1) / columns, lim.max_groups[0]));

@@ -174,6 +174,18 @@ TEST(Matmul, TileConfigurations) {
   check(rnd({32, 250, 20}), rnd({20, 260}, DType::f32, 2));
 }
 
+TEST(Matmul, VectorLoads) {
+  // Rows padded to a multiple of 4 elements: the GEMM reads its tiles 4 at a time, and the ragged K and N edges
+  // (37, 69) end in partial groups read element by element.
+  for (DType dt : kFloatTypes) {
+    SCOPED_TRACE(std::string(dtype_name(dt)));
+    check([=](Device d) { return rand({2, 70, 40}, dt, d).slice(-1, 0, 37); },
+          [=](Device d) { return rand({2, 37, 72}, dt, d, 2).slice(-1, 0, 69); });
+    check([=](Device d) { return rand({33, 24}, dt, d).slice(1, 0, 21).transpose(0, 1); },  // column-major
+          [=](Device d) { return rand({38, 36}, dt, d, 2).slice(1, 0, 33).transpose(0, 1); });
+  }
+}
+
 TEST(Matmul, MatvecShapes) {
   // Few rows (the decode step): weight-layout b (N, K)^T, K long and not a multiple of 4, N odd.
   for (int64_t m = 1; m <= 8; ++m) {
