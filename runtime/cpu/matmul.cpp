@@ -1,15 +1,22 @@
 // CPU matmul: OpenBLAS on each matrix of the batch. f32 goes straight to cblas_sgemm (cblas_sgemv for a single row
 // or column, which streams the matrix once where sgemm would pack it), reading transposed views through CblasTrans
-// and leading dims taken from the strides. f16 / bf16 operands are converted to dense f32 copies of each whole
-// matrix first (kept while consecutive batch entries share a matrix, as broadcast ones do), multiplied by sgemm and
-// the f32 result rounded once into the output: accumulation stays f32 and OpenBLAS's blocking stays intact, for
-// O(MK + KN + MN) extra conversion work next to the O(MNK) product.
+// and leading dims taken from the strides.
+//
+// f16 / bf16: a is converted whole to f32, b in panels of columns converted just before sgemm multiplies them, and
+// each f32 result panel is rounded once into the output. Accumulation stays f32 and OpenBLAS keeps its blocking;
+// the panels bound the temporary memory (a weight is never copied whole) and, for few rows (decode), stay in cache
+// between their conversion and their use, so b is read from memory about once. Panels are wide when a has many
+// rows, because sgemm packs a again for every panel. The conversions run on the calling thread: they are cheap
+// next to the product, and an OpenMP region between OpenBLAS calls costs far more than it saves, as its idle
+// workers spin while OpenBLAS's own threads want the cores (measured: 4 to 60 times slower for few rows).
+#include "runtime/ops/matmul.h"
+
 #include <cblas.h>
 
-#include <vector>
+#include <algorithm>
+#include <memory>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/matmul.h"
 
 namespace glint::cpu {
 namespace {
@@ -23,16 +30,20 @@ bool transposed(const View& v) { return v.cs != 1; }
 int64_t lead(const View& v) { return v.cs != 1 ? v.cs : v.rs; }
 CBLAS_TRANSPOSE trans(const View& v) { return transposed(v) ? CblasTrans : CblasNoTrans; }
 
-// c (M, N, contiguous) = a (M, K) @ b (K, N) + beta * c.
-void sgemm(const View& a, const View& b, float* c, int64_t m, int64_t n, int64_t k, float beta) {
+// c (M, N, row stride ldc) = a (M, K) @ b (K, N) + beta * c.
+void sgemm(const View& a, const View& b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta) {
   if (m == 1) {  // c^T = b^T a^T: a's row is the vector
-    if (transposed(b)) cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.f, b.p, b.cs, a.p, a.cs, beta, c, 1);
-    else cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.f, b.p, b.rs, a.p, a.cs, beta, c, 1);
-  } else if (n == 1) {  // b's column is the vector; c's column has stride 1
-    if (transposed(a)) cblas_sgemv(CblasRowMajor, CblasTrans, k, m, 1.f, a.p, a.cs, b.p, b.rs, beta, c, 1);
-    else cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.f, a.p, a.rs, b.p, b.rs, beta, c, 1);
+    if (transposed(b))
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.f, b.p, b.cs, a.p, a.cs, beta, c, 1);
+    else
+      cblas_sgemv(CblasRowMajor, CblasTrans, k, n, 1.f, b.p, b.rs, a.p, a.cs, beta, c, 1);
+  } else if (n == 1) {  // b's column is the vector
+    if (transposed(a))
+      cblas_sgemv(CblasRowMajor, CblasTrans, k, m, 1.f, a.p, a.cs, b.p, b.rs, beta, c, ldc);
+    else
+      cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.f, a.p, a.rs, b.p, b.rs, beta, c, ldc);
   } else {
-    cblas_sgemm(CblasRowMajor, trans(a), trans(b), m, n, k, 1.f, a.p, lead(a), b.p, lead(b), beta, c, n);
+    cblas_sgemm(CblasRowMajor, trans(a), trans(b), m, n, k, 1.f, a.p, lead(a), b.p, lead(b), beta, c, ldc);
   }
 }
 
@@ -42,52 +53,81 @@ bool blas_single_threaded(int64_t m, int64_t n, int64_t k) {
   return m == 1 || n == 1 ? m * n * k < 2304 * 4 : m * n * k <= 65536 * 4;
 }
 
-// Per-thread f32 copies of 16-bit operands; `key` remembers which source matrix a copy holds.
-struct Scratch {
-  std::vector<float> a, b, c, bias;
-  const void *a_key = nullptr, *b_key = nullptr;
-  View va{}, vb{};
+// f16 -> f32 without branches, so that conversion loops vectorise (elem.h's to_float is exact but branchy).
+// Scaling the shifted bits by 2^(127-15) rebiases the exponent exactly, subnormals included; inf and NaN (f16
+// exponent 31, 2^16 and above once scaled) get the all-ones f32 exponent. Same result as f16_to_f32 for all inputs.
+inline float half_to_float(uint16_t h) {
+  const float f = std::bit_cast<float>(uint32_t(h & 0x7fffu) << 13) * 0x1p112f;
+  uint32_t bits = std::bit_cast<uint32_t>(f);
+  if (f >= 0x1p16f) bits |= 0x7f800000u;
+  return std::bit_cast<float>(bits | uint32_t(h & 0x8000u) << 16);
+}
+template <class T>
+inline float widen(T v) {
+  if constexpr (std::is_same_v<T, f16_t>)
+    return half_to_float(v.bits);
+  else
+    return to_float(v);
+}
+
+// Uninitialised f32 storage that grows on demand and is reused across the matrices of one call.
+struct Buffer {
+  std::unique_ptr<float[]> p;
+  int64_t size = 0;
+  float* get(int64_t n) {
+    if (n > size) p.reset(new float[size_t(n)]), size = n;
+    return p.get();
+  }
 };
 
 // Dense f32 copy of a (rows, cols) matrix of T at p with strides (rs, cs), in the source's orientation so that the
 // reads run along its contiguous dim.
 template <class T>
-View to_f32(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, std::vector<float>& dst) {
-  dst.resize(size_t(rows * cols));
+View to_f32(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, Buffer& buf) {
+  float* d = buf.get(rows * cols);
   const bool col_major = cs != 1 && rows > 1;
   const int64_t outer = col_major ? cols : rows, inner = col_major ? rows : cols;
   const int64_t os = col_major ? cs : rs, is = col_major ? rs : cs;
-  float* d = dst.data();
-#pragma omp parallel for schedule(static) if (rows * cols > (1 << 18))
-  for (int64_t o = 0; o < outer; ++o)
-    for (int64_t i = 0; i < inner; ++i) d[o * inner + i] = to_float(p[o * os + i * is]);
+  for (int64_t o = 0; o < outer; ++o) {
+    const T* src = p + o * os;
+    float* dst = d + o * inner;
+    if (is == 1)
+      for (int64_t i = 0; i < inner; ++i) dst[i] = widen(src[i]);
+    else
+      for (int64_t i = 0; i < inner; ++i) dst[i] = widen(src[i * is]);
+  }
   return col_major ? View{d, 1, rows} : View{d, cols, 1};
 }
 
-// One matrix of the batch: c = a @ b + bias.
+struct Scratch {
+  Buffer a, b, c;
+};
+
+// One f32 matrix of the batch: c = a @ b + bias, with sgemm adding the product to bias rows (beta = 1).
+void gemm_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_t b_rs, int64_t b_cs, const float* bias,
+              float* c, int64_t m, int64_t n, int64_t k, Scratch&) {
+  if (bias)
+    for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n, c + i * n);
+  sgemm({a, a_rs, a_cs}, {b, b_rs, b_cs}, c, n, m, n, k, bias ? 1.f : 0.f);
+}
+
+// One 16-bit matrix of the batch, through f32 copies (see the top of the file).
 template <class T>
-void gemm_one(const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, const T* bias, T* c,
-              int64_t m, int64_t n, int64_t k, Scratch& s) {
-  constexpr bool f32 = std::is_same_v<T, float>;
-  View va, vb;
-  const float *bias32 = nullptr;
-  float* out;
-  if constexpr (f32) {
-    va = {a, a_rs, a_cs}, vb = {b, b_rs, b_cs}, bias32 = bias, out = c;
-  } else {
-    if (s.a_key != a) s.va = to_f32(a, m, k, a_rs, a_cs, s.a), s.a_key = a;
-    if (s.b_key != b) s.vb = to_f32(b, k, n, b_rs, b_cs, s.b), s.b_key = b;
-    va = s.va, vb = s.vb;
-    if (bias) bias32 = to_f32(bias, 1, n, n, 1, s.bias).p;
-    s.c.resize(size_t(m * n));
-    out = s.c.data();
-  }
-  if (bias32)  // sgemm then adds the product to the bias rows (beta = 1)
-    for (int64_t i = 0; i < m; ++i) std::copy_n(bias32, n, out + i * n);
-  sgemm(va, vb, out, m, n, k, bias32 ? 1.f : 0.f);
-  if constexpr (!f32) {
-#pragma omp parallel for schedule(static) if (m * n > (1 << 18))
-    for (int64_t i = 0; i < m * n; ++i) c[i] = from_float<T>(out[i]);
+void gemm_16bit(const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, const T* bias, T* c,
+                int64_t m, int64_t n, int64_t k, Scratch& s) {
+  const View va = to_f32(a, m, k, a_rs, a_cs, s.a);
+  // About 4 MiB of b per panel for few rows; as many columns as a has rows times 4 otherwise.
+  const int64_t panel = std::min(n, std::max<int64_t>({(1 << 20) / k, 4 * m, 16}));
+  float* cp = s.c.get(m * panel);
+  for (int64_t n0 = 0; n0 < n; n0 += panel) {
+    const int64_t w = std::min(panel, n - n0);
+    const View vb = to_f32(b + n0 * b_cs, k, w, b_rs, b_cs, s.b);
+    if (bias)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < w; ++j) cp[i * w + j] = widen(bias[n0 + j]);
+    sgemm(va, vb, cp, w, m, w, k, bias ? 1.f : 0.f);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < w; ++j) c[i * n + n0 + j] = from_float<T>(cp[i * w + j]);
   }
 }
 
@@ -107,8 +147,12 @@ void matmul_cpu(const Tensor& a, const Tensor& b, const Tensor& bias, const Tens
           rem /= batch[d];
           oa += j * a.strides()[d], ob += j * b.strides()[d];
         }
-        gemm_one<T>(pa + oa, a.strides()[nd - 2], a.strides()[nd - 1], pb + ob, b.strides()[nd - 2],
-                    b.strides()[nd - 1], pbias, pc + i * m * n, m, n, k, s);
+        const int64_t a_rs = a.strides()[nd - 2], a_cs = a.strides()[nd - 1];
+        const int64_t b_rs = b.strides()[nd - 2], b_cs = b.strides()[nd - 1];
+        if constexpr (std::is_same_v<T, float>)
+          gemm_f32(pa + oa, a_rs, a_cs, pb + ob, b_rs, b_cs, pbias, pc + i * m * n, m, n, k, s);
+        else
+          gemm_16bit(pa + oa, a_rs, a_cs, pb + ob, b_rs, b_cs, pbias, pc + i * m * n, m, n, k, s);
       };
       if (nbatch > 1 && blas_single_threaded(m, n, k)) {
 #pragma omp parallel

@@ -51,8 +51,10 @@ std::optional<Tensor> fold_rows(const Tensor& a) {
   for (int d = nd - 2; d >= 0; --d) {
     const int64_t n = a.shape()[d], s = a.strides()[d];
     if (n == 1) continue;
-    if (rows == 1) rs = s;
-    else if (s != rs * rows) return std::nullopt;
+    if (rows == 1)
+      rs = s;
+    else if (s != rs * rows)
+      return std::nullopt;
     rows *= n;
   }
   const int64_t k = a.shape()[nd - 1];
@@ -68,16 +70,14 @@ Tensor gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
   const int64_t batch = numel_of(out);
   out.push_back(m);
   out.push_back(n);
+  if (numel_of(out) == 0) return Tensor::empty(out, a_in.dtype(), a_in.device());
+  if (k == 0)  // an empty sum: zeros, plus the bias
+    return bias.defined() ? bias.expand(out).contiguous() : zeros(out, a_in.dtype(), a_in.device());
   Tensor c = Tensor::empty(out, a_in.dtype(), a_in.device());
-  if (c.numel() == 0) return c;
-  if (k == 0) {  // an empty sum: zeros, plus the bias
-    if (bias.defined()) c.copy_from(bias.expand(out));
-    else c = zeros(out, a_in.dtype(), a_in.device());
-    return c;
-  }
   Tensor a = a_in, b = b_in, cv = c;
   // A b shared by the whole batch (x @ W): one GEMM over all rows of a is far better than `batch` small ones.
-  const bool b_shared = std::all_of(b.strides().begin(), b.strides().end() - 2, [](int64_t s) { return s == 0; });
+  bool b_shared = true;
+  for (int d = 0; d < nd - 2; ++d) b_shared = b_shared && (b.strides()[d] == 0 || b.shape()[d] == 1);
   if (batch > 1 && b_shared) {
     if (std::optional<Tensor> folded = fold_rows(a_in)) {
       a = *folded;
@@ -113,8 +113,8 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                 " @ ", shape_str(b.shape()));
     batch[i] = da == 1 ? db : da;
   }
-  GLINT_CHECK(nbatch + 2 <= kMaxDims, "matmul", "at most ", kMaxDims, " dimensions, got ", shape_str(a.shape()),
-              " @ ", shape_str(b.shape()));
+  GLINT_CHECK(nbatch + 2 <= kMaxDims, "matmul", "at most ", kMaxDims, " dimensions, got ", shape_str(a.shape()), " @ ",
+              shape_str(b.shape()));
   Shape sa = batch, sb = batch, result = batch;
   sa.insert(sa.end(), {m, k});
   sb.insert(sb.end(), {k, n});
@@ -130,8 +130,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   GLINT_CHECK(weight.ndim() == 2, "linear", "weight must be 2-D (out, in), got ", shape_str(weight.shape()));
   GLINT_CHECK(x.ndim() >= 1, "linear", "x must have at least 1 dimension, got a 0-d tensor");
   const int64_t in = weight.dim(1), out = weight.dim(0);
-  GLINT_CHECK(x.dim(-1) == in, "linear", "x ", shape_str(x.shape()), " has ", x.dim(-1),
-              " features but weight ", shape_str(weight.shape()), " takes ", in);
+  GLINT_CHECK(x.dim(-1) == in, "linear", "x ", shape_str(x.shape()), " has ", x.dim(-1), " features but weight ",
+              shape_str(weight.shape()), " takes ", in);
   if (bias.defined()) {
     check_operand("linear", bias, "bias");
     check_same("linear", x, bias);

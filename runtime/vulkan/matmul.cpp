@@ -2,6 +2,8 @@
 // the tiled GEMM (kernels/matmul.comp) otherwise, with tile sizes chosen from the device's limits and the shape.
 // Batch dims are coalesced into the four the shaders index; more, or more batch entries than one dispatch may
 // have, become several dispatches.
+#include "runtime/ops/matmul.h"
+
 #include <algorithm>
 #include <array>
 #include <mutex>
@@ -9,7 +11,6 @@
 #include <unordered_map>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/matmul.h"
 #include "runtime/vulkan/device.h"
 #include "runtime/vulkan/dispatch.h"
 
@@ -26,7 +27,7 @@ struct GemmParams {
 };
 static_assert(sizeof(GemmParams) == 128 && offsetof(GemmParams, batch_shape) == 32 && offsetof(GemmParams, m) == 80);
 
-constexpr int64_t kMatvecRows = 8;  // matvec.comp keeps M accumulators per column in registers
+constexpr int64_t kMatvecRows = 8;        // matvec.comp keeps M accumulators per column in registers
 constexpr uint32_t kMatvecThreads = 128;  // a multiple of every subgroup size (powers of two up to 128)
 
 // One product c = a @ b (+ bias) in addresses and element strides (see matmul_common.glsl), not yet cut into
@@ -42,10 +43,24 @@ struct Problem {
 
 Problem make_problem(const Tensor& a, const Tensor& b, const Tensor& bias, const Tensor& c) {
   const int nd = c.ndim();
-  Problem p{address(a), address(b), address(c), bias.defined() ? address(bias) : 0,
-            c.shape()[nd - 2], c.shape()[nd - 1], a.shape()[nd - 1],
-            a.strides()[nd - 2], a.strides()[nd - 1], b.strides()[nd - 2], b.strides()[nd - 1],
-            c.strides()[nd - 2], c.strides()[nd - 1], 0, 1, {}, {}, int64_t(dtype_size(c.dtype()))};
+  Problem p{address(a),
+            address(b),
+            address(c),
+            bias.defined() ? address(bias) : 0,
+            c.shape()[nd - 2],
+            c.shape()[nd - 1],
+            a.shape()[nd - 1],
+            a.strides()[nd - 2],
+            a.strides()[nd - 1],
+            b.strides()[nd - 2],
+            b.strides()[nd - 1],
+            c.strides()[nd - 2],
+            c.strides()[nd - 1],
+            0,
+            1,
+            {},
+            {},
+            int64_t(dtype_size(c.dtype()))};
   p.batch.assign(c.shape().begin(), c.shape().end() - 2);
   p.batch_strides = {Shape(a.strides().begin(), a.strides().end() - 2),
                      Shape(b.strides().begin(), b.strides().end() - 2),
@@ -91,16 +106,24 @@ void for_each_batch_chunk(const Problem& p, uint32_t max_z, const F& launch) {
   }
 }
 
+// The shaders index in 32-bit elements within a matrix and a batch stride (batch offsets are widened there).
+uint32_t u32(int64_t v) {
+  GLINT_CHECK(v >= 0 && v <= int64_t(UINT32_MAX), "matmul", "stride or size ", v,
+              " exceeds the 32-bit element offsets of the Vulkan kernels");
+  return uint32_t(v);
+}
+
 GemmParams params(const Problem& p) {
-  GemmParams g{p.a, p.b, p.c, p.bias, {}, {}, {}, uint32_t(p.m), uint32_t(p.n), uint32_t(p.k),
-               uint32_t(p.m * p.n), uint32_t(p.a_rs), uint32_t(p.a_cs), uint32_t(p.b_rs), uint32_t(p.b_cs),
-               uint32_t(p.c_rs), uint32_t(p.c_cs), uint32_t(p.bias_rs), uint32_t(p.bias_cs)};
+  GemmParams g{.a = p.a, .b = p.b, .c = p.c, .bias = p.bias};
+  g.m = u32(p.m), g.n = u32(p.n), g.k = u32(p.k), g.c_batch_stride = u32(p.m * p.n);
+  g.a_rs = u32(p.a_rs), g.a_cs = u32(p.a_cs), g.b_rs = u32(p.b_rs), g.b_cs = u32(p.b_cs);
+  g.c_rs = u32(p.c_rs), g.c_cs = u32(p.c_cs), g.bias_rs = u32(p.bias_rs), g.bias_cs = u32(p.bias_cs);
   const size_t lead = 4 - p.batch.size();
   for (size_t i = 0; i < 4; ++i) {
     const bool pad = i < lead;
-    g.batch_shape[i] = pad ? 1 : uint32_t(p.batch[i - lead]);
-    g.a_batch_stride[i] = pad ? 0 : uint32_t(p.batch_strides[0][i - lead]);
-    g.b_batch_stride[i] = pad ? 0 : uint32_t(p.batch_strides[1][i - lead]);
+    g.batch_shape[i] = pad ? 1 : u32(p.batch[i - lead]);
+    g.a_batch_stride[i] = pad ? 0 : u32(p.batch_strides[0][i - lead]);
+    g.b_batch_stride[i] = pad ? 0 : u32(p.batch_strides[1][i - lead]);
   }
   return g;
 }
@@ -108,6 +131,7 @@ GemmParams params(const Problem& p) {
 // What the kernels' configuration depends on, read once per device.
 struct Limits {
   uint32_t max_threads, max_shared, subgroup, max_groups[3];
+  bool subgroup_arithmetic;  // matvec.comp needs it; without it the GEMM does every product
 };
 
 const Limits& limits(Device& dev) {
@@ -119,9 +143,11 @@ const Limits& limits(Device& dev) {
   VkPhysicalDeviceProperties props;
   vkGetPhysicalDeviceProperties(dev.info().handle, &props);
   const auto& l = props.limits;
-  Limits lim{std::min(l.maxComputeWorkGroupInvocations, l.maxComputeWorkGroupSize[0]), dev.info().max_shared_memory,
-             std::max(dev.info().subgroup_size, 1u), {l.maxComputeWorkGroupCount[0], l.maxComputeWorkGroupCount[1],
-                                                      l.maxComputeWorkGroupCount[2]}};
+  Limits lim{std::min(l.maxComputeWorkGroupInvocations, l.maxComputeWorkGroupSize[0]),
+             dev.info().max_shared_memory,
+             std::max(dev.info().subgroup_size, 1u),
+             {l.maxComputeWorkGroupCount[0], l.maxComputeWorkGroupCount[1], l.maxComputeWorkGroupCount[2]},
+             dev.info().subgroup_arithmetic};
   return cache.emplace(&dev, lim).first->second;
 }
 
@@ -150,7 +176,8 @@ Tiles pick_tiles(const Limits& lim, const Problem& p) {
 // by (`other`: the matrix's non-unit stride, 0 when that dim has size 1; and its batch strides) keep them aligned.
 bool vec4_ok(uint64_t address, int64_t elem, int64_t other, const Shape& batch_strides) {
   auto aligned = [](int64_t s) { return s % 4 == 0; };
-  return address % uint64_t(4 * elem) == 0 && aligned(other) && std::all_of(batch_strides.begin(), batch_strides.end(), aligned);
+  return address % uint64_t(4 * elem) == 0 && aligned(other) &&
+         std::all_of(batch_strides.begin(), batch_strides.end(), aligned);
 }
 
 void gemm(const std::string& dt, const Limits& lim, const Problem& p, const Tensor& a, const Tensor& b,
@@ -159,10 +186,10 @@ void gemm(const std::string& dt, const Limits& lim, const Problem& p, const Tens
   const Grid grid{uint32_t((p.n + t.bn - 1) / t.bn), uint32_t((p.m + t.bm - 1) / t.bm), 1};
   GLINT_CHECK(grid.x <= lim.max_groups[0] && grid.y <= lim.max_groups[1], "matmul", "a ", p.m, "x", p.n,
               " product exceeds the workgroup grid of this device");
-  const bool a_vec = vec4_ok(p.a, p.elem, p.a_cs == 1 ? (p.m > 1 ? p.a_rs : 0) : (p.k > 1 ? p.a_cs : 0),
-                             p.batch_strides[0]);
-  const bool b_vec = vec4_ok(p.b, p.elem, p.b_cs == 1 ? (p.k > 1 ? p.b_rs : 0) : (p.n > 1 ? p.b_cs : 0),
-                             p.batch_strides[1]);
+  const bool a_vec =
+      vec4_ok(p.a, p.elem, p.a_cs == 1 ? (p.m > 1 ? p.a_rs : 0) : (p.k > 1 ? p.a_cs : 0), p.batch_strides[0]);
+  const bool b_vec =
+      vec4_ok(p.b, p.elem, p.b_cs == 1 ? (p.k > 1 ? p.b_rs : 0) : (p.n > 1 ? p.b_cs : 0), p.batch_strides[1]);
   for_each_batch_chunk(p, lim.max_groups[2], [&](const Problem& q) {
     Grid g = grid;
     g.z = uint32_t(numel_of(q.batch));
@@ -199,10 +226,12 @@ void matvec(const std::string& dt, const Limits& lim, const Problem& p, const Te
 void matmul_vulkan(const Tensor& a, const Tensor& b, const Tensor& bias, const Tensor& c) {
   const Limits& lim = limits(device_of(c));
   const std::string dt(dtype_name(c.dtype()));
-  Problem p = make_problem(a, b, bias, c);
-  if (p.m > kMatvecRows && p.n <= kMatvecRows) p = transposed(p);
-  if (p.m <= kMatvecRows) matvec(dt, lim, p, a, b, bias, c);
-  else gemm(dt, lim, p, a, b, bias, c);
+  const Problem p = make_problem(a, b, bias, c);
+  if (lim.subgroup_arithmetic && std::min(p.m, p.n) <= kMatvecRows) {
+    matvec(dt, lim, p.m <= kMatvecRows ? p : transposed(p), a, b, bias, c);
+  } else {
+    gemm(dt, lim, p, a, b, bias, c);
+  }
 }
 
 const OpRegistration reg(matmul_kernel, DeviceKind::vulkan, matmul_vulkan);

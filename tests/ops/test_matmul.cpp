@@ -126,11 +126,11 @@ TEST(Matmul, EmptyDims) {
 }
 
 TEST(Matmul, Vectors) {
-  check(rnd({7}), rnd({7}, DType::f32, 2));              // dot: 0-d result
-  check(rnd({7}), rnd({7, 5}, DType::f32, 2));           // (5)
-  check(rnd({5, 7}), rnd({7}, DType::f32, 2));           // (5)
-  check(rnd({7}), rnd({3, 7, 5}, DType::f32, 2));        // (3, 5)
-  check(rnd({3, 5, 7}), rnd({7}, DType::f32, 2));        // (3, 5)
+  check(rnd({7}), rnd({7}, DType::f32, 2));        // dot: 0-d result
+  check(rnd({7}), rnd({7, 5}, DType::f32, 2));     // (5)
+  check(rnd({5, 7}), rnd({7}, DType::f32, 2));     // (5)
+  check(rnd({7}), rnd({3, 7, 5}, DType::f32, 2));  // (3, 5)
+  check(rnd({3, 5, 7}), rnd({7}, DType::f32, 2));  // (3, 5)
   check(rnd({300}, DType::bf16), rnd({300}, DType::bf16, 2));
 }
 
@@ -140,6 +140,9 @@ TEST(Matmul, BatchBroadcast) {
   check(rnd({5, 7}), rnd({3, 7, 4}, DType::f32, 2));  // a shared
   check(rnd({1, 5, 7}), rnd({3, 7, 4}, DType::f32, 2));
   check(rnd({2, 1, 3, 1, 4, 6}, DType::f16), rnd({3, 2, 6, 5}, DType::f16, 2));  // 4 batch dims, broadcast inside
+  // Five batch dims that do not merge: more than the Vulkan kernels index, so dispatched in parts.
+  check(rnd({2, 1, 2, 1, 2, 9, 4}), rnd({2, 1, 2, 1, 4, 10}, DType::f32, 2));
+  check(rnd({2, 1, 2, 1, 2, 3, 4}), rnd({2, 1, 2, 1, 4, 10}, DType::f32, 2));
 }
 
 TEST(Matmul, TransposedViews) {
@@ -164,8 +167,13 @@ TEST(Matmul, NonContiguousBatch) {
   // (M, B, K) seen as (B, M, K): batch stride K, row stride B*K, so the rows cannot be folded into one matrix.
   check([](Device d) { return rand({6, 3, 10}, DType::f32, d).transpose(0, 1); }, rnd({10, 7}, DType::f32, 2));
   // Every other matrix of a batch, with b a broadcast transposed view.
-  check([](Device d) { return rand({6, 5, 8}, DType::f16, d).slice(0, 0, 6, 2); },
-        [](Device d) { return rand({1, 9, 8}, DType::f16, d, 2).transpose(1, 2); });
+  check(
+      [](Device d) {
+        return rand({6, 5, 8}, DType::f16, d).slice(0, 0, 6, 2);
+      },
+      [](Device d) {
+        return rand({1, 9, 8}, DType::f16, d, 2).transpose(1, 2);
+      });
 }
 
 TEST(Matmul, TileConfigurations) {
@@ -179,10 +187,20 @@ TEST(Matmul, VectorLoads) {
   // (37, 69) end in partial groups read element by element.
   for (DType dt : kFloatTypes) {
     SCOPED_TRACE(std::string(dtype_name(dt)));
-    check([=](Device d) { return rand({2, 70, 40}, dt, d).slice(-1, 0, 37); },
-          [=](Device d) { return rand({2, 37, 72}, dt, d, 2).slice(-1, 0, 69); });
-    check([=](Device d) { return rand({33, 24}, dt, d).slice(1, 0, 21).transpose(0, 1); },  // column-major
-          [=](Device d) { return rand({38, 36}, dt, d, 2).slice(1, 0, 33).transpose(0, 1); });
+    check(
+        [=](Device d) {
+          return rand({2, 70, 40}, dt, d).slice(-1, 0, 37);
+        },
+        [=](Device d) {
+          return rand({2, 37, 72}, dt, d, 2).slice(-1, 0, 69);
+        });
+    check(
+        [=](Device d) {
+          return rand({33, 24}, dt, d).slice(1, 0, 21).transpose(0, 1);
+        },  // column-major
+        [=](Device d) {
+          return rand({38, 36}, dt, d, 2).slice(1, 0, 33).transpose(0, 1);
+        });
   }
 }
 
@@ -214,8 +232,8 @@ TEST(Linear, WithAndWithoutBias) {
     int64_t out;
     DType dt;
   };
-  const Case cases[] = {{{4, 7}, 5, DType::f32},        {{2, 3, 7}, 5, DType::f32}, {{7}, 5, DType::f32},
-                        {{1, 256}, 300, DType::f16},     // decode: matvec with bias
+  const Case cases[] = {{{4, 7}, 5, DType::f32},        {{2, 3, 7}, 5, DType::f32},
+                        {{7}, 5, DType::f32},           {{1, 256}, 300, DType::f16},  // decode: matvec with bias
                         {{300, 64}, 3, DType::bf16},     // few outputs: transposed matvec, bias along rows
                         {{2, 33, 40}, 70, DType::bf16},  // GEMM with bias
                         {{3, 0, 5}, 4, DType::f32}};
