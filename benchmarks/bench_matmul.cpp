@@ -1,6 +1,6 @@
 // matmul lab: GFLOP/s of glint::matmul on each device beside raw cblas_sgemm on the same shape, timed in
-// alternation within the same run (so a busy machine slows both alike), after checking each result against
-// cblas. Shapes: square n^3, and an LLM layer x (M, 4096) @ W^T with W (4096, 4096) in weight layout (a transposed
+// alternation within the same run (so a busy machine slows both alike; the ratio is glint's speed over cblas's),
+// after checking each result against cblas. Shapes: square n^3, and an LLM layer x (M, 4096) @ W^T with W (4096, 4096) in weight layout (a transposed
 // view, as nn.Linear passes it). With --dtype f16 / bf16 glint multiplies 16-bit operands and cblas the same values
 // in f32, so the error shown is glint's accumulation and output rounding alone.
 //
@@ -92,17 +92,19 @@ void run_shape(Device dev, const Shape3& s, DType dtype) {
 
   raw();
   const double err = max_rel_err(matmul(a, b).to_f32(), c_ref);
-  // Alternate the two so that load from other processes lands on both; about a second of work each.
-  const int reps = std::clamp(int(2e10 / flops), 3, 50);
+  // Alternate the two so that load from other processes lands on both; the ratio is the median of the ratios of
+  // neighbouring runs, which cancels load that changes slowly. About two seconds of work each.
+  const int reps = std::clamp(int(4e10 / flops), 5, 50);
   raw(), ours();
-  std::vector<double> t_raw, t_ours;
+  std::vector<double> t_raw, t_ours, ratios;
   for (int i = 0; i < reps; ++i) {
     t_raw.push_back(seconds(raw));
     t_ours.push_back(seconds(ours));
+    ratios.push_back(t_raw.back() / t_ours.back());
   }
   const double g_ours = flops / median(t_ours) * 1e-9, g_raw = flops / median(t_raw) * 1e-9;
   std::printf("%-10s %-22s %10.1f %12.1f %8.3f %12.2e\n", dev.str().c_str(), s.name.c_str(), g_ours, g_raw,
-              g_ours / g_raw, err);
+              median(ratios), err);
   std::fflush(stdout);
 }
 
