@@ -131,7 +131,6 @@ GemmParams params(const Problem& p) {
 // What the kernels' configuration depends on, read once per device.
 struct Limits {
   uint32_t max_threads, max_shared, subgroup, max_groups[3];
-  bool subgroup_arithmetic;  // matvec.comp needs it; without it the GEMM does every product
 };
 
 const Limits& limits(Device& dev) {
@@ -146,8 +145,7 @@ const Limits& limits(Device& dev) {
   Limits lim{std::min(l.maxComputeWorkGroupInvocations, l.maxComputeWorkGroupSize[0]),
              dev.info().max_shared_memory,
              std::max(dev.info().subgroup_size, 1u),
-             {l.maxComputeWorkGroupCount[0], l.maxComputeWorkGroupCount[1], l.maxComputeWorkGroupCount[2]},
-             dev.info().subgroup_arithmetic};
+             {l.maxComputeWorkGroupCount[0], l.maxComputeWorkGroupCount[1], l.maxComputeWorkGroupCount[2]}};
   return cache.emplace(&dev, lim).first->second;
 }
 
@@ -227,7 +225,7 @@ void matmul_vulkan(const Tensor& a, const Tensor& b, const Tensor& bias, const T
   const Limits& lim = limits(device_of(c));
   const std::string dt(dtype_name(c.dtype()));
   const Problem p = make_problem(a, b, bias, c);
-  if (lim.subgroup_arithmetic && std::min(p.m, p.n) <= kMatvecRows) {
+  if (std::min(p.m, p.n) <= kMatvecRows) {  // subgroup arithmetic is required of every device glint uses
     matvec(dt, lim, p.m <= kMatvecRows ? p : transposed(p), a, b, bias, c);
   } else {
     gemm(dt, lim, p, a, b, bias, c);
