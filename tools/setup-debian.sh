@@ -4,7 +4,7 @@
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
-pkgs=(g++ make cmake pkg-config libvulkan-dev mesa-vulkan-drivers glslc spirv-tools libopenblas-dev
+pkgs=(g++ make cmake pkg-config libvulkan-dev mesa-vulkan-drivers glslc spirv-tools libopenblas-dev libopenblas-openmp-dev
       nlohmann-json3-dev libspdlog-dev libgtest-dev vulkan-validationlayers libcli11-dev)
 missing=()
 for p in "${pkgs[@]}"; do

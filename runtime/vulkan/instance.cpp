@@ -59,6 +59,10 @@ PhysicalDeviceInfo probe(VkPhysicalDevice pd) {
   std::memcpy(info.pipeline_cache_uuid, p.pipelineCacheUUID, VK_UUID_SIZE);
   info.subgroup_size = subgroup.subgroupSize;
   info.subgroup_arithmetic = (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT) != 0;
+  const VkSubgroupFeatureFlags needed =
+      VK_SUBGROUP_FEATURE_BASIC_BIT | VK_SUBGROUP_FEATURE_VOTE_BIT | VK_SUBGROUP_FEATURE_ARITHMETIC_BIT;
+  info.subgroup_compute = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                          (subgroup.supportedOperations & needed) == needed;
   info.max_storage_buffer_range = p.limits.maxStorageBufferRange;
   info.max_allocation = maint3.maxMemoryAllocationSize;
   info.max_shared_memory = p.limits.maxComputeSharedMemorySize;
@@ -126,6 +130,7 @@ bool PhysicalDeviceInfo::usable(std::string* why) const {
   if (!int64) missing += " shaderInt64";
   if (!storage16) missing += " storageBuffer16BitAccess";
   if (!storage8) missing += " storageBuffer8BitAccess";
+  if (!subgroup_compute) missing += " subgroup basic/vote/arithmetic in compute shaders";
   if (missing.empty()) return true;
   if (why) *why = name + " lacks" + missing;
   return false;

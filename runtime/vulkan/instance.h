@@ -23,7 +23,7 @@ struct PhysicalDeviceInfo {
   std::vector<MemoryHeapInfo> heaps;
   uint32_t subgroup_size = 0;
   bool fp16 = false, bf16 = false, int8 = false, int64 = false, storage16 = false, storage8 = false;
-  bool buffer_device_address = false, cooperative_matrix = false, subgroup_arithmetic = false;
+  bool buffer_device_address = false, cooperative_matrix = false, subgroup_arithmetic = false, subgroup_compute = false;
   uint64_t max_storage_buffer_range = 0, max_allocation = 0, max_buffer_size = 0;
   uint32_t max_shared_memory = 0, max_push_constants = 0;
   uint32_t max_workgroup_count[3] = {};

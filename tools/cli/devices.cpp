@@ -37,8 +37,10 @@ void list_devices() {
                 gib(d.max_storage_buffer_range).c_str(), gib(d.max_allocation).c_str(), gib(d.max_buffer_size).c_str());
   }
   if (n == 0) std::printf("no Vulkan devices\n");
-  std::printf("cpu%s  %u threads, OpenBLAS %s\n", def.is_cpu() ? " (default)" : "", std::thread::hardware_concurrency(),
-              openblas_get_config());
+  const char* threading[] = {"sequential", "pthreads", "OpenMP"};
+  int par = openblas_get_parallel();
+  std::printf("cpu%s  %u threads, OpenBLAS %s (%s threading)\n", def.is_cpu() ? " (default)" : "",
+              std::thread::hardware_concurrency(), openblas_get_config(), par >= 0 && par <= 2 ? threading[par] : "unknown");
 }
 
 }  // namespace

@@ -1,0 +1,94 @@
+// CPU helpers shared by the row-wise kernels (reductions, softmax, norms): where each row of a tensor starts, row
+// access that vectorises when the row is contiguous, and f32 summation that stays accurate on long rows without
+// falling back to double.
+#pragma once
+#include <cmath>
+#include <cstdint>
+
+#include "runtime/cpu/elem.h"
+
+namespace glint::cpu {
+
+// The rows of x along `dim`: row o (row-major over the other dims) starts at element offset(o) and holds `len`
+// elements `stride` apart. The other dims are coalesced, so the innermost kept dim is `shape.back()`.
+struct RowSet {
+  Shape shape, strides;
+  int64_t len = 0, stride = 0;
+
+  RowSet(const Tensor& x, int dim) : len(x.shape()[dim]), stride(x.strides()[dim]) {
+    std::array<Shape, 1> st{Shape{}};
+    for (int d = 0; d < x.ndim(); ++d) {
+      if (d == dim) continue;
+      shape.push_back(x.shape()[d]);
+      st[0].push_back(x.strides()[d]);
+    }
+    coalesce(shape, st);
+    strides = st[0];
+  }
+  int64_t count() const { return numel_of(shape); }
+  int64_t offset(int64_t o) const {
+    int64_t off = 0;
+    for (int d = int(shape.size()) - 1; d >= 0 && o; --d) {
+      off += (o % shape[d]) * strides[d];
+      o /= shape[d];
+    }
+    return off;
+  }
+  // Whether walking rows side by side (the innermost kept dim in the inner loop) reads memory in a better order
+  // than walking each row on its own: the reduced dim is the outer one in memory.
+  bool columnwise() const { return shape.back() > 1 && strides.back() < stride; }
+};
+
+// Sum of f(begin) ... f(begin + n - 1) by pairwise summation (as numpy does): the rounding error grows with log(n)
+// instead of n. Leaves of up to 128 terms use 8 independent lanes so the compiler can vectorise them.
+template <class F>
+float pairwise_sum(int64_t begin, int64_t n, const F& f) {
+  if (n > 128) {
+    int64_t half = (n / 2) & ~int64_t{7};
+    return pairwise_sum(begin, half, f) + pairwise_sum(begin + half, n - half, f);
+  }
+  float lane[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) lane[j] += f(begin + i + j);
+  float tail = 0;
+  for (; i < n; ++i) tail += f(begin + i);
+  return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])) + tail;
+}
+
+// Kahan-compensated running sum: sum += x with the rounding error carried in comp. Used where terms arrive one at
+// a time per sum (column-wise walks keep one per column, in arrays so the columns vectorise).
+inline void kahan_add(float& sum, float& comp, float x) {
+  float y = x - comp;
+  float t = sum + y;
+  comp = (t - sum) - y;
+  sum = t;
+}
+
+// Calls f(at) with `at(i)` loading element i of a row `stride` apart; a stride-1 row gets its own instantiation
+// so that the loops over it vectorise.
+template <class T, class F>
+decltype(auto) with_row(const T* p, int64_t stride, const F& f) {
+  if (stride == 1) return f([p](int64_t i) { return p[i]; });
+  return f([p, stride](int64_t i) { return p[i * stride]; });
+}
+
+// The row widened to f32 into buf[0, n).
+template <class T>
+void load_row(const T* p, int64_t n, int64_t stride, float* buf) {
+  with_row(p, stride, [&](auto at) {
+    for (int64_t i = 0; i < n; ++i) buf[i] = to_float(at(i));
+  });
+}
+
+// buf[0, n) narrowed to T into a row `stride` apart.
+template <class T>
+void store_row(const float* buf, int64_t n, T* p, int64_t stride) {
+  if (stride == 1) {
+    for (int64_t i = 0; i < n; ++i) p[i] = from_float<T>(buf[i]);
+  } else {
+    for (int64_t i = 0; i < n; ++i) p[i * stride] = from_float<T>(buf[i]);
+  }
+}
+
+}  // namespace glint::cpu

@@ -1,0 +1,72 @@
+// CPU softmax: rows are widened into an f32 buffer, where max, sum of exponentials (pairwise) and the output
+// pass run. When the softmax dim is the outer one in memory, tiles of neighbouring rows are gathered together so
+// that memory is read and written in contiguous runs rather than one element per cache line.
+#include "runtime/ops/softmax.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "runtime/cpu/reduce_rows.h"
+
+namespace glint::cpu {
+namespace {
+
+constexpr int64_t kTile = 16;  // neighbouring rows gathered at once: a cache line of f32
+
+// buf[0, len) = softmax (or log_softmax) of itself. A row holding NaN comes out all NaN, as in torch.
+void softmax_row(float* buf, int64_t len, bool log) {
+  float m = -INFINITY;
+  bool nan = false;
+  for (int64_t i = 0; i < len; ++i) {
+    nan |= std::isnan(buf[i]);
+    m = buf[i] > m ? buf[i] : m;
+  }
+  m = nan ? NAN : m;
+  if (log) {
+    const float log_s = std::log(pairwise_sum(0, len, [&](int64_t i) { return std::exp(buf[i] - m); }));
+    for (int64_t i = 0; i < len; ++i) buf[i] = (buf[i] - m) - log_s;
+  } else {
+    for (int64_t i = 0; i < len; ++i) buf[i] = std::exp(buf[i] - m);
+    const float inv = 1.f / pairwise_sum(0, len, [&](int64_t i) { return buf[i]; });
+    for (int64_t i = 0; i < len; ++i) buf[i] *= inv;
+  }
+}
+
+void softmax_cpu(const Tensor& x, int dim, bool log, const Tensor& out) {
+  const RowSet in_rows(x, dim), out_rows(out, dim);
+  const int64_t len = in_rows.len, n = in_rows.count();
+  const int64_t tile = in_rows.columnwise() ? kTile : 1, tiles = (n + tile - 1) / tile;
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_float_elem<T>) {
+      const T* src = ptr<T>(x);
+      T* dst = ptr<T>(out);
+#pragma omp parallel if (n * len > 32768)
+      {
+        std::vector<float> buf(static_cast<size_t>(len * tile));
+#pragma omp for schedule(static)
+        for (int64_t t = 0; t < tiles; ++t) {
+          const int64_t o0 = t * tile, w = std::min(tile, n - o0);
+          if (tile == 1) {
+            load_row(src + in_rows.offset(o0), len, in_rows.stride, buf.data());
+            softmax_row(buf.data(), len, log);
+            store_row(buf.data(), len, dst + out_rows.offset(o0), out_rows.stride);
+            continue;
+          }
+          int64_t in_off[kTile], out_off[kTile];
+          for (int64_t k = 0; k < w; ++k) in_off[k] = in_rows.offset(o0 + k), out_off[k] = out_rows.offset(o0 + k);
+          for (int64_t r = 0; r < len; ++r)
+            for (int64_t k = 0; k < w; ++k) buf[k * len + r] = to_float(src[in_off[k] + r * in_rows.stride]);
+          for (int64_t k = 0; k < w; ++k) softmax_row(buf.data() + k * len, len, log);
+          for (int64_t r = 0; r < len; ++r)
+            for (int64_t k = 0; k < w; ++k) dst[out_off[k] + r * out_rows.stride] = from_float<T>(buf[k * len + r]);
+        }
+      }
+    }
+  });
+}
+
+const OpRegistration reg_softmax(softmax_kernel, DeviceKind::cpu, softmax_cpu);
+
+}  // namespace
+}  // namespace glint::cpu
