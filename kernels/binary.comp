@@ -56,7 +56,9 @@ VAL apply(VAL x, VAL y) {
 #define STORE CAT3(store_, DT, _i)
 VAL scalar_b() { return int64_t(pc.b); }
 
-// Floor division; x / 0 = 0 and x / -1 = -x (wrapping) so no input is undefined.
+// Floor division; x / 0 = 0 and x / -1 = -x (wrapping) so no input is undefined. The rounding test uses the
+// remainder's sign: lavapipe (Mesa 22.3) miscompiles the equivalent `q * y != x && (x < 0) != (y < 0)` for
+// operands sign-extended from i32 / i8.
 int64_t floor_div(int64_t x, int64_t y) {
   if (y == 0) return 0;
   if (y == -1) return -x;
