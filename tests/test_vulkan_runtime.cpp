@@ -186,3 +186,17 @@ TEST(NoVulkan, FallsBackToTheCpu) {
 
 }  // namespace
 }  // namespace glint::test
+
+namespace glint::test {
+namespace {
+// Run alone (ctest ExitWithPendingWork): work recorded on every device and never read must not crash or hang the
+// process at exit (it once submitted from inside exit handlers, racing the layer's and driver's teardown).
+TEST(ExitWithPendingWork, LeavesWorkUnreadOnEveryDevice) {
+  REQUIRE_VULKAN();
+  for (Device d : vulkan_devices()) {
+    Tensor t = zeros({1024}, DType::f32, d);
+    Tensor u = t.to(DType::f16);
+  }
+}
+}  // namespace
+}  // namespace glint::test

@@ -176,6 +176,18 @@ void CommandStream::submit() {
   }
 }
 
+void CommandStream::discard_open() {
+  if (!cmd_) return;
+  vkEndCommandBuffer(cmd_);
+  vkResetCommandBuffer(cmd_, 0);
+  free_cmds_.push_back(cmd_);
+  if (queries_) free_query_pools_.push_back(queries_);
+  cmd_ = VK_NULL_HANDLE;
+  queries_ = VK_NULL_HANDLE;
+  names_.clear();
+  ++serial_;
+}
+
 void CommandStream::wait(uint64_t serial) {
   if (cmd_ && serial >= serial_) submit();
   while (!in_flight_.empty() && in_flight_.front().serial <= serial) {

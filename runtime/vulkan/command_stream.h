@@ -39,6 +39,9 @@ class CommandStream {
   uint64_t open_serial() const { return serial_; }
   uint64_t completed_serial() const { return completed_; }
   void submit();                 // submits the open batch (if it holds anything)
+  // Drops the open batch unsubmitted. Used at process exit, when nothing can read its results any more: a first
+  // submit from inside exit handlers races the driver's and the validation layer's own teardown.
+  void discard_open();
   void wait(uint64_t serial);    // submits if needed and blocks until `serial` completed
   void wait_all() { wait(serial_); }
   size_t dispatches_recorded() const { return total_dispatches_; }

@@ -34,6 +34,8 @@ Registry& registry() {
 void close_all() {
   Registry& r = registry();
   std::lock_guard lock(r.mutex);
+  for (auto& d : r.devices)
+    if (d) d->stream().discard_open();
   r.devices.clear();
   r.instance.reset();
   Instance::shutdown();
