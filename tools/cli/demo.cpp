@@ -66,6 +66,7 @@ void run_demo(const DemoOptions& o) {
 
 }  // namespace
 
+namespace {
 void add_demo_command(CLI::App& app) {
   static DemoOptions o;
   auto* cmd = app.add_subcommand("demo", "Run a matmul on the chosen device, check it against the CPU, print GFLOP/s");
@@ -74,5 +75,8 @@ void add_demo_command(CLI::App& app) {
   cmd->add_option("--reps", o.reps, "timed repetitions")->capture_default_str()->check(CLI::Range(1, 1000));
   cmd->callback([] { run_demo(o); });
 }
+
+const CommandRegistration reg(add_demo_command);
+}  // namespace
 
 }  // namespace glint::cli

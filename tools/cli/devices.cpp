@@ -45,9 +45,13 @@ void list_devices() {
 
 }  // namespace
 
+namespace {
 void add_devices_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("devices", "List the Vulkan devices and the CPU backend");
   cmd->callback(list_devices);
 }
+
+const CommandRegistration reg(add_devices_command);
+}  // namespace
 
 }  // namespace glint::cli
