@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "runtime/core/error.h"
+#include "runtime/core/host_allocator.h"
 #include "tests/harness.h"
 
 namespace glint::test {
@@ -134,5 +135,24 @@ TEST(Tensor, BadArgumentsGiveOpErrors) {
   EXPECT_GLINT_ERROR(Tensor::from_vector(std::vector<float>{1, 2}, {3}, DType::f32), "[from_vector]");
 }
 
+}  // namespace
+}  // namespace glint::test
+
+namespace glint::test {
+namespace {
+TEST(HostAllocator, LargeCpuBuffersAreReusedAndBounded) {
+  const void* first;
+  {
+    Tensor a = Tensor::empty({1 << 20}, DType::f32, Device::cpu());  // 4 MiB
+    first = a.data<float>();
+  }
+  size_t cached = host_cached_bytes();
+  EXPECT_GE(cached, size_t(4) << 20);
+  Tensor b = Tensor::empty({1 << 20}, DType::f32, Device::cpu());
+  EXPECT_EQ(b.data<float>(), first);  // the freed block came back
+  EXPECT_EQ(host_cached_bytes(), cached - (size_t(4) << 20));
+  Tensor small = Tensor::empty({10}, DType::f32, Device::cpu());  // below the cache threshold: plain malloc
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data<float>()) % 64, 0u);
+}
 }  // namespace
 }  // namespace glint::test

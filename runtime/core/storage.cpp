@@ -6,20 +6,17 @@
 #include <new>
 
 #include "runtime/core/error.h"
+#include "runtime/core/host_allocator.h"
 
 namespace glint {
 
-CpuStorage::CpuStorage(size_t nbytes) : Storage(Device::cpu(), nbytes) {
-  size_t rounded = (nbytes + 63) / 64 * 64;
-  data_ = static_cast<std::byte*>(std::aligned_alloc(64, rounded ? rounded : 64));
-  if (!data_) fail("cpu", "out of memory allocating ", nbytes, " bytes");
-}
+CpuStorage::CpuStorage(size_t nbytes) : Storage(Device::cpu(), nbytes), data_(host_alloc(nbytes)) {}
 
 CpuStorage::CpuStorage(std::byte* data, size_t nbytes, std::shared_ptr<void> owner)
     : Storage(Device::cpu(), nbytes), data_(data), owner_(std::move(owner)) {}
 
 CpuStorage::~CpuStorage() {
-  if (!owner_) std::free(data_);
+  if (!owner_) host_free(data_, nbytes());
 }
 
 void CpuStorage::read(size_t offset, void* dst, size_t n) const { std::memcpy(dst, data_ + offset, n); }
