@@ -86,10 +86,12 @@ uint64_t parse_shard_size(const std::string& size) {
   for (const auto& [name, mult] : kUnits) {
     if (unit != name || digits == 0) continue;
     try {
-      return uint64_t(std::stod(s.substr(0, digits)) * mult);
+      size_t used = 0;
+      double v = std::stod(s.substr(0, digits), &used);
+      if (used == digits) return uint64_t(v * mult);
     } catch (const std::exception&) {
-      break;
     }
+    break;
   }
   fail("checkpoint", "cannot parse the shard size '", size, "' (expected e.g. 5GB, 500MB, 2GiB or a byte count)");
 }

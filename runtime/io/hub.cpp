@@ -34,7 +34,8 @@ bool is_model_id(const std::string& id) {
   return part_ok(std::string_view(id).substr(0, slash)) && part_ok(std::string_view(id).substr(slash + 1));
 }
 
-// A revision names a file under refs/ ("main", "v1.0", "refs/pr/1" is stored as refs/pr/1): no escaping the folder.
+// A revision names a file under refs/ ("main", "v1.0"; "refs/pr/1" is refs/refs/pr/1, as huggingface_hub stores it):
+// it must not escape that folder.
 bool is_revision(const std::string& rev) {
   if (rev.empty() || rev.front() == '/') return false;
   for (const auto& part : fs::path(rev))
