@@ -31,6 +31,10 @@ nlohmann::json parse_json(std::string_view text, const std::string& name, std::s
     else if (auto q = what.find("] "); q != std::string_view::npos)
       what.remove_prefix(q + 2);
     fail(area, name, ":", line, ":", col, ": ", what);
+  } catch (const json::exception& e) {  // e.g. out_of_range for a number like 1e400: no position is reported
+    std::string_view what = e.what();
+    if (auto q = what.find("] "); q != std::string_view::npos) what.remove_prefix(q + 2);
+    fail(area, name, ": ", what);
   }
 }
 

@@ -31,8 +31,8 @@ class SafetensorsFile {
  public:
   // Maps and validates the whole header; every error names the file and, where there is one, the tensor.
   static std::shared_ptr<SafetensorsFile> open(const std::string& path);
-  // Parses bytes already in memory; `owner` keeps them alive for the tensors that borrow them. `name` is used in
-  // messages.
+  // Parses bytes already in memory; `owner` keeps them alive for the tensors that borrow them (null: the caller
+  // keeps them alive longer than every tensor read). `name` is used in messages.
   static std::shared_ptr<SafetensorsFile> parse(std::span<const std::byte> bytes, std::string name,
                                                 std::shared_ptr<const void> owner);
 

@@ -21,6 +21,8 @@ TEST(Config, ParseErrorsGiveLineAndColumn) {
                      "[config] config.json:3:8: syntax error");
   EXPECT_GLINT_ERROR(io::parse_json("", "empty.json"), "[config] empty.json:1:1:");
   EXPECT_GLINT_ERROR(io::parse_json("{\"a\": 1} x", "t.json", "tokenizer"), "[tokenizer] t.json:1:10:");
+  EXPECT_GLINT_ERROR(io::parse_json("{\"e\": 1e400}", "big.json"),
+                     "[config] big.json: number overflow parsing '1e400'");
   TempDir dir;
   EXPECT_GLINT_ERROR(io::read_json_file(dir / "nope.json"), "nope.json: cannot open");
   EXPECT_GLINT_ERROR(io::load_json((write_file(dir / "list.json", "[1]"), dir / "list.json")),

@@ -116,6 +116,17 @@ TEST(Safetensors, CpuTensorsAreViewsOnTheMapping) {
   EXPECT_EQ(t.to_vector<int32_t>(), (std::vector<int32_t>{0, 1, -1, 2147483647, -2147483647 - 1, 123456}));
 }
 
+TEST(Safetensors, ParsesBytesInMemory) {
+  std::string bytes = read_file(fixture("all_dtypes.safetensors"));
+  {
+    auto f = SafetensorsFile::parse({reinterpret_cast<const std::byte*>(bytes.data()), bytes.size()}, "mem", nullptr);
+    Tensor t = f->tensor("i8");
+    EXPECT_EQ(t.data<std::byte>(), f->raw("i8").data());  // a view on the caller's bytes, which it must not free
+    EXPECT_EQ(t.to_vector<int8_t>(), (std::vector<int8_t>{0, 1, -1, 127, -128, 42}));
+  }
+  EXPECT_GLINT_ERROR(SafetensorsFile::parse({}, "mem", nullptr), "[safetensors] mem: file is 0 bytes");
+}
+
 TEST(Safetensors, CopiesDataMisalignedForItsDType) {
   TempDir dir;
   // A 3-byte header (no padding) puts the f32 data at offset 11.
