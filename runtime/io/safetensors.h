@@ -45,8 +45,8 @@ class SafetensorsFile {
   std::span<const std::byte> raw(const std::string& name) const;
 
   // The tensor as a glint tensor of dtype `as` (default: st_read_dtype) on `device`. On the CPU, natively
-  // supported dtypes are views on the mapping — read-only memory: clone() before writing in place. For a device,
-  // native bytes are uploaded straight from the mapping.
+  // supported dtypes are views on the copy-on-write mapping (writing to them never changes the file; tensors of a
+  // parse()d buffer write into that buffer). For a device, native bytes are uploaded straight from the mapping.
   Tensor tensor(const std::string& name, Device device = Device::cpu(), std::optional<DType> as = {}) const;
 
  private:

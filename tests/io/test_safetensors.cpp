@@ -110,6 +110,13 @@ TEST(Safetensors, CpuTensorsAreViewsOnTheMapping) {
   }
   Tensor conv = f->tensor("f64");
   EXPECT_NE(conv.data<std::byte>(), f->raw("f64").data());
+  // Writing into a view is private to the process: the file keeps its bytes.
+  std::string before = read_file(fixture("all_dtypes.safetensors"));
+  Tensor w = f->tensor("f32");
+  w.data<float>()[0] = 42.f;
+  EXPECT_EQ(f->tensor("f32").to_f32()[0], 42.f);
+  EXPECT_EQ(read_file(fixture("all_dtypes.safetensors")), before);
+  EXPECT_EQ(SafetensorsFile::open(fixture("all_dtypes.safetensors"))->tensor("f32").to_f32()[0], 0.f);
   // The tensor keeps the mapping alive after the file object is gone.
   Tensor t = f->tensor("i32");
   f.reset();
