@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <regex>
 
 #include "runtime/core/error.h"
 #include "runtime/io/atomic_file.h"
@@ -25,6 +26,20 @@ void check_shard_name(const std::string& index, const std::string& tensor, const
   if (escapes)
     fail("checkpoint", index, ": tensor '", tensor, "' maps to '", shard, "', outside the checkpoint folder");
 }
+
+// After a save, files of an earlier save that would be read in place of (or beside) the new ones go: shards like
+// transformers removes them (prefix-NNNNN-of-NNNNN.safetensors), and also the single file or index of the other
+// layout, which transformers leaves behind although a stale model.safetensors shadows new shards.
+void remove_stale_files(const std::string& folder, const std::string& prefix, const std::vector<std::string>& keep) {
+  static const std::regex shard_re(R"((.*?)-\d{5}-of-\d{5}\.safetensors)");
+  for (const auto& e : fs::directory_iterator(folder)) {
+    std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || std::find(keep.begin(), keep.end(), name) != keep.end()) continue;
+    bool stale = name == prefix + ".safetensors" || name == prefix + ".safetensors.index.json" ||
+                 (name.starts_with(prefix) && std::regex_match(name, shard_re));
+    if (stale) fs::remove(e.path());
+  }
+}
 }  // namespace
 
 std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& path) {
@@ -32,10 +47,11 @@ std::shared_ptr<Checkpoint> Checkpoint::open(const std::string& path) {
   ck->path_ = path;
   fs::path p(path);
   if (fs::is_directory(p)) {
-    if (fs::exists(p / kIndexName))
-      p /= kIndexName;
-    else if (fs::exists(p / kSingleName))
+    // transformers' order: a single file wins over an index.
+    if (fs::exists(p / kSingleName))
       p /= kSingleName;
+    else if (fs::exists(p / kIndexName))
+      p /= kIndexName;
     else
       fail("checkpoint", path, ": neither ", kIndexName, " nor ", kSingleName, " is in this folder");
   }
@@ -123,12 +139,13 @@ std::vector<std::string> save_checkpoint(const std::string& folder,
 
   fs::create_directories(folder);
   const std::map<std::string, std::string> metadata = {{"format", "pt"}};
-  if (shards.size() == 1) {
-    std::string file = prefix + ".safetensors";
-    save_safetensors((fs::path(folder) / file).string(), tensors, metadata);
-    return {file};
-  }
   std::vector<std::string> written;
+  if (shards.size() == 1) {
+    written.push_back(prefix + ".safetensors");
+    save_safetensors((fs::path(folder) / written[0]).string(), tensors, metadata);
+    remove_stale_files(folder, prefix, written);
+    return written;
+  }
   nlohmann::json weight_map = nlohmann::json::object();
   for (size_t s = 0; s < shards.size(); ++s) {
     char suffix[32];
@@ -148,6 +165,7 @@ std::vector<std::string> save_checkpoint(const std::string& folder,
   std::string index_file = prefix + ".safetensors.index.json";
   write_file_atomically((fs::path(folder) / index_file).string(), index.dump(2, ' ', true) + "\n", "checkpoint");
   written.push_back(index_file);
+  remove_stale_files(folder, prefix, written);
   return written;
 }
 

@@ -16,8 +16,9 @@ namespace glint::io {
 
 class Checkpoint {
  public:
-  // `path` is a folder (holding model.safetensors.index.json or model.safetensors), an index file, or a single
-  // .safetensors file. Every shard is mapped and validated, and every weight_map entry checked against its shard.
+  // `path` is a folder (holding model.safetensors, else model.safetensors.index.json, as transformers looks), an
+  // index file, or a single .safetensors file. Every shard is mapped and validated, and every weight_map entry
+  // checked against its shard.
   static std::shared_ptr<Checkpoint> open(const std::string& path);
 
   const std::vector<std::string>& names() const { return names_; }  // sorted
@@ -47,7 +48,8 @@ uint64_t parse_shard_size(const std::string& size);
 // tensor would pass max_shard_size (a tensor larger than that gets a shard of its own), files
 // model-00001-of-0000N.safetensors with metadata {"format": "pt"}, and model.safetensors.index.json (sorted keys,
 // indent 2, "total_parameters" and "total_size"). One shard is written as model.safetensors with no index.
-// `prefix` replaces "model" in the file names. Returns the files written.
+// `prefix` replaces "model" in the file names. Files of an earlier save to the same folder that the new ones replace
+// are removed. Returns the files written.
 std::vector<std::string> save_checkpoint(const std::string& folder,
                                          const std::vector<std::pair<std::string, Tensor>>& tensors,
                                          uint64_t max_shard_size = 5'000'000'000, const std::string& prefix = "model");

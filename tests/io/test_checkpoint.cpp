@@ -47,13 +47,21 @@ TEST(Checkpoint, WritesShardsAndIndexLikeTransformers) {
   ASSERT_EQ(files.size(), 5u);
   for (const auto& f : files) EXPECT_EQ(read_file(dir.path() / f), read_file(kSharded / f)) << f;
 
-  // Under the limit: one model.safetensors and no index.
-  TempDir one;
-  EXPECT_EQ(io::save_checkpoint(one.path().string(), tensors), (std::vector<std::string>{"model.safetensors"}));
-  auto back = Checkpoint::open(one.path().string());
+  // Under the limit: one model.safetensors, and the shards of the earlier save are gone (a user's file is not).
+  write_file(dir.path() / "notes.txt", "mine");
+  EXPECT_EQ(io::save_checkpoint(dir.path().string(), tensors), (std::vector<std::string>{"model.safetensors"}));
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(dir.path())) left.push_back(e.path().filename().string());
+  std::sort(left.begin(), left.end());
+  EXPECT_EQ(left, (std::vector<std::string>{"model.safetensors", "notes.txt"}));
+  auto back = Checkpoint::open(dir.path().string());
   EXPECT_EQ(back->names().size(), 8u);
   EXPECT_EQ(back->tensor("lm_head.weight").to_f32(), src->tensor("lm_head.weight").to_f32());
   EXPECT_EQ(back->files()[0]->metadata().at("format"), "pt");
+  // And back to shards: the single file, which would shadow them, goes.
+  io::save_checkpoint(dir.path().string(), tensors, 1000);
+  EXPECT_FALSE(fs::exists(dir.path() / "model.safetensors"));
+  EXPECT_EQ(Checkpoint::open(dir.path().string())->files().size(), 4u);
 }
 
 TEST(Checkpoint, RejectsIndexesThatLie) {
