@@ -28,7 +28,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   attempt([&] { io::special_tokens_from_json(file); });
   attempt([&] { io::tokenizer_config_from_json(file); });
   attempt([&] { io::model_index_from_json(file); });
-  for (const auto& [key, value] : file.json.items()) {
+  for (const auto& item : file.json.items()) {
+    const std::string key = item.key();  // a named copy: clang 14 cannot capture structured bindings
     attempt([&] { file.get<int64_t>(key); });
     attempt([&] { file.get<double>(key); });
     attempt([&] { file.get<std::vector<std::string>>(key); });
