@@ -10,13 +10,13 @@
 
 namespace glint {
 
-CpuStorage::CpuStorage(size_t nbytes) : Storage(Device::cpu(), nbytes), data_(host_alloc(nbytes)) {}
+CpuStorage::CpuStorage(size_t nbytes) : Storage(Device::cpu(), nbytes), data_(host_alloc(nbytes)), owns_data_(true) {}
 
 CpuStorage::CpuStorage(std::byte* data, size_t nbytes, std::shared_ptr<void> owner)
-    : Storage(Device::cpu(), nbytes), data_(data), owner_(std::move(owner)) {}
+    : Storage(Device::cpu(), nbytes), data_(data), owner_(std::move(owner)), owns_data_(false) {}
 
 CpuStorage::~CpuStorage() {
-  if (!owner_) host_free(data_, nbytes());
+  if (owns_data_) host_free(data_, nbytes());
 }
 
 void CpuStorage::read(size_t offset, void* dst, size_t n) const { std::memcpy(dst, data_ + offset, n); }

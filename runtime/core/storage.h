@@ -40,7 +40,8 @@ class CpuStorage final : public Storage {
 
  private:
   std::byte* data_;
-  std::shared_ptr<void> owner_;  // null when this storage allocated data_ itself
+  std::shared_ptr<void> owner_;  // keeps borrowed memory alive (may be null when the caller guarantees lifetime)
+  bool owns_data_;                // allocated by this storage (freed by it)
 };
 
 // Each backend provides an allocator for its device kind (registered once at start-up).

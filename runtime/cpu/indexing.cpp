@@ -64,7 +64,7 @@ Split split_last(const Shape& shape, const std::array<Shape, 3>& strides) {
 
 void gather_cpu(const Tensor& base, const Tensor& idx, const Tensor& out, int64_t stride, int64_t bound) {
   const Split s = split_last(out.shape(), {base.strides(), idx.strides(), out.strides()});
-  const auto [bs, is, os] = s.inner_stride;
+  const int64_t bs = s.inner_stride[0], is = s.inner_stride[1], os = s.inner_stride[2];
   visit_width(out.dtype(), [&]<class T>() {
     visit_index(idx.dtype(), [&]<class I>() {
       const T* b = ptr<T>(base);

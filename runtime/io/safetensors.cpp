@@ -69,9 +69,6 @@ std::shared_ptr<SafetensorsFile> SafetensorsFile::open(const std::string& path) 
 
 std::shared_ptr<SafetensorsFile> SafetensorsFile::parse(std::span<const std::byte> bytes, std::string name,
                                                         std::shared_ptr<const void> owner) {
-  // CpuStorage frees borrowed memory whose owner is null, so bytes the caller keeps alive get a no-op owner.
-  static const int kCallerOwned = 0;
-  if (!owner) owner = std::shared_ptr<const void>(&kCallerOwned, [](const void*) {});
   std::shared_ptr<SafetensorsFile> f(new SafetensorsFile(std::move(name), bytes, std::move(owner)));
   f->parse_header();
   return f;
