@@ -23,7 +23,9 @@ std::shared_ptr<MappedFile> MappedFile::open(const std::string& path) {
   size_t size = size_t(st.st_size);
   void* p = nullptr;
   if (size > 0) {
-    p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    // Copy-on-write: tensors that borrow the mapping may be written in place (e.g. fine-tuning loaded weights);
+    // the writes stay private to this process and never reach the file.
+    p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       int e = errno;
       ::close(fd);

@@ -1,4 +1,5 @@
-// A read-only memory mapping of a whole file, shared by the tensors that borrow from it (zero-copy loading).
+// A private (copy-on-write) memory mapping of a whole file, shared by the tensors that borrow from it (zero-copy
+// loading). Writes through it stay in this process; the file is never modified.
 #pragma once
 #include <cstddef>
 #include <memory>
