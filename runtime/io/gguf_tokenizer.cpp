@@ -21,6 +21,7 @@ namespace {
 
 using nlohmann::json;
 constexpr int kControl = 3, kUserDefined = 4;  // llama.cpp token types
+constexpr size_t kMaxMergedLength = 512;       // code points; see merges_from_scores
 
 // Split regexes transformers applies before byte-level BPE, by tokenizer.ggml.pre (others keep GPT-2's ByteLevel).
 constexpr std::string_view kLlama3Split =
@@ -159,6 +160,9 @@ json merges_from_scores(const Meta& m) {
   std::vector<Merge> merges;
   for (std::string_view tok : order) {
     auto cps = code_points(tok);  // valid: checked when the tokens were read
+    // Trying every split costs O(length^2): a hostile file with one huge token must not stall the load. Real
+    // sentencepiece pieces are a few dozen characters.
+    if (cps->size() > kMaxMergedLength) continue;
     std::vector<Merge> local;
     size_t byte = 0;
     for (size_t k = 1; k < cps->size(); ++k) {
