@@ -162,6 +162,18 @@ TEST(Gguf, ModelHasHfNamesConfigAndUnpermutedWeights) {
   EXPECT_GLINT_ERROR(spm.tensor("model.layers.9.mlp.up_proj.weight"), "no tensor maps to the HF name");
 }
 
+TEST(Gguf, TensorsLoadOntoEveryDevice) {
+  GgufModel m = load_gguf((kData / "tiny_llama_bpe.gguf").string());
+  for (Device dev : test::test_devices())
+    for (const char* name : {"model.layers.0.self_attn.q_proj.weight", "dq.Q6_K", "dq.F32"})
+      for (DType dt : {DType::f32, DType::bf16}) {
+        Tensor t = m.tensor(name, dt, dev);
+        EXPECT_EQ(t.device(), dev) << name;
+        EXPECT_EQ(t.dtype(), dt) << name;
+        EXPECT_EQ(t.to_f32(), m.tensor(name).to(dt).to_f32()) << name << " on " << dev.str();
+      }
+}
+
 TEST(Gguf, UnpermutesRopeRowsLikeTransformers) {
   // 2 heads of 4 rows: GGUF row 2i + j holds HF row 2j + i within each head.
   Tensor t = Tensor::from_vector(std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7}, {8, 1}, DType::f32, Device::cpu());
