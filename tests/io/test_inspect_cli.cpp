@@ -60,5 +60,29 @@ TEST(InspectCli, PrintsTheTensorTableAsJsonAndText) {
       << out;
 }
 
+TEST(InspectCli, PrintsGgufTensorsWithGgmlTypesMetadataAndDerivedConfig) {
+  fs::path glint = glint_binary();
+  if (glint.empty()) GTEST_SKIP() << "the glint CLI is not built";
+  fs::path file = io_data_dir() / "gguf" / "tiny_llama_bpe.gguf";
+  auto [out, rc] = run(glint.string() + " inspect --json " + file.string());
+  ASSERT_EQ(rc, 0) << out;
+  nlohmann::json j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["format"], "gguf v3");
+  EXPECT_EQ(j["tensors"][0]["name"], "token_embd.weight");
+  EXPECT_EQ(j["tensors"][0]["dtype"], "Q8_0");
+  EXPECT_EQ(j["tensors"][0]["shape"], nlohmann::json::parse("[46, 32]"));
+  EXPECT_EQ(j["tensors"][0]["bytes"], 46 * 34);
+  EXPECT_EQ(j["metadata"]["llama.block_count"], "2");
+  EXPECT_EQ(j["metadata"]["tokenizer.ggml.merges"],
+            R"(["h e", "l l", "he ll", "hell o", "Ġ w", "o r", "Ġw or", "l d", ... (10 items)])");
+  EXPECT_EQ(j["config"]["num_key_value_heads"], 2);
+
+  std::tie(out, rc) = run(glint.string() + " inspect " + file.string());
+  ASSERT_EQ(rc, 0) << out;
+  EXPECT_TRUE(std::regex_search(out, std::regex(R"(\ndq\.Q6_K +Q6_K +\[3, 256\] +630\n)"))) << out;
+  EXPECT_NE(out.find("config.json: model_type \"llama\", architectures [\"LlamaForCausalLM\"]"), std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace glint::test

@@ -40,6 +40,7 @@ namespace {
 // One entry per format; a new format adds its reader here.
 const InspectFormat kFormats[] = {
     {"safetensors", is_safetensors, inspect_safetensors},
+    {"gguf", is_gguf, inspect_gguf},
 };
 
 std::string human_bytes(uint64_t n) {

@@ -33,5 +33,8 @@ struct InspectFormat {
 // Safetensors: a .safetensors file, an index file, or a folder holding model.safetensors[.index.json].
 bool is_safetensors(const std::filesystem::path& path);
 Inspection inspect_safetensors(const std::filesystem::path& path);
+// GGUF: a .gguf file (inspect_gguf.cpp).
+bool is_gguf(const std::filesystem::path& path);
+Inspection inspect_gguf(const std::filesystem::path& path);
 
 }  // namespace glint::cli
