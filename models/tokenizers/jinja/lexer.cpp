@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 
 #include "models/tokenizers/jinja/text.h"
@@ -176,6 +179,22 @@ class Lexer {
 
   size_t lex_number(size_t pos) {
     size_t end = pos;
+    if (src_[pos] == '0' && pos + 1 < src_.size() && std::strchr("xXoObB", src_[pos + 1])) {
+      int base = std::strchr("xX", src_[pos + 1]) ? 16 : std::strchr("oO", src_[pos + 1]) ? 8 : 2;
+      end = pos + 2;
+      std::string digits;
+      while (end < src_.size() && (std::isxdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '_')) {
+        if (src_[end] != '_') digits += src_[end];
+        ++end;
+      }
+      errno = 0;
+      char* stop = nullptr;
+      unsigned long long v = std::strtoull(digits.c_str(), &stop, base);
+      if (digits.empty() || *stop != 0 || errno == ERANGE || v > static_cast<unsigned long long>(INT64_MAX))
+        error(pos, "invalid integer literal '", src_.substr(pos, end - pos), "'");
+      push(TokenType::Int, std::to_string(v), pos);
+      return end;
+    }
     auto digits = [&] {
       while (end < src_.size() && (std::isdigit(static_cast<unsigned char>(src_[end])) || src_[end] == '_')) ++end;
     };
