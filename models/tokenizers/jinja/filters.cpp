@@ -244,7 +244,8 @@ Value f_join(const Value& v, const CallArgs& a) {
   const std::string* attribute = string_arg(a, 1, "attribute");
   std::string out;
   bool first = true;
-  for (const Value& e : to_list(v).items()) {
+  const Value seq = to_list(v);  // keep the list alive while iterating
+  for (const Value& e : seq.items()) {
     if (!first && sep) out += *sep;
     first = false;
     out += (attribute ? attribute_path(e, *attribute) : e).str();
@@ -266,7 +267,8 @@ Value f_map(const Value& v, const CallArgs& a) {
   const Value* attribute = a.get(static_cast<size_t>(-1), "attribute");
   if (attribute) {
     const Value* fallback = a.get(static_cast<size_t>(-1), "default");
-    for (const Value& e : to_list(v).items()) {
+    const Value seq = to_list(v);  // keep the list alive while iterating
+    for (const Value& e : seq.items()) {
       Value r = attribute_path(e, attribute->str());
       out.push_back(r.is_undefined() && fallback ? *fallback : r);
     }
@@ -276,7 +278,8 @@ Value f_map(const Value& v, const CallArgs& a) {
   CallArgs rest{{a.positional.begin() + 1, a.positional.end()}, a.keyword};
   const std::string& name = a.positional[0].as_string();
   if (!has_filter(name)) type_error("map: unsupported filter '" + name + "'");
-  for (const Value& e : to_list(v).items()) out.push_back(apply_filter(name, e, rest));
+  const Value seq = to_list(v);  // keep the list alive while iterating
+  for (const Value& e : seq.items()) out.push_back(apply_filter(name, e, rest));
   return Value::list(std::move(out));
 }
 
@@ -300,7 +303,8 @@ Value select_impl(const Value& v, const CallArgs& a, bool by_attribute, bool kee
   if (a.positional.size() > next + 1)
     test_args.positional.assign(a.positional.begin() + static_cast<long>(next) + 1, a.positional.end());
   std::vector<Value> out;
-  for (const Value& e : to_list(v).items()) {
+  const Value seq = to_list(v);  // keep the list alive while iterating
+  for (const Value& e : seq.items()) {
     Value subject = by_attribute ? attribute_path(e, attribute) : e;
     bool passed = test.empty() ? subject.truthy() : apply_test(test, subject, test_args);
     if (passed == keep_when) out.push_back(e);
@@ -365,7 +369,8 @@ Value f_sort(const Value& v, const CallArgs& a) {
 Value min_max(const Value& v, const CallArgs& a, bool want_max) {
   bool case_sensitive = bool_arg(a, 0, "case_sensitive", false);
   const std::string* attribute = string_arg(a, 1, "attribute");
-  const auto& xs = to_list(v).items();
+  const Value seq = to_list(v);
+  const auto& xs = seq.items();
   if (xs.empty()) return Value::undefined("min/max of an empty sequence");
   auto key = [&](const Value& e) { return sort_key(attribute ? attribute_path(e, *attribute) : e, case_sensitive); };
   const Value* best = &xs[0];
@@ -383,7 +388,8 @@ Value f_sum(const Value& v, const CallArgs& a) {
   bool is_float = start && start->is_float();
   int64_t isum = start ? start->as_int() : 0;
   double fsum = start ? start->as_double() : 0;
-  for (const Value& e : to_list(v).items()) {
+  const Value seq = to_list(v);  // keep the list alive while iterating
+  for (const Value& e : seq.items()) {
     Value x = attribute ? attribute_path(e, *attribute) : e;
     if (!x.is_number()) type_error("unsupported operand type(s) for +: 'int' and '" + x.type_name() + "'");
     is_float = is_float || x.is_float();
@@ -432,7 +438,8 @@ Value f_unique(const Value& v, const CallArgs& a) {
   bool case_sensitive = bool_arg(a, 0, "case_sensitive", false);
   const std::string* attribute = string_arg(a, 1, "attribute");
   std::vector<Value> out, seen;
-  for (const Value& e : to_list(v).items()) {
+  const Value seq = to_list(v);  // keep the list alive while iterating
+  for (const Value& e : seq.items()) {
     Value key = sort_key(attribute ? attribute_path(e, *attribute) : e, case_sensitive);
     if (std::none_of(seen.begin(), seen.end(), [&](const Value& s) { return s.equals(key); })) {
       seen.push_back(key);

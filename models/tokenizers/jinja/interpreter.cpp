@@ -15,6 +15,7 @@ namespace {
 
 constexpr int kMaxCallDepth = 100;                   // macro recursion bound
 constexpr size_t kMaxOutputBytes = size_t{1} << 28;  // 256 MiB: a runaway template stops instead of eating memory
+constexpr uint64_t kMaxSteps = 50'000'000;           // statements executed: nested loops cannot run for hours
 
 struct Scope;
 using ScopePtr = std::shared_ptr<Scope>;
@@ -158,6 +159,8 @@ class Interpreter {
 
   Flow exec(const Body& body, const ScopePtr& scope, std::string& out) {
     for (const auto& stmt : body) {
+      if (++steps_ > kMaxSteps)
+        template_error(name_, stmt->at, "template executed more than ", kMaxSteps, " statements");
       Flow f = exec_stmt(*stmt, scope, out);
       if (f != Flow::Normal) return f;
       if (out.size() > kMaxOutputBytes) template_error(name_, stmt->at, "output exceeds 256 MiB");
@@ -311,12 +314,13 @@ class Interpreter {
     if (++call_depth_ > kMaxCallDepth) template_error(name_, at, "macro calls nested deeper than ", kMaxCallDepth);
     auto scope = std::make_shared<Scope>(defined_in);
     std::vector<std::pair<std::string, Value>> extra_kwargs;
-    for (const auto& [k, v] : args.keyword) {
-      bool is_param = std::any_of(params.begin(), params.end(), [&](const MacroParam& p) { return p.name == k; });
-      if (k == "caller")
-        scope->vars["caller"] = v;
+    for (const auto& kw : args.keyword) {
+      bool is_param =
+          std::any_of(params.begin(), params.end(), [&](const MacroParam& p) { return p.name == kw.first; });
+      if (kw.first == "caller")
+        scope->vars["caller"] = kw.second;
       else if (!is_param)
-        extra_kwargs.emplace_back(k, v);
+        extra_kwargs.push_back(kw);
     }
     for (size_t i = 0; i < params.size(); ++i) {
       const Value* given = args.get(i, params[i].name.c_str());
@@ -476,6 +480,7 @@ class Interpreter {
 
   const std::string& name_;
   int call_depth_ = 0;
+  uint64_t steps_ = 0;
 };
 
 // jinja2 rejects unknown filters and tests when it compiles a template, even in branches never taken.

@@ -151,7 +151,9 @@ Value string_method(const std::string& s, const std::string& name) {
     return Value::callable(name, [s](const CallArgs& a) {
       std::string out;
       bool first = true;
-      for (const Value& e : to_list(a.positional.empty() ? Value() : a.positional[0]).items()) {
+      const Value seq =
+          to_list(a.positional.empty() ? Value() : a.positional[0]);  // keep the list alive while iterating
+      for (const Value& e : seq.items()) {
         if (!e.is_string()) type_error("sequence item: expected str instance, " + e.type_name() + " found");
         if (!first) out += s;
         first = false;
