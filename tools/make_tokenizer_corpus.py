@@ -328,6 +328,14 @@ SPECIAL_FIXED = [
     "[cls] lower-case specials [sep]", "<S> </S> <UNK>",
 ]
 
+# The added tokens of trained/bpe_bytelevel (lstrip <mask>, rstrip <rstrip>, single_word [word], normalized
+# "café au lait" matched after NFC). Appended last so the ids of earlier samples stay put.
+ADDED_TOKENS_FIXED = [
+    "café au lait", "cafe\u0301 au lait", "Un café au lait, s'il vous plaît.", "CAFÉ AU LAIT", "cafés au laits",
+    "x <rstrip>   y", "<rstrip>\n\nz", "<rstrip><rstrip> ", "a  <mask>", " <mask> <mask>", "\t<mask>\n",
+    "[word]", "([word])", "a[word] [word]b [word]", "[word][word]", " [word] ",
+]
+
 INVALID_BYTES = [
     b"\x80", b"\xff", b"\xfe\xff", b"abc\x80def", b"\xc3", b"caf\xc3", b"\xc3\x28", b"\xe2\x82", b"\xe2\x82 euro",
     b"\xf0\x9f\x98", b"\xf0\x9f\x98 smile", b"\xc0\x80", b"\xc1\xbf", b"\xe0\x80\x80", b"\xf0\x80\x80\x80",
@@ -392,6 +400,7 @@ def build(kjv):
     records = [{"kind": k, "text": t} for k, t in samples]
     for raw in invalid_utf8(rng, 70):
         records.append({"kind": "invalid_utf8", "text": raw.decode("utf-8", errors="replace"), "bytes_hex": raw.hex()})
+    records += [{"kind": "added_tokens", "text": t} for t in ADDED_TOKENS_FIXED]
     for i, r in enumerate(records):
         r["id"] = i
     return records

@@ -241,13 +241,13 @@ def byte_offsets(text, offsets):
 
 
 SPECIAL_EVERY = 5  # the add_special_tokens=True encoding is recorded on every 5th line and these kinds
-SPECIAL_KINDS = ("empty", "special_tokens")
+SPECIAL_KINDS = ("empty", "special_tokens", "added_tokens")
 # To keep the fixtures small, tokenizers beyond the required three record every LINE_EVERY-th line plus every
 # line of ALWAYS_KINDS, and byte_offsets are written only with --byte-offsets (they follow from the offsets).
 REQUIRED = ("gpt2", "qwen3", "bert-base-uncased")
 LINE_EVERY = {"mistral": 3}
 LINE_EVERY_TRAINED = 4
-ALWAYS_KINDS = ("empty", "special_tokens", "control", "invalid_utf8", "whitespace")
+ALWAYS_KINDS = ("empty", "special_tokens", "control", "invalid_utf8", "whitespace", "added_tokens")
 
 
 def encoding_record(tok, text, add_special, with_bytes):
