@@ -248,7 +248,8 @@ def number_sample(rng):
     if kind == 3:
         return f"+1 ({rng.randint(100, 999)}) {rng.randint(100, 999)}-{rng.randint(1000, 9999)}"
     if kind == 4:
-        return f"{rng.randint(1900, 2100)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00Z"
+        y, m, d, h = rng.randint(1900, 2100), rng.randint(1, 12), rng.randint(1, 28), rng.randint(0, 23)
+        return f"{y}-{m:02d}-{d:02d}T{h:02d}:00Z"
     if kind == 5:
         return f"0x{rng.getrandbits(64):016X} 0b{rng.getrandbits(12):b} 0o{rng.getrandbits(9):o}"
     if kind == 6:
@@ -264,7 +265,8 @@ def number_sample(rng):
     return " ".join(str(rng.randint(0, 10**rng.randint(1, 6))) for _ in range(rng.randint(2, 10)))
 
 
-PUNCT_FIXED = ["Hello, world!", "Wait... what?!", "It's John's, isn't it? They're here; we've done; I'd go; you'll see.",
+PUNCT_FIXED = ["Hello, world!", "Wait... what?!",
+               "It's John's, isn't it? They're here; we've done; I'd go; you'll see.",
                "IT'S JOHN'S, ISN'T IT? THEY'RE HERE", "“Smart quotes” and ‘single’ — dashes – here", "«Guillemets» ‹›",
                "!!!???...,,,;;;:::", "(a[b{c}d]e)", "@#$%^&*_+=|\\/<>~`", "\"quoted\" 'single'", "don’t can’t",
                "--flag=value -x", "a.b.c,d;e:f", "¿Qué? ¡Sí!", "§1 ¶2 †3 ‡4 •5 …", "....................",
@@ -323,7 +325,8 @@ SPECIAL_FIXED = [
     "<|im_start|>assistant\n<think>\n\n</think>\n\nSure.<|im_end|>", "[CLS] hello [SEP] world [SEP]", "[MASK]",
     "The [MASK] sat on the mat.", "[UNK][PAD][CLS][SEP]", "<s>", "</s>", "<unk>", "<s> [INST] hi [/INST]", "<s><s></s>",
     "abc<s>def</s>ghi", "<|endof", "endoftext|>", "<|endoftext|><|endoftext|>", "<mask>", "a<mask>b", "a <mask> b",
-    "  <mask>  ", "[word] in [word]s and x[word]", "<bos>text<eos>", "<sep>", "<pad><pad>", "<tool_call>\n{}\n</tool_call>",
+    "  <mask>  ", "[word] in [word]s and x[word]", "<bos>text<eos>", "<sep>", "<pad><pad>",
+    "<tool_call>\n{}\n</tool_call>",
     "<|vision_start|><|image_pad|><|vision_end|>", "<|fim_prefix|>def<|fim_suffix|>ret<|fim_middle|>",
     "[cls] lower-case specials [sep]", "<S> </S> <UNK>",
 ]
@@ -363,7 +366,8 @@ def invalid_utf8(rng, n):
 
 
 def mixed_sample(rng, kjv):
-    makers = [lambda: " ".join(rng.choice(kjv).split()[:rng.randint(1, 10)]), lambda: code_sample(rng), cjk_sample, arabic_sample, hindi_sample,
+    makers = [lambda: " ".join(rng.choice(kjv).split()[:rng.randint(1, 10)]), lambda: code_sample(rng),
+              cjk_sample, arabic_sample, hindi_sample,
               emoji_sample, combining_sample, whitespace_sample, number_sample, punct_sample, url_sample,
               lambda: rng.choice(SPECIAL_FIXED)]
     pieces = []
