@@ -71,7 +71,7 @@ def with_byte_pieces(tok, after_specials):
 
 def fix_template_ids(post, vocab):
     if post and post.get("type") == "TemplateProcessing":
-        for name, spec in post["special_tokens"].items():
+        for spec in post["special_tokens"].values():
             spec["ids"] = [vocab[t] for t in spec["tokens"]]
 
 
