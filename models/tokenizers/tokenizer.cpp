@@ -180,7 +180,7 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& j, const std::string& sourc
     t.default_options_.pad_side = side_from(pd, "direction");
     t.default_options_.pad_to_multiple_of = size_t(pd.integer("pad_to_multiple_of", 0));
     t.pad_id_ = uint32_t(pd.integer("pad_id", 0));
-    t.pad_type_id_ = uint32_t(pd.integer("pad_type_id", 0));
+    t.default_options_.pad_type_id = uint32_t(pd.integer("pad_type_id", 0));
     t.pad_token_ = pd.str("pad_token", "[PAD]");
   }
   return t;
@@ -232,7 +232,10 @@ Encoding Tokenizer::encode_one(std::string_view raw, const EncodeOptions& o) con
 
 void Tokenizer::pad(std::vector<Encoding>& batch, const EncodeOptions& o) const {
   if (o.padding == Padding::kNone || batch.empty()) return;
-  if (!pad_id_) fail("tokenizer", "padding needs a pad token; this tokenizer has none (set pad_token)");
+  std::optional<uint32_t> id = o.pad_id ? o.pad_id : pad_id_;
+  if (!o.pad_id && o.pad_token) id = token_to_id(*o.pad_token);
+  if (!id) fail("tokenizer", "padding needs a pad token; this tokenizer has none (set EncodeOptions::pad_token)");
+  const std::string token = o.pad_token ? *o.pad_token : pad_token_;
   size_t target = o.max_length;
   if (o.padding == Padding::kLongest) {
     target = 0;
@@ -243,7 +246,7 @@ void Tokenizer::pad(std::vector<Encoding>& batch, const EncodeOptions& o) const 
   }
   if (o.pad_to_multiple_of && target % o.pad_to_multiple_of)
     target += o.pad_to_multiple_of - target % o.pad_to_multiple_of;
-  for (Encoding& e : batch) pad_one(e, target, *pad_id_, pad_token_, pad_type_id_, o.pad_side);
+  for (Encoding& e : batch) pad_one(e, target, *id, token, o.pad_type_id, o.pad_side);
 }
 
 Encoding Tokenizer::encode(std::string_view text, bool add_special_tokens) const {

@@ -38,6 +38,10 @@ struct EncodeOptions {
   size_t max_length = 0;
   Side truncation_side = Side::kRight;
   size_t stride = 0;  // tokens repeated between a truncated encoding and its overflowing pieces
+  // The padding token; unset: the tokenizer's (tokenizer.json "padding", else tokenizer_config.json pad_token).
+  std::optional<std::string> pad_token;
+  std::optional<uint32_t> pad_id;
+  uint32_t pad_type_id = 0;
 };
 
 // What tokenizer_config.json (and special_tokens_map.json) add to the tokenizer files.
@@ -101,7 +105,6 @@ class Tokenizer {
   EncodeOptions default_options_;
   std::optional<uint32_t> pad_id_;
   std::string pad_token_;
-  uint32_t pad_type_id_ = 0;
   TokenizerConfig config_;
 };
 
