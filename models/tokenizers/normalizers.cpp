@@ -2,7 +2,9 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 namespace glint::tok {
 
@@ -29,23 +31,108 @@ std::string utf8proc_normalize(std::string_view s, utf8proc_option_t options) {
   return r;
 }
 
-// A character that starts a new normalisation segment: a starter that never composes with what precedes it
-// (Hangul vowel and trailing jamo do). Segments that still interact are caught by the whole-text check below.
-bool starts_segment(char32_t c) {
-  if ((c >= 0x1161 && c <= 0x1175) || (c >= 0x11A8 && c <= 0x11C2)) return false;
-  return c < 0x300 || utf8proc_get_property(utf8proc_int32_t(c))->combining_class == 0;
+int ccc(char32_t c) { return c < 0x300 ? 0 : utf8proc_get_property(utf8proc_int32_t(c))->combining_class; }
+
+// The (character, change) stream of HF's unicode_normalization_alignments: full decomposition of each character
+// (its first code point replaces it, the others are inserted), then canonical ordering, which moves the changes
+// with their characters.
+std::vector<Change> decomposed(std::string_view t, bool compat) {
+  std::vector<Change> out;
+  std::vector<int> classes;
+  int options = UTF8PROC_DECOMPOSE | (compat ? UTF8PROC_COMPAT : 0);
+  utf8proc_int32_t buf[32];
+  for (size_t i = 0; i < t.size();) {
+    char32_t c = next_char(t, i);
+    int boundclass = 0;
+    utf8proc_ssize_t n = utf8proc_decompose_char(utf8proc_int32_t(c), buf, 32, utf8proc_option_t(options), &boundclass);
+    if (n < 0 || n > 32) {
+      buf[0] = utf8proc_int32_t(c);
+      n = 1;
+    }
+    for (utf8proc_ssize_t k = 0; k < n; ++k) {
+      out.push_back({char32_t(buf[k]), k == 0 ? 0 : 1});
+      classes.push_back(ccc(char32_t(buf[k])));
+    }
+  }
+  // Stable sort of each run of non-starters by combining class.
+  for (size_t i = 0; i < out.size();) {
+    if (classes[i] == 0) {
+      ++i;
+      continue;
+    }
+    size_t j = i;
+    while (j < out.size() && classes[j] != 0) ++j;
+    std::vector<size_t> order(j - i);
+    for (size_t k = 0; k < order.size(); ++k) order[k] = i + k;
+    std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return classes[a] < classes[b]; });
+    std::vector<Change> run;
+    for (size_t k : order) run.push_back(out[k]);
+    std::copy(run.begin(), run.end(), out.begin() + i);
+    i = j;
+  }
+  return out;
 }
 
-// The changes turning a segment of n characters into `out`: 1:1 while both last, the surplus output characters
-// inserted, a shortfall removed after the first output character.
-void segment_changes(std::string_view out, size_t n, std::vector<Change>& dest) {
-  size_t m = char_count(out), k = 0;
-  for (size_t i = 0; i < out.size(); ++k) {
-    char32_t c = next_char(out, i);
-    int change = k < n ? 0 : 1;
-    if (k == 0 && m < n) change = -int(n - m);
-    dest.push_back({c, change});
+// Primary composite of a + b, or 0.
+char32_t compose_pair(char32_t a, char32_t b) {
+  utf8proc_int32_t buf[2] = {utf8proc_int32_t(a), utf8proc_int32_t(b)};
+  utf8proc_ssize_t n = utf8proc_normalize_utf32(buf, 2, UTF8PROC_COMPOSE);
+  return n == 1 ? char32_t(buf[0]) : 0;
+}
+
+// Canonical composition over the decomposed stream, as unicode_normalization_alignments' Recompositions: a
+// composed character's change is the composee's + the absorbed one's - 1.
+std::vector<Change> recomposed(const std::vector<Change>& in) {
+  std::vector<Change> out, buffer;
+  std::optional<Change> composee;
+  int last_ccc = -1;  // -1: none
+  for (const Change& ch : in) {
+    int cls = ccc(ch.c);
+    if (!composee) {
+      if (cls != 0) {
+        out.push_back(ch);
+        continue;
+      }
+      composee = ch;
+      continue;
+    }
+    if (last_ccc < 0) {
+      if (char32_t r = compose_pair(composee->c, ch.c)) {
+        composee = Change{r, composee->change + ch.change - 1};
+        continue;
+      }
+      if (cls == 0) {
+        out.push_back(*composee);
+        composee = ch;
+        continue;
+      }
+      buffer.push_back(ch);
+      last_ccc = cls;
+      continue;
+    }
+    if (last_ccc >= cls) {  // blocked from the composee
+      if (cls == 0) {
+        out.push_back(*composee);
+        out.insert(out.end(), buffer.begin(), buffer.end());
+        buffer.clear();
+        composee = ch;
+        last_ccc = -1;
+        continue;
+      }
+      buffer.push_back(ch);
+      last_ccc = cls;
+      continue;
+    }
+    if (char32_t r = compose_pair(composee->c, ch.c)) {
+      composee = Change{r, composee->change + ch.change - 1};
+      continue;
+    }
+    buffer.push_back(ch);
+    last_ccc = cls;
   }
+  if (composee) out.push_back(*composee);
+  out.insert(out.end(), buffer.begin(), buffer.end());
+  return out;
 }
 
 }  // namespace
@@ -55,33 +142,10 @@ void unicode_normalize(NormalizedString& s, UnicodeForm form) {
   bool ascii = true;
   for (char c : t) ascii &= static_cast<unsigned char>(c) < 0x80;
   if (ascii) return;
-  utf8proc_option_t options = form_options(form);
-  std::string whole = utf8proc_normalize(t, options);
-  if (whole == t) return;
-  std::vector<Change> dest;
-  std::string joined;
-  size_t seg_start = 0, seg_chars = 0;
-  auto flush = [&](size_t end) {
-    if (end == seg_start) return;
-    std::string out = utf8proc_normalize(std::string_view(t).substr(seg_start, end - seg_start), options);
-    segment_changes(out, seg_chars, dest);
-    joined += out;
-  };
-  for (size_t i = 0; i < t.size();) {
-    size_t b = i;
-    char32_t c = next_char(t, i);
-    if (starts_segment(c)) {
-      flush(b);
-      seg_start = b;
-      seg_chars = 0;
-    }
-    ++seg_chars;
-  }
-  flush(t.size());
-  if (joined != whole) {
-    dest.clear();
-    segment_changes(whole, char_count(t), dest);
-  }
+  if (utf8proc_normalize(t, form_options(form)) == t) return;
+  bool compat = form == UnicodeForm::kNFKC || form == UnicodeForm::kNFKD;
+  std::vector<Change> dest = decomposed(t, compat);
+  if (form == UnicodeForm::kNFC || form == UnicodeForm::kNFKC) dest = recomposed(dest);
   s.transform(dest, 0);
 }
 
