@@ -37,7 +37,8 @@ AddedVocabulary::AddedVocabulary(std::vector<AddedToken> tokens, const Model& mo
   }
   for (Matcher* m : {&plain_, &normalized_})
     for (auto& list : m->by_first)
-      std::stable_sort(list.begin(), list.end(), [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+      std::stable_sort(list.begin(), list.end(),
+                       [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
 }
 
 std::optional<uint32_t> AddedVocabulary::token_to_id(std::string_view content) const {

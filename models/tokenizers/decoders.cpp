@@ -28,8 +28,10 @@ class ByteLevelDecoder : public Decoder {
       bool all = true;
       for (size_t i = 0; i < t.size() && all;) {
         int b = unicode_to_byte(next_char(t, i));
-        if (b < 0) all = false;
-        else bytes.push_back(char(b));
+        if (b < 0)
+          all = false;
+        else
+          bytes.push_back(char(b));
       }
       if (!all) {  // a token outside the byte alphabet (an added token) passes through as it is
         bytes.resize(mark);
@@ -60,8 +62,10 @@ class WordPieceDecoder : public Decoder {
       std::string& t = tokens[i];
       if (i != 0) {
         size_t at = t.find(prefix_);
-        if (!prefix_.empty() && t.compare(0, prefix_.size(), prefix_) == 0) t.erase(at, prefix_.size());
-        else t.insert(0, " ");
+        if (!prefix_.empty() && t.compare(0, prefix_.size(), prefix_) == 0)
+          t.erase(at, prefix_.size());
+        else
+          t.insert(0, " ");
       }
       if (cleanup_) t = wordpiece_cleanup(std::move(t));
     }
@@ -80,7 +84,8 @@ class ByteFallbackDecoder : public Decoder {
     size_t pending_count = 0;
     auto flush = [&] {
       if (!pending_count) return;
-      if (is_valid_utf8(pending)) out.push_back(pending);
+      if (is_valid_utf8(pending))
+        out.push_back(pending);
       else
         for (size_t k = 0; k < pending_count; ++k) out.push_back("\xEF\xBF\xBD");
       pending.clear();
@@ -88,8 +93,8 @@ class ByteFallbackDecoder : public Decoder {
     };
     for (std::string& t : tokens) {
       int byte = -1;
-      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' && std::isxdigit(static_cast<unsigned char>(t[3])) &&
-          std::isxdigit(static_cast<unsigned char>(t[4])))
+      if (t.size() == 6 && t.compare(0, 3, "<0x") == 0 && t[5] == '>' &&
+          std::isxdigit(static_cast<unsigned char>(t[3])) && std::isxdigit(static_cast<unsigned char>(t[4])))
         byte = std::stoi(t.substr(3, 2), nullptr, 16);
       if (byte >= 0) {
         pending.push_back(char(byte));
@@ -215,8 +220,8 @@ char32_t single_char(const JsonAt& j, std::string_view key) {
 
 std::string wordpiece_cleanup(std::string s) {
   static const std::pair<const char*, const char*> kRules[] = {
-      {" .", "."},   {" ?", "?"},   {" !", "!"},   {" ,", ","},         {" ' ", "'"},   {" n't", "n't"},
-      {" 'm", "'m"}, {" do not", " don't"},      {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
+      {" .", "."},   {" ?", "?"},           {" !", "!"},   {" ,", ","},     {" ' ", "'"},   {" n't", "n't"},
+      {" 'm", "'m"}, {" do not", " don't"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
   for (const auto& [from, to] : kRules) replace_all(s, from, to);
   return s;
 }
@@ -228,8 +233,8 @@ std::shared_ptr<const Decoder> make_wordpiece_decoder(std::string prefix, bool c
 
 std::shared_ptr<const Decoder> decoder_from_json(const JsonAt& j) {
   if (j.value.is_null()) return nullptr;
-  std::string t = j.type("decoder", {"ByteLevel", "Metaspace", "WordPiece", "ByteFallback", "Fuse", "Strip",
-                                     "Replace", "BPEDecoder", "CTC", "Sequence"});
+  std::string t = j.type("decoder", {"ByteLevel", "Metaspace", "WordPiece", "ByteFallback", "Fuse", "Strip", "Replace",
+                                     "BPEDecoder", "CTC", "Sequence"});
   if (t == "ByteLevel") return make_byte_level_decoder();
   if (t == "Metaspace") {
     bool prepend = j.has("prepend_scheme") ? j.str("prepend_scheme") != "never" : j.boolean("add_prefix_space", true);

@@ -40,8 +40,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 }
 
 json special_added(const std::string& content, uint32_t id) {
-  return {{"id", id},          {"content", content}, {"single_word", false}, {"lstrip", false},
-          {"rstrip", false},   {"normalized", false}, {"special", true}};
+  return {{"id", id},        {"content", content},  {"single_word", false}, {"lstrip", false},
+          {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
 // A special token of tokenizer_config.json: a string or an AddedToken object {"content": ...}.
@@ -89,7 +89,8 @@ TokenizerConfig read_tokenizer_config(const std::string& folder) {
   }
   auto side = [&](const char* key) {
     std::string s = c.raw.value(key, json("right")).is_string() ? c.raw.value(key, std::string("right")) : "right";
-    if (s != "left" && s != "right") fail("tokenizer", where, ": ", key, " must be \"left\" or \"right\", not '", s, "'");
+    if (s != "left" && s != "right")
+      fail("tokenizer", where, ": ", key, " must be \"left\" or \"right\", not '", s, "'");
     return s == "left" ? Side::kLeft : Side::kRight;
   };
   c.padding_side = side("padding_side");
@@ -141,23 +142,25 @@ Tokenizer Tokenizer::from_bert_vocab(const std::string& vocab_txt, bool lowercas
   for (const char* s : {"[UNK]", "[CLS]", "[SEP]"})
     if (!vocab.contains(s)) fail("tokenizer", vocab_txt, ": BERT vocabulary has no ", s, " token");
   auto entry = [&](const char* s) { return json{{"id", s}, {"ids", {vocab[s]}}, {"tokens", {s}}}; };
-  json j = {
-      {"added_tokens", added},
-      {"normalizer",
-       {{"type", "BertNormalizer"}, {"clean_text", true}, {"handle_chinese_chars", true}, {"strip_accents", nullptr},
-        {"lowercase", lowercase}}},
-      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
-      {"post_processor",
-       {{"type", "TemplateProcessing"},
-        {"single", "[CLS]:0 $A:0 [SEP]:0"},
-        {"special_tokens", {{"[CLS]", entry("[CLS]")}, {"[SEP]", entry("[SEP]")}}}}},
-      {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
-      {"model",
-       {{"type", "WordPiece"},
-        {"vocab", std::move(vocab)},
-        {"unk_token", "[UNK]"},
-        {"continuing_subword_prefix", "##"},
-        {"max_input_chars_per_word", 100}}}};
+  json j = {{"added_tokens", added},
+            {"normalizer",
+             {{"type", "BertNormalizer"},
+              {"clean_text", true},
+              {"handle_chinese_chars", true},
+              {"strip_accents", nullptr},
+              {"lowercase", lowercase}}},
+            {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+            {"post_processor",
+             {{"type", "TemplateProcessing"},
+              {"single", "[CLS]:0 $A:0 [SEP]:0"},
+              {"special_tokens", {{"[CLS]", entry("[CLS]")}, {"[SEP]", entry("[SEP]")}}}}},
+            {"decoder", {{"type", "WordPiece"}, {"prefix", "##"}, {"cleanup", true}}},
+            {"model",
+             {{"type", "WordPiece"},
+              {"vocab", std::move(vocab)},
+              {"unk_token", "[UNK]"},
+              {"continuing_subword_prefix", "##"},
+              {"max_input_chars_per_word", 100}}}};
   return from_json(j, vocab_txt);
 }
 

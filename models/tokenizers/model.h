@@ -51,7 +51,6 @@ std::shared_ptr<const Model> make_bpe(Vocab vocab, const std::vector<std::pair<s
 std::shared_ptr<const Model> make_wordpiece(Vocab vocab, std::string unk_token, std::string prefix,
                                             size_t max_input_chars_per_word, const std::string& where);
 std::shared_ptr<const Model> make_unigram(std::vector<std::pair<std::string, double>> pieces,
-                                          std::optional<uint32_t> unk_id, bool byte_fallback,
-                                          const std::string& where);
+                                          std::optional<uint32_t> unk_id, bool byte_fallback, const std::string& where);
 
 }  // namespace glint::tok

@@ -80,8 +80,10 @@ class Bpe : public Model {
     for (size_t rank = 0; rank < merges.size(); ++rank) {
       const auto& [a, b] = merges[rank];
       auto ia = find_id(vocab_, a), ib = find_id(vocab_, b);
-      if (!ia) fail("tokenizer", where, ": merge ", rank, " ('", a, "' '", b, "') uses '", a, "', not in the vocabulary");
-      if (!ib) fail("tokenizer", where, ": merge ", rank, " ('", a, "' '", b, "') uses '", b, "', not in the vocabulary");
+      if (!ia)
+        fail("tokenizer", where, ": merge ", rank, " ('", a, "' '", b, "') uses '", a, "', not in the vocabulary");
+      if (!ib)
+        fail("tokenizer", where, ": merge ", rank, " ('", a, "' '", b, "') uses '", b, "', not in the vocabulary");
       std::string merged = a;
       merged += !prefix.empty() && b.compare(0, prefix.size(), prefix) == 0 ? b.substr(prefix.size()) : b;
       auto im = find_id(vocab_, merged);

@@ -59,8 +59,10 @@ class Unigram : public Model {
     for (size_t end = s.size(); end > 0;) {
       const Node& n = best[end];
       bool is_unk = unk_id_ && n.id == *unk_id_;
-      if (is_unk && last_unk) pieces.back().first = n.start;
-      else pieces.push_back({n.start, end});
+      if (is_unk && last_unk)
+        pieces.back().first = n.start;
+      else
+        pieces.push_back({n.start, end});
       last_unk = is_unk;
       end = n.start;
     }

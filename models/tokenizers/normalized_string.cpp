@@ -182,8 +182,10 @@ std::vector<NormalizedString> NormalizedString::split(const std::vector<Piece>& 
     case SplitBehavior::kMergedWithPrevious: {
       bool prev_match = false;
       for (const Piece& p : pieces) {
-        if (p.is_match && !prev_match && !kept.empty()) kept.back().end = p.end;
-        else kept.push_back(p);
+        if (p.is_match && !prev_match && !kept.empty())
+          kept.back().end = p.end;
+        else
+          kept.push_back(p);
         prev_match = p.is_match;
       }
       break;
@@ -191,8 +193,10 @@ std::vector<NormalizedString> NormalizedString::split(const std::vector<Piece>& 
     case SplitBehavior::kMergedWithNext: {
       bool prev_match = false;
       for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
-        if (it->is_match && !prev_match && !kept.empty()) kept.back().start = it->start;
-        else kept.push_back(*it);
+        if (it->is_match && !prev_match && !kept.empty())
+          kept.back().start = it->start;
+        else
+          kept.push_back(*it);
         prev_match = it->is_match;
       }
       std::reverse(kept.begin(), kept.end());
@@ -201,8 +205,10 @@ std::vector<NormalizedString> NormalizedString::split(const std::vector<Piece>& 
     case SplitBehavior::kContiguous: {
       bool prev_match = false;
       for (const Piece& p : pieces) {
-        if (p.is_match == prev_match && !kept.empty()) kept.back().end = p.end;
-        else kept.push_back(p);
+        if (p.is_match == prev_match && !kept.empty())
+          kept.back().end = p.end;
+        else
+          kept.push_back(p);
         prev_match = p.is_match;
       }
       break;

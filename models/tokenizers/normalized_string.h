@@ -103,8 +103,10 @@ void NormalizedString::filter(Keep keep) {
   for (size_t i = 0; i < text_.size();) {
     char32_t c = next_char(text_, i);
     if (keep(c)) {
-      if (have_last) dest.push_back({last, -removed});
-      else removed_start = size_t(removed);
+      if (have_last)
+        dest.push_back({last, -removed});
+      else
+        removed_start = size_t(removed);
       last = c;
       have_last = true;
       removed = 0;

@@ -13,18 +13,26 @@ namespace {
 utf8proc_option_t form_options(UnicodeForm form) {
   int o = UTF8PROC_STABLE;
   switch (form) {
-    case UnicodeForm::kNFC: o |= UTF8PROC_COMPOSE; break;
-    case UnicodeForm::kNFD: o |= UTF8PROC_DECOMPOSE; break;
-    case UnicodeForm::kNFKC: o |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT; break;
-    case UnicodeForm::kNFKD: o |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT; break;
+    case UnicodeForm::kNFC:
+      o |= UTF8PROC_COMPOSE;
+      break;
+    case UnicodeForm::kNFD:
+      o |= UTF8PROC_DECOMPOSE;
+      break;
+    case UnicodeForm::kNFKC:
+      o |= UTF8PROC_COMPOSE | UTF8PROC_COMPAT;
+      break;
+    case UnicodeForm::kNFKD:
+      o |= UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT;
+      break;
   }
   return utf8proc_option_t(o);
 }
 
 std::string utf8proc_normalize(std::string_view s, utf8proc_option_t options) {
   utf8proc_uint8_t* out = nullptr;
-  utf8proc_ssize_t n = utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), utf8proc_ssize_t(s.size()),
-                                    &out, options);
+  utf8proc_ssize_t n =
+      utf8proc_map(reinterpret_cast<const utf8proc_uint8_t*>(s.data()), utf8proc_ssize_t(s.size()), &out, options);
   if (n < 0) return std::string(s);  // cannot happen on valid UTF-8; keep the text rather than lose it
   std::string r(reinterpret_cast<char*>(out), size_t(n));
   std::free(out);
@@ -177,7 +185,7 @@ class Strip : public Normalizer {
 class StripAccents : public Normalizer {
  public:
   void normalize(NormalizedString& s) const override {
-    s.filter([](char32_t c) { return !is_nonspacing_mark(c); });
+    s.filter([](char32_t c) { return !is_combining_mark(c); });
   }
 };
 
@@ -225,8 +233,10 @@ class BertNormalizer : public Normalizer {
         std::vector<Change> dest;
         for (size_t i = 0; i < s.text().size();) {
           char32_t c = next_char(s.text(), i);
-          if (is_chinese_char(c)) dest.insert(dest.end(), {{' ', 0}, {c, 1}, {' ', 1}});
-          else dest.push_back({c, 0});
+          if (is_chinese_char(c))
+            dest.insert(dest.end(), {{' ', 0}, {c, 1}, {' ', 1}});
+          else
+            dest.push_back({c, 0});
         }
         s.transform(dest, 0);
       }

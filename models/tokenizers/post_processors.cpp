@@ -142,8 +142,10 @@ std::vector<TemplatePiece> parse_template_string(const std::string& s, const Jso
       }
       word = word.substr(0, colon);
     }
-    if (word[0] == '$') out.push_back({true, word, type_id});
-    else out.push_back({false, word, type_id});
+    if (word[0] == '$')
+      out.push_back({true, word, type_id});
+    else
+      out.push_back({false, word, type_id});
   }
   return out;
 }
@@ -185,8 +187,8 @@ std::shared_ptr<const PostProcessor> make_byte_level_post_processor(bool trim_of
 
 std::shared_ptr<const PostProcessor> post_processor_from_json(const JsonAt& j) {
   if (j.value.is_null()) return nullptr;
-  std::string t = j.type("post-processor",
-                         {"TemplateProcessing", "BertProcessing", "RobertaProcessing", "ByteLevel", "Sequence"});
+  std::string t =
+      j.type("post-processor", {"TemplateProcessing", "BertProcessing", "RobertaProcessing", "ByteLevel", "Sequence"});
   if (t == "TemplateProcessing") {
     std::vector<TemplatePiece> single = template_from_json(j.at("single"));
     std::unordered_map<std::string, SpecialEntry> specials;

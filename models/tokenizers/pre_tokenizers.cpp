@@ -77,10 +77,7 @@ enum class PrependScheme { kAlways, kFirst, kNever };
 class Metaspace : public PreTokenizer {
  public:
   Metaspace(std::string replacement, PrependScheme scheme, bool split)
-      : replacement_(std::move(replacement)),
-        scheme_(scheme),
-        split_(split),
-        space_(" ", true, "Metaspace") {
+      : replacement_(std::move(replacement)), scheme_(scheme), split_(split), space_(" ", true, "Metaspace") {
     size_t i = 0;
     replacement_char_ = replacement_.empty() ? U'\u2581' : next_char(replacement_, i);
   }
@@ -89,7 +86,8 @@ class Metaspace : public PreTokenizer {
     s.split([&](NormalizedString&& n) {
       n.replace(space_, replacement_);
       bool starts = n.text().compare(0, replacement_.size(), replacement_) == 0;
-      if (!starts && (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && n.original_start() == 0)))
+      if (!starts &&
+          (scheme_ == PrependScheme::kAlways || (scheme_ == PrependScheme::kFirst && n.original_start() == 0)))
         n.prepend(replacement_);
       if (!split_) return std::vector<NormalizedString>{std::move(n)};
       char32_t r = replacement_char_;
@@ -153,8 +151,8 @@ std::shared_ptr<const PreTokenizer> pre_tokenizer_from_json(const JsonAt& j) {
   if (t == "Punctuation")
     return char_split(is_bert_punctuation, split_behavior_from_json(j, "behavior", SplitBehavior::kIsolated));
   if (t == "Digits")
-    return char_split(is_numeric, j.boolean("individual_digits", false) ? SplitBehavior::kIsolated
-                                                                        : SplitBehavior::kContiguous);
+    return char_split(is_numeric,
+                      j.boolean("individual_digits", false) ? SplitBehavior::kIsolated : SplitBehavior::kContiguous);
   if (t == "CharDelimiterSplit") {
     std::string d = j.str("delimiter");
     size_t i = 0;
@@ -166,10 +164,14 @@ std::shared_ptr<const PreTokenizer> pre_tokenizer_from_json(const JsonAt& j) {
     PrependScheme scheme = PrependScheme::kAlways;
     if (j.has("prepend_scheme")) {
       std::string p = j.str("prepend_scheme");
-      if (p == "always") scheme = PrependScheme::kAlways;
-      else if (p == "first") scheme = PrependScheme::kFirst;
-      else if (p == "never") scheme = PrependScheme::kNever;
-      else j.at("prepend_scheme").error("unknown prepend_scheme '" + p + "' (supported: always, first, never)");
+      if (p == "always")
+        scheme = PrependScheme::kAlways;
+      else if (p == "first")
+        scheme = PrependScheme::kFirst;
+      else if (p == "never")
+        scheme = PrependScheme::kNever;
+      else
+        j.at("prepend_scheme").error("unknown prepend_scheme '" + p + "' (supported: always, first, never)");
     } else if (!j.boolean("add_prefix_space", true)) {
       scheme = PrependScheme::kNever;
     }

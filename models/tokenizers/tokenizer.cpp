@@ -114,8 +114,10 @@ void pad_one(Encoding& e, size_t target, uint32_t id, const std::string& token, 
   if (e.size() >= target) return;
   size_t n = target - e.size();
   auto grow = [&](auto& v, auto value) {
-    if (side == Side::kRight) v.insert(v.end(), n, value);
-    else v.insert(v.begin(), n, value);
+    if (side == Side::kRight)
+      v.insert(v.end(), n, value);
+    else
+      v.insert(v.begin(), n, value);
   };
   grow(e.ids, id);
   grow(e.tokens, token);
@@ -159,10 +161,9 @@ Tokenizer Tokenizer::from_json(const nlohmann::json& j, const std::string& sourc
   auto normalizer = tok::normalizer_from_json(member("normalizer"));
   std::vector<tok::AddedToken> added;
   if (root.has("added_tokens")) added = added_tokens_from_json(root.at("added_tokens"));
-  Tokenizer t = assemble(std::move(model), std::move(added), std::move(normalizer),
-                         tok::pre_tokenizer_from_json(member("pre_tokenizer")),
-                         tok::post_processor_from_json(member("post_processor")),
-                         tok::decoder_from_json(member("decoder")));
+  Tokenizer t = assemble(
+      std::move(model), std::move(added), std::move(normalizer), tok::pre_tokenizer_from_json(member("pre_tokenizer")),
+      tok::post_processor_from_json(member("post_processor")), tok::decoder_from_json(member("decoder")));
   if (root.has("truncation")) {
     JsonAt tr = root.at("truncation");
     t.default_options_.max_length = size_t(tr.integer("max_length", 512));

@@ -49,7 +49,8 @@ bool is_numeric(char32_t c);           // Rust char::is_numeric (Nd, Nl, No)
 bool is_punctuation(char32_t c);       // unicode_categories is_punctuation (P*)
 bool is_bert_punctuation(char32_t c);  // ASCII punctuation or P*
 bool is_other(char32_t c);             // Cc, Cf, Co, Cs (HF's BERT leaves unassigned ones)
-bool is_nonspacing_mark(char32_t c);   // Mn
+bool is_nonspacing_mark(char32_t c);   // Mn (BERT's strip_accents)
+bool is_combining_mark(char32_t c);    // Mn, Mc, Me (StripAccents)
 bool is_chinese_char(char32_t c);      // the CJK blocks BERT isolates
 
 // Rust char::to_lowercase (may give two code points for U+0130).

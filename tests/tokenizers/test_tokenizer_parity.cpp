@@ -93,8 +93,18 @@ std::string compare(const Tokenizer& tok, const json& rec, size_t id, bool speci
   std::string d = tok.decode(e.ids, false), ds = tok.decode(e.ids, true);
   if (d != decode) return "decode differs:\n  glint: " + json(d).dump() + "\n  hf:    " + json(decode).dump();
   if (ds != decode_skip)
-    return "decode(skip_special_tokens) differs:\n  glint: " + json(ds).dump() + "\n  hf:    " + json(decode_skip).dump();
+    return "decode(skip_special_tokens) differs:\n  glint: " + json(ds).dump() +
+           "\n  hf:    " + json(decode_skip).dump();
   return "";
+}
+
+// Corpus lines where HF's own Unicode tables (unicode_categories, Unicode 9) disagree with current Unicode, which
+// glint uses through utf8proc: U+061D ARABIC END OF TEXT MARK is punctuation (Po) since Unicode 14, so BERT-style
+// punctuation splitting isolates it in glint but not in HF.
+bool known_unicode_version_difference(const std::string& tokenizer, size_t id) {
+  bool bert_punctuation =
+      tokenizer == "bert-base-uncased" || tokenizer == "wordpiece_bert" || tokenizer == "wordpiece_seq";
+  return bert_punctuation && id == 2246;
 }
 
 class TokenizerParity : public ::testing::TestWithParam<std::string> {};
@@ -107,13 +117,19 @@ TEST_P(TokenizerParity, EveryFixtureLineMatchesHf) {
   for (size_t i = 1; i < lines.size(); ++i) {
     const json& rec = lines[i];
     size_t id = rec["id"];
+    if (known_unicode_version_difference(GetParam(), id)) {
+      EXPECT_NE(compare(tok, rec, id, false), "")
+          << "line " << id << " now matches: drop it from the known differences";
+      continue;
+    }
     for (bool special : {false, true}) {
       if (special && !rec.contains("special")) continue;
       std::string why = compare(tok, special ? rec["special"] : rec, id, special);
       ++checked;
       if (!why.empty() && ++failures <= 5)
         ADD_FAILURE() << GetParam() << " line " << id << (special ? " (with special tokens)" : "") << ": "
-                      << json(corpus_text()[id]).dump() << "\n" << why;
+                      << json(corpus_text()[id]).dump() << "\n"
+                      << why;
     }
   }
   EXPECT_EQ(failures, 0u) << "of " << checked << " encodings";
@@ -133,7 +149,8 @@ TEST_P(TokenizerParity, BatchPaddingAndTruncationMatchHf) {
       o.padding = p.contains("length") ? Padding::kMaxLength : Padding::kLongest;
       if (p.contains("length")) o.max_length = p["length"];
       o.pad_side = p.value("direction", "right") == "left" ? Side::kLeft : Side::kRight;
-      if (p.contains("pad_to_multiple_of") && !p["pad_to_multiple_of"].is_null()) o.pad_to_multiple_of = p["pad_to_multiple_of"];
+      if (p.contains("pad_to_multiple_of") && !p["pad_to_multiple_of"].is_null())
+        o.pad_to_multiple_of = p["pad_to_multiple_of"];
       o.pad_id = c["pad_id"];
       o.pad_token = c["pad_token"];
     }
