@@ -161,7 +161,12 @@ Tokenizer Tokenizer::from_bert_vocab(const std::string& vocab_txt, bool lowercas
               {"unk_token", "[UNK]"},
               {"continuing_subword_prefix", "##"},
               {"max_input_chars_per_word", 100}}}};
-  return from_json(j, vocab_txt);
+  Tokenizer t = from_json(j, vocab_txt);
+  if (auto pad = t.token_to_id("[PAD]")) {  // BertTokenizer's default pad token
+    t.pad_id_ = *pad;
+    t.pad_token_ = "[PAD]";
+  }
+  return t;
 }
 
 Tokenizer Tokenizer::from_pretrained(const std::string& folder) {

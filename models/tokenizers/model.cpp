@@ -23,7 +23,8 @@ Vocab vocab_from_json(const JsonAt& v) {
   Vocab vocab;
   vocab.reserve(v.value.size());
   for (const auto& [token, id] : v.value.items()) {
-    if (!id.is_number_unsigned() || id.get<uint64_t>() > UINT32_MAX) v.error("id of '" + token + "' is not an id");
+    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > UINT32_MAX)
+      v.error("id of '" + token + "' is not an id");
     vocab.emplace(token, id.get<uint32_t>());
   }
   return vocab;

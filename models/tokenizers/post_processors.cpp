@@ -121,7 +121,8 @@ class SequenceProcessing : public PostProcessor {
 };
 
 std::pair<std::string, uint32_t> token_pair(const JsonAt& j) {
-  if (!j.value.is_array() || j.value.size() != 2 || !j.value[0].is_string() || !j.value[1].is_number_unsigned())
+  if (!j.value.is_array() || j.value.size() != 2 || !j.value[0].is_string() || !j.value[1].is_number_integer() ||
+      j.value[1].get<int64_t>() < 0)
     j.error("expected [token, id]");
   return {j.value[0].get<std::string>(), j.value[1].get<uint32_t>()};
 }
@@ -202,7 +203,8 @@ std::shared_ptr<const PostProcessor> post_processor_from_json(const JsonAt& j) {
         if (!ids.value.is_array() || !tokens.value.is_array() || ids.value.size() != tokens.value.size())
           e.error("ids and tokens must be arrays of the same length");
         for (size_t i = 0; i < ids.value.size(); ++i) {
-          if (!ids.value[i].is_number_unsigned() || !tokens.value[i].is_string()) e.error("bad id or token");
+          if (!ids.value[i].is_number_integer() || ids.value[i].get<int64_t>() < 0 || !tokens.value[i].is_string())
+            e.error("bad id or token");
           s.ids.push_back(ids.value[i].get<uint32_t>());
           s.tokens.push_back(tokens.value[i].get<std::string>());
         }
