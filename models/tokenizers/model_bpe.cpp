@@ -4,6 +4,7 @@
 // cached per word in a per-thread cache, so batches on many threads never lock.
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <queue>
 
 #include "models/tokenizers/model.h"
@@ -60,8 +61,64 @@ struct CachedToken {
   uint32_t id, start, end;
 };
 
-struct WordCache {
-  std::unordered_map<std::string, std::vector<CachedToken>, StringHash, std::equal_to<>> words;
+// Word -> tokens, open addressing over one key arena and one token arena: a lookup costs one hash and (almost
+// always) one probe, with no allocation. Full at kCacheWords words, it starts over.
+class WordCache {
+ public:
+  const CachedToken* find(std::string_view w, uint64_t h, size_t& n) const {
+    if (table_.empty()) return nullptr;
+    for (size_t i = h & mask_;; i = (i + 1) & mask_) {
+      const Entry& e = table_[i];
+      if (e.hash == 0) return nullptr;
+      if (e.hash == h && e.key_len == w.size() && keys_.compare(e.key_off, e.key_len, w) == 0) {
+        n = e.tok_len;
+        return tokens_.data() + e.tok_off;
+      }
+    }
+  }
+  void insert(std::string_view w, uint64_t h, const std::vector<CachedToken>& toks, size_t max_words) {
+    if (table_.empty() || count_ * 2 >= table_.size() || count_ >= max_words) reset(max_words);
+    size_t i = h & mask_;
+    while (table_[i].hash != 0) i = (i + 1) & mask_;
+    table_[i] = {h, uint32_t(keys_.size()), uint32_t(w.size()), uint32_t(tokens_.size()), uint32_t(toks.size())};
+    keys_.append(w);
+    tokens_.insert(tokens_.end(), toks.begin(), toks.end());
+    ++count_;
+  }
+  static uint64_t hash(std::string_view w) {
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ w.size();
+    size_t i = 0;
+    for (; i + 8 <= w.size(); i += 8) {
+      uint64_t v;
+      std::memcpy(&v, w.data() + i, 8);
+      h = (h ^ v) * 0xBF58476D1CE4E5B9ull;
+      h ^= h >> 31;
+    }
+    uint64_t v = 0;
+    std::memcpy(&v, w.data() + i, w.size() - i);
+    h = (h ^ v) * 0x94D049BB133111EBull;
+    h ^= h >> 29;
+    return h | 1;  // 0 marks an empty slot
+  }
+
+ private:
+  struct Entry {
+    uint64_t hash;
+    uint32_t key_off, key_len, tok_off, tok_len;
+  };
+  void reset(size_t max_words) {
+    size_t cap = 1;
+    while (cap < max_words * 2) cap <<= 1;
+    table_.assign(cap, Entry{0, 0, 0, 0, 0});
+    mask_ = cap - 1;
+    keys_.clear();
+    tokens_.clear();
+    count_ = 0;
+  }
+  std::vector<Entry> table_;
+  size_t mask_ = 0, count_ = 0;
+  std::string keys_;
+  std::vector<CachedToken> tokens_;
 };
 constexpr size_t kCacheWords = 1 << 15;
 
@@ -107,12 +164,16 @@ class Bpe : public Model {
       }
     }
     WordCache& cache = thread_cache();
-    auto it = cache.words.find(word);
-    if (it == cache.words.end()) {
-      if (cache.words.size() >= kCacheWords) cache.words.clear();
-      it = cache.words.emplace(std::string(word), merge_word(word)).first;
+    uint64_t h = WordCache::hash(word);
+    size_t n = 0;
+    const CachedToken* hit = cache.find(word, h, n);
+    if (!hit) {
+      std::vector<CachedToken> toks = merge_word(word);
+      for (const CachedToken& t : toks) out.push_back({t.id, vocab_r_[t.id], t.start, t.end});
+      if (word.size() < 256) cache.insert(word, h, toks, kCacheWords);
+      return;
     }
-    for (const CachedToken& t : it->second) out.push_back({t.id, vocab_r_[t.id], t.start, t.end});
+    for (size_t i = 0; i < n; ++i) out.push_back({hit[i].id, vocab_r_[hit[i].id], hit[i].start, hit[i].end});
   }
 
   std::optional<uint32_t> token_to_id(std::string_view token) const override { return find_id(vocab_, token); }
@@ -123,12 +184,18 @@ class Bpe : public Model {
 
  private:
   WordCache& thread_cache() const {
-    // One cache per (thread, model); a thread that alternates between many models drops the oldest caches.
+    // One cache per (thread, model), so batches never lock; a thread that alternates between many models drops the
+    // oldest caches. The last one used is remembered: consecutive words almost always share the model.
     thread_local std::unordered_map<uint64_t, WordCache> caches;
+    thread_local std::pair<uint64_t, WordCache*> last{0, nullptr};
+    if (last.first == serial_) return *last.second;
     auto it = caches.find(serial_);
-    if (it != caches.end()) return it->second;
-    if (caches.size() >= 8) caches.clear();
-    return caches[serial_];
+    if (it == caches.end()) {
+      if (caches.size() >= 8) caches.clear();
+      it = caches.emplace(serial_, WordCache{}).first;
+    }
+    last = {serial_, &it->second};
+    return it->second;
   }
 
   std::vector<CachedToken> merge_word(std::string_view w) const {
