@@ -7,6 +7,7 @@
 
 #include "models/tokenizers/tokenizer.h"
 #include "runtime/core/error.h"
+#include "runtime/io/hf_configs.h"
 
 namespace glint {
 
@@ -44,61 +45,32 @@ json special_added(const std::string& content, uint32_t id) {
           {"rstrip", false}, {"normalized", false}, {"special", true}};
 }
 
-// A special token of tokenizer_config.json: a string or an AddedToken object {"content": ...}.
-std::optional<std::string> token_text(const json& j) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_object() && j.contains("content") && j["content"].is_string()) return j["content"].get<std::string>();
-  return std::nullopt;
-}
-
 }  // namespace
 
 TokenizerConfig read_tokenizer_config(const std::string& folder) {
+  // The files are parsed by runtime/io (one reader for every HF config); this keeps what the tokenizer uses.
   TokenizerConfig c;
   fs::path dir(folder);
-  json map = json::object();
-  if (fs::exists(dir / "special_tokens_map.json")) map = read_json((dir / "special_tokens_map.json").string());
-  if (fs::exists(dir / "tokenizer_config.json")) c.raw = read_json((dir / "tokenizer_config.json").string());
+  io::SpecialTokens special;
+  if (fs::exists(dir / "special_tokens_map.json")) special = io::load_special_tokens_map(folder);
+  if (fs::exists(dir / "tokenizer_config.json")) {
+    io::TokenizerConfig ic = io::load_tokenizer_config(folder);
+    for (auto& [name, spec] : ic.special.named) special.named[name] = spec;  // tokenizer_config.json wins
+    c.raw = ic.file.json;
+    c.chat_template = ic.chat_template.value_or("");
+    c.named_chat_templates.assign(ic.named_chat_templates.begin(), ic.named_chat_templates.end());
+    c.padding_side = ic.padding_side == "left" ? Side::kLeft : Side::kRight;
+    c.truncation_side = ic.truncation_side == "left" ? Side::kLeft : Side::kRight;
+    if (ic.model_max_length && *ic.model_max_length > 0) c.model_max_length = size_t(*ic.model_max_length);
+  }
   if (!c.raw.is_object()) c.raw = json::object();
-  auto special = [&](const char* key) -> std::optional<std::string> {
-    if (c.raw.contains(key))
-      if (auto t = token_text(c.raw[key])) return t;
-    if (map.is_object() && map.contains(key)) return token_text(map[key]);
-    return std::nullopt;
-  };
-  c.bos_token = special("bos_token");
-  c.eos_token = special("eos_token");
-  c.unk_token = special("unk_token");
-  c.pad_token = special("pad_token");
-  c.sep_token = special("sep_token");
-  c.cls_token = special("cls_token");
-  c.mask_token = special("mask_token");
-  std::string where = (dir / "tokenizer_config.json").string();
-  if (auto it = c.raw.find("chat_template"); it != c.raw.end()) {
-    if (it->is_string()) {
-      c.chat_template = it->get<std::string>();
-    } else if (it->is_array()) {  // [{"name": "default", "template": ...}, ...]
-      for (const json& t : *it)
-        if (t.is_object() && t.value("name", json()).is_string() && t.value("template", json()).is_string())
-          c.named_chat_templates.emplace_back(t["name"].get<std::string>(), t["template"].get<std::string>());
-      for (const auto& [name, text] : c.named_chat_templates)
-        if (name == "default") c.chat_template = text;
-    } else if (!it->is_null()) {
-      fail("tokenizer", where, ": chat_template must be a string or a list of {name, template}");
-    }
-  }
-  auto side = [&](const char* key) {
-    std::string s = c.raw.value(key, json("right")).is_string() ? c.raw.value(key, std::string("right")) : "right";
-    if (s != "left" && s != "right")
-      fail("tokenizer", where, ": ", key, " must be \"left\" or \"right\", not '", s, "'");
-    return s == "left" ? Side::kLeft : Side::kRight;
-  };
-  c.padding_side = side("padding_side");
-  c.truncation_side = side("truncation_side");
-  if (auto it = c.raw.find("model_max_length"); it != c.raw.end() && it->is_number()) {
-    double v = it->get<double>();
-    if (v > 0 && v < 1e12) c.model_max_length = size_t(v);  // transformers writes 1e30 for "no limit"
-  }
+  c.bos_token = special.content("bos");
+  c.eos_token = special.content("eos");
+  c.unk_token = special.content("unk");
+  c.pad_token = special.content("pad");
+  c.sep_token = special.content("sep");
+  c.cls_token = special.content("cls");
+  c.mask_token = special.content("mask");
   if (auto it = c.raw.find("do_lower_case"); it != c.raw.end() && it->is_boolean()) c.do_lower_case = it->get<bool>();
   return c;
 }

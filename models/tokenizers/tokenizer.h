@@ -76,6 +76,12 @@ class Tokenizer {
     return encode_batch(texts, default_options_);
   }
   std::string decode(const std::vector<uint32_t>& ids, bool skip_special_tokens = false) const;
+  // Renders the tokenizer's chat template (tokenizer_config.json; `template_name` picks one of several named
+  // templates) as transformers' apply_chat_template(tokenize=False) does: the special tokens of the config are
+  // template variables (bos_token, eos_token, ...) unless `extra` sets them. Throws "[chat_template] ..." when the
+  // tokenizer has no such template.
+  std::string apply_chat_template(const nlohmann::ordered_json& messages, bool add_generation_prompt,
+                                  const nlohmann::ordered_json& extra = {}, const std::string& template_name = "") const;
 
   std::optional<uint32_t> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(uint32_t id) const;

@@ -8,11 +8,14 @@
 #include <sstream>
 
 #include "models/tokenizers/chat_template.h"
+#include "models/tokenizers/tokenizer.h"
+#include "tests/harness.h"
 #include "runtime/core/error.h"
 
 namespace {
 
 using nlohmann::ordered_json;
+using glint::Tokenizer;
 
 std::filesystem::path data_dir() { return std::filesystem::path(__FILE__).parent_path() / "../data/chat_templates"; }
 
@@ -78,15 +81,26 @@ TEST(ChatTemplateParity, EveryTemplateAndConversationMatchesTransformers) {
   std::printf("chat templates: %zu renderings byte-identical, %zu errors matched\n", matched, failed_as_expected);
 }
 
-TEST(ChatTemplateParity, QwenTemplateFromTokenizerConfig) {
-  // The template as shipped in tokenizer_config.json renders like the fixture copy.
-  auto cfg =
-      ordered_json::parse(read_file(data_dir() / "../../../../shared/data/tokenizers/qwen3/tokenizer_config.json"));
-  std::string source = cfg["chat_template"].get<std::string>();
-  EXPECT_EQ(source, read_file(data_dir() / "qwen3.jinja"));
-  ordered_json messages = ordered_json::parse(R"([{"role": "user", "content": "Hi"}])");
-  EXPECT_EQ(glint::apply_chat_template(source, messages, true),
-            "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+TEST(ChatTemplateParity, TokenizerRendersItsOwnTemplateLikeTransformers) {
+  // The Qwen3 tokenizer folder (tokenizer.json + tokenizer_config.json): its template and special tokens, through
+  // Tokenizer::apply_chat_template, match transformers on every conversation of the fixtures.
+  Tokenizer tok = Tokenizer::from_pretrained((data_dir() / "../tokenizers/qwen3").string());
+  ordered_json f = fixtures();
+  std::map<std::string, ordered_json> conversations;
+  for (const auto& c : f["conversations"]) conversations[c["name"].get<std::string>()] = c;
+  size_t checked = 0;
+  for (const auto& r : f["renderings"]) {
+    if (r["template"] != "qwen3" || r.contains("error")) continue;
+    const ordered_json& conv = conversations.at(r["conversation"].get<std::string>());
+    SCOPED_TRACE(r["conversation"].get<std::string>());
+    EXPECT_EQ(tok.apply_chat_template(conv["messages"], conv["add_generation_prompt"].get<bool>(), conv["extra"]),
+              r["output"].get<std::string>());
+    ++checked;
+  }
+  EXPECT_GE(checked, 20u);
+  EXPECT_GLINT_ERROR(tok.apply_chat_template(ordered_json::array(), true, {}, "tool_use"), "[chat_template]");
+  Tokenizer bert = Tokenizer::from_pretrained((data_dir() / "../tokenizers/bert-base-uncased").string());
+  EXPECT_GLINT_ERROR(bert.apply_chat_template(ordered_json::array(), true), "has no chat template");
 }
 
 TEST(ChatTemplateApi, SortedJsonOverloadAndErrors) {

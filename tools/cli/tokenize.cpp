@@ -5,10 +5,7 @@
 
 #include "models/tokenizers/tokenizer.h"
 #include "tools/cli/commands.h"
-#if __has_include("runtime/io/hub.h")
 #include "runtime/io/hub.h"
-#define GLINT_HAVE_HUB 1
-#endif
 
 namespace glint::cli {
 namespace {
@@ -19,10 +16,8 @@ struct TokenizeArgs {
 };
 
 Tokenizer load(const std::string& model) {
-  std::string path = model;
-#ifdef GLINT_HAVE_HUB
-  path = io::resolve_model(model);  // local paths pass through; org/name goes through the hub cache
-#endif
+  // Local paths pass through; org/name goes through the hub cache. A tokenizer.json file works too.
+  std::string path = io::resolve_model(model);
   return Tokenizer::from_pretrained(path);
 }
 
