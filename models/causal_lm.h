@@ -1,0 +1,46 @@
+// What generation needs from any causal language model architecture (Llama family, GPT-2, ...): a forward pass
+// over new tokens that appends to a preallocated KV cache. Architectures implement CausalLM; the AutoModel registry
+// (models/auto.h) picks one from config.json.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/core/tensor.h"
+
+namespace glint {
+
+// Per-layer key and value tensors, preallocated (batch, num_kv_heads, max_length, head_dim) on the model's device;
+// positions [0, length) are filled. Architectures without rotary use the same layout.
+struct KVCache {
+  std::vector<Tensor> keys, values;
+  int64_t length = 0;      // tokens already cached (the same for every sequence: padding is masked, not skipped)
+  int64_t max_length = 0;  // capacity
+};
+
+struct CausalLMConfig {
+  int64_t vocab_size = 0, num_layers = 0, num_kv_heads = 0, head_dim = 0, max_position_embeddings = 0;
+  std::vector<int64_t> eos_token_ids;  // from config.json (generation_config.json may override in generation)
+  std::optional<int64_t> bos_token_id, pad_token_id;
+  DType dtype = DType::f32;            // weights' compute dtype
+};
+
+class CausalLM {
+ public:
+  virtual ~CausalLM() = default;
+  virtual const CausalLMConfig& config() const = 0;
+  virtual Device device() const = 0;
+  // A cache for `batch` sequences of up to `max_length` tokens in total.
+  virtual KVCache new_cache(int64_t batch, int64_t max_length) const = 0;
+  // input_ids (B, T) i64. attention_mask (B, cache.length + T) with 1 for real tokens and 0 for padding (left
+  // padding in batched generation), or undefined for all ones. positions (B, T) i64, or undefined for
+  // cache.length + arange(T) (generation passes cumsum(attention_mask) - 1 as transformers' generate does).
+  // With a cache, the new keys/values are written at [cache.length, cache.length + T) and cache.length grows by T.
+  // Returns logits (B, T, vocab) in f32, or (B, 1, vocab) for the last position only when `last_only`.
+  virtual Tensor forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
+                         KVCache* cache, bool last_only = false) const = 0;
+};
+
+}  // namespace glint
