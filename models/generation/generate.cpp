@@ -87,7 +87,7 @@ GenerationOptions generation_options_from(const io::GenerationConfig& config) {
   o.top_p = config.top_p;
   o.min_p = config.min_p.value_or(0);
   o.repetition_penalty = config.repetition_penalty;
-  o.eos_token_ids = config.eos_token_ids;
+  if (!config.eos_token_ids.empty()) o.eos_token_ids = config.eos_token_ids;
   if (config.max_new_tokens) o.max_new_tokens = *config.max_new_tokens;
   return o;
 }
@@ -101,7 +101,7 @@ std::vector<std::vector<int64_t>> generate(const CausalLM& model, const Tokenize
   GLINT_CHECK(options.max_new_tokens >= 0, "generate", "max_new_tokens must be >= 0");
   GLINT_CHECK(tokenizer || (options.stop_strings.empty() && !options.on_text), "generate",
               "stop strings and streaming need a tokenizer");
-  const std::vector<int64_t>& eos = options.eos_token_ids.empty() ? config.eos_token_ids : options.eos_token_ids;
+  const std::vector<int64_t>& eos = options.eos_token_ids ? *options.eos_token_ids : config.eos_token_ids;
   const int64_t pad = config.pad_token_id.value_or(eos.empty() ? 0 : eos.front());
   const SamplingWarpers warpers{options.temperature, options.top_p, options.min_p, options.top_k};
   std::mt19937_64 rng(options.seed ? *options.seed : std::random_device{}());

@@ -23,8 +23,9 @@ struct GenerationOptions {
   // Sampling uses std::mt19937_64: a seed makes runs reproducible here but cannot reproduce torch's RNG stream.
   // Unset: seeded from std::random_device.
   std::optional<uint64_t> seed;
-  // A sequence ends after emitting one of these (kept in its output). Empty: the model config's eos ids.
-  std::vector<int64_t> eos_token_ids;
+  // A sequence ends after emitting one of these (kept in its output). Unset: the model config's eos ids; empty:
+  // never (runs to max_new_tokens, as transformers' parity fixtures generate).
+  std::optional<std::vector<int64_t>> eos_token_ids;
   // A sequence ends once its generated text contains one of these (needs a tokenizer); the token that completes the
   // string is kept, as transformers' StopStringCriteria keeps it.
   std::vector<std::string> stop_strings;

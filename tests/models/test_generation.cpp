@@ -178,7 +178,7 @@ TEST(Generate, EosEndsEachSequenceOnItsOwn) {
   FakeLM model(16, scripted({{5, 6, eos, 7}, {8, 9, 9, 9, eos, 4}, {3}}, {1, 2, 1}));
   GenerationOptions o;
   o.max_new_tokens = 8;
-  o.eos_token_ids = {eos};
+  o.eos_token_ids = std::vector<int64_t>{eos};
   const auto out = generate(model, nullptr, {{0}, {1, 1}, {2}}, o);
   EXPECT_EQ(out[0], (std::vector<int64_t>{5, 6, eos}));
   EXPECT_EQ(out[1], (std::vector<int64_t>{8, 9, 9, 9, eos}));
@@ -215,6 +215,7 @@ TEST(Generate, GenerationConfigDefaults) {
   EXPECT_DOUBLE_EQ(o.top_p, 0.9);
   EXPECT_EQ(o.top_k, 50);
   EXPECT_EQ(o.eos_token_ids, (std::vector<int64_t>{7, 8}));
+  EXPECT_FALSE(generation_options_from(io::GenerationConfig{}).eos_token_ids);  // the model config's then
   EXPECT_EQ(o.max_new_tokens, 5);
 }
 
