@@ -4,11 +4,16 @@ Each tests/data/models/<name>/ holds what save_pretrained writes (config.json, m
 generation_config.json) in f32, plus fixture.json (inputs, shapes, greedy tokens, versions) and raw little-endian
 f32 logits: logits.bin for a fixed batch and padded_logits.bin for a left-padded batch.
 
+The "llama" model is also written as tests/data/models/llama-gguf/model.gguf (f32, q/k rows permuted as llama.cpp's
+convert_hf_to_gguf.py does, no tokenizer) to check GGUF loading against the same logits.
+
 Run: /work/venv-fixtures/bin/python tools/make_model_fixtures_llama.py
 """
+import importlib.metadata
 import json
 import pathlib
 
+import gguf
 import numpy as np
 import safetensors
 import torch
@@ -89,7 +94,7 @@ def make(name, config):
     fixture = {
         "model_type": config.model_type,
         "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
-                     "safetensors": safetensors.__version__, "numpy": np.__version__},
+                     "safetensors": safetensors.__version__, "gguf": importlib.metadata.version("gguf"), "numpy": np.__version__},
         "input_ids": input_ids.tolist(),
         "logits_shape": list(logits.shape),
         "padded_input_ids": padded_ids.tolist(),
@@ -102,9 +107,56 @@ def make(name, config):
     print(name, "logits", tuple(logits.shape), "max |logit|", float(logits.abs().max()), "tokens", generated[:8])
 
 
+def permute(w, n_head):
+    # convert_hf_to_gguf.py's LlamaModel.permute: llama.cpp's rope pairs adjacent rows.
+    return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
+
+
+GGUF_NAMES = {"input_layernorm": "attn_norm", "post_attention_layernorm": "ffn_norm", "self_attn.q_proj": "attn_q",
+              "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+              "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
+
+
+def write_gguf(name, config):
+    folder = OUT / (name + "-gguf")
+    folder.mkdir(parents=True, exist_ok=True)
+    w = gguf.GGUFWriter(str(folder / "model.gguf"), "llama")
+    w.add_context_length(config.max_position_embeddings)
+    w.add_embedding_length(config.hidden_size)
+    w.add_block_count(config.num_hidden_layers)
+    w.add_feed_forward_length(config.intermediate_size)
+    w.add_head_count(config.num_attention_heads)
+    w.add_head_count_kv(config.num_key_value_heads)
+    w.add_layer_norm_rms_eps(config.rms_norm_eps)
+    w.add_rope_freq_base(config.rope_parameters["rope_theta"])
+    f = safetensors.safe_open(str(OUT / name / "model.safetensors"), "np")
+    for key in f.keys():
+        t = f.get_tensor(key)
+        if key == "model.embed_tokens.weight":
+            gname = "token_embd.weight"
+        elif key == "model.norm.weight":
+            gname = "output_norm.weight"
+        elif key == "lm_head.weight":
+            gname = "output.weight"
+        else:
+            _, _, layer, rest = key.split(".", 3)
+            module, suffix = rest.rsplit(".", 1)
+            gname = f"blk.{layer}.{GGUF_NAMES[module]}.{suffix}"
+            if module == "self_attn.q_proj":
+                t = permute(t, config.num_attention_heads)
+            elif module == "self_attn.k_proj":
+                t = permute(t, config.num_key_value_heads)
+        w.add_tensor(gname, np.ascontiguousarray(t, dtype=np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
 def main():
     for name, config in MODELS.items():
         make(name, config)
+    write_gguf("llama", MODELS["llama"])
 
 
 if __name__ == "__main__":
