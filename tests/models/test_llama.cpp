@@ -263,6 +263,11 @@ TEST(AutoModelForCausalLM, ReadsRopeScalingAndDefaults) {
   EXPECT_EQ(c.rope.scaling.factor, 4.0);
   EXPECT_EQ(c.eos_token_ids, (std::vector<int64_t>{7, 9}));
   EXPECT_FALSE(c.qkv_bias);
+  EXPECT_EQ(c.sliding_window, 0);
+  nlohmann::json mistral = j.json;
+  mistral["model_type"] = "mistral";
+  mistral["sliding_window"] = 4096;
+  EXPECT_EQ(LlamaConfig::from_json(io::json_object(mistral, "config.json")).sliding_window, 4096);
 }
 
 }  // namespace
