@@ -180,7 +180,8 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
   const Tensor pos = positions.defined() ? positions.to(device_) : add(arange(t, DType::i64, device_), double(past));
   const Tensor mask = attention_mask.defined() ? attention_mask.to(device_) : Tensor();
 
-  Tensor x = embed_tokens_.forward(input_ids.to(device_));  // (B, T, C)
+  // Ids on the CPU are range-checked by embedding before they are uploaded.
+  Tensor x = embed_tokens_.forward(input_ids);  // (B, T, C)
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     x = x + attention(l, i, l.input_layernorm.forward(x), pos, mask, cache);

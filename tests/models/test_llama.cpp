@@ -169,6 +169,15 @@ INSTANTIATE_TEST_SUITE_P(Models, LlamaParity,
                            return n;
                          });
 
+TEST(AutoModelForCausalLM, RejectsIdsOutsideTheVocabulary) {
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = AutoModelForCausalLM::from_pretrained((kModels / "llama").string(), {device, {}});
+    const Tensor ids = Tensor::from_vector(std::vector<int64_t>{5, 128}, {1, 2}, DType::i64, Device::cpu());
+    EXPECT_GLINT_ERROR(model->forward(ids, {}, {}, nullptr), "[embedding] id 128 out of range");
+  }
+}
+
 TEST(AutoModelForCausalLM, UnknownArchitectureListsSupported) {
   const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open((kModels / "llama").string())), Device::cpu());
   const io::JsonFile config = io::json_object({{"model_type", "nope"}, {"architectures", {"NopeForCausalLM"}}}, "x");
