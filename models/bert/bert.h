@@ -1,0 +1,56 @@
+// BERT (Devlin et al. 2018): a bidirectional post-LayerNorm transformer encoder. Token, absolute position and
+// token-type embeddings are summed and normalised; each layer is self-attention over the unpadded tokens, then a GELU
+// (erf) MLP, each followed by residual + LayerNorm. The optional pooler is tanh(dense(first token)).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/core/tensor.h"
+#include "runtime/io/config.h"
+
+namespace glint {
+
+// The fields of BertConfig that inference reads (HF names).
+struct BertConfig {
+  int64_t vocab_size = 30522, hidden_size = 768, num_hidden_layers = 12, num_attention_heads = 12,
+          intermediate_size = 3072, max_position_embeddings = 512, type_vocab_size = 2;
+  float layer_norm_eps = 1e-12f;
+  std::string hidden_act = "gelu";
+
+  static BertConfig from_json(const io::JsonFile& j);
+};
+
+class BertModel {
+ public:
+  // A folder holding config.json and model.safetensors; weights converted to `dtype` on `device`.
+  static std::unique_ptr<BertModel> from_pretrained(const std::string& folder, Device device = default_device(),
+                                                    DType dtype = DType::f32);
+  BertModel(const BertConfig& config, const std::string& folder, Device device, DType dtype);
+
+  const BertConfig& config() const { return config_; }
+  Device device() const { return device_; }
+  bool has_pooler() const { return pooler_w_.defined(); }
+
+  // input_ids (B, T) i64; attention_mask (B, T) with 1 for real tokens and 0 for padding, or undefined for all ones;
+  // token_type_ids (B, T), or undefined for zeros. Returns last_hidden_state (B, T, hidden) in f32.
+  Tensor forward(const Tensor& input_ids, const Tensor& attention_mask = {}, const Tensor& token_type_ids = {}) const;
+  // pooler_output (B, hidden) of a last_hidden_state: tanh(dense(h[:, 0])).
+  Tensor pool(const Tensor& last_hidden_state) const;
+
+ private:
+  struct Layer {
+    Tensor q_w, q_b, k_w, k_b, v_w, v_b, attn_out_w, attn_out_b, attn_ln_w, attn_ln_b;
+    Tensor inter_w, inter_b, out_w, out_b, out_ln_w, out_ln_b;
+  };
+  // x (B,T,C) -> (B,T,C).
+  Tensor layer(const Layer& l, const Tensor& x, const Tensor& attention_mask) const;
+
+  BertConfig config_;
+  Device device_;
+  DType dtype_;
+  Tensor word_, position_, token_type_, emb_ln_w_, emb_ln_b_, pooler_w_, pooler_b_;
+  std::vector<Layer> layers_;
+};
+
+}  // namespace glint
