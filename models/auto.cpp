@@ -1,0 +1,78 @@
+#include "models/auto.h"
+
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include "runtime/core/error.h"
+#include "runtime/io/checkpoint.h"
+#include "runtime/io/gguf_model.h"
+#include "runtime/io/hub.h"
+
+namespace glint {
+namespace {
+
+struct Registry {
+  std::map<std::string, CausalLMFactory> by_model_type, by_architecture;
+};
+
+// A function-local static: registrations run during static initialisation, in any order of translation units.
+Registry& registry() {
+  static Registry r;
+  return r;
+}
+
+const CausalLMFactory* find_factory(const io::JsonFile& config) {
+  const Registry& r = registry();
+  if (auto type = config.get_opt<std::string>("model_type")) {
+    if (auto it = r.by_model_type.find(*type); it != r.by_model_type.end()) return &it->second;
+  }
+  for (const std::string& arch : config.get_or<std::vector<std::string>>("architectures", {})) {
+    if (auto it = r.by_architecture.find(arch); it != r.by_architecture.end()) return &it->second;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+CausalLMRegistration::CausalLMRegistration(const std::string& model_type, CausalLMFactory factory,
+                                           const std::vector<std::string>& architectures) {
+  Registry& r = registry();
+  for (const std::string& arch : architectures) r.by_architecture[arch] = factory;
+  r.by_model_type[model_type] = std::move(factory);
+}
+
+std::vector<std::string> AutoModelForCausalLM::supported_model_types() {
+  std::vector<std::string> types;
+  for (const auto& [type, factory] : registry().by_model_type) types.push_back(type);
+  return types;
+}
+
+std::unique_ptr<CausalLM> AutoModelForCausalLM::from_config(const io::JsonFile& config, const nn::VarBuilder& vb) {
+  const CausalLMFactory* factory = find_factory(config);
+  if (!factory) {
+    std::string supported;
+    for (const std::string& t : supported_model_types()) supported += (supported.empty() ? "" : ", ") + t;
+    const std::string type = config.get_or<std::string>("model_type", "(none)");
+    fail("auto", config.where, ": model_type '", type, "' is not supported (supported: ", supported, ")");
+  }
+  return (*factory)(config, vb);
+}
+
+std::unique_ptr<CausalLM> AutoModelForCausalLM::from_pretrained(const std::string& path_or_id,
+                                                                const ModelLoadOptions& options) {
+  const Device device = options.device.value_or(default_device());
+  const std::string path = io::resolve_model(path_or_id);
+  if (std::filesystem::path(path).extension() == ".gguf") {
+    auto gguf = std::make_shared<const io::GgufModel>(io::load_gguf(path));
+    const nn::VarBuilder vb(nn::gguf_weights(gguf), device, options.dtype);
+    return from_config(io::json_object(gguf->config, path + ": config"), vb);
+  }
+  const std::filesystem::path folder =
+      std::filesystem::is_directory(path) ? std::filesystem::path(path) : std::filesystem::path(path).parent_path();
+  const io::JsonFile config = io::load_json((folder / "config.json").string());
+  const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open(path)), device, options.dtype);
+  return from_config(config, vb);
+}
+
+}  // namespace glint

@@ -1,0 +1,42 @@
+// AutoModelForCausalLM: the architecture named by config.json (model_type, else architectures) built from a model
+// folder, hub id or .gguf file. Architectures register themselves from their own file, so adding one edits no list:
+//   const CausalLMRegistration reg("llama", [](const io::JsonFile& c, const nn::VarBuilder& vb) { ... });
+#pragma once
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "models/causal_lm.h"
+#include "models/nn/var_builder.h"
+#include "runtime/io/config.h"
+
+namespace glint {
+
+struct ModelLoadOptions {
+  std::optional<Device> device;  // default_device() when unset
+  std::optional<DType> dtype;    // weights' stored dtype when unset (GGUF quantised weights: f32)
+};
+
+using CausalLMFactory = std::function<std::unique_ptr<CausalLM>(const io::JsonFile& config, const nn::VarBuilder& vb)>;
+
+// Registers `factory` for config.json's model_type `model_type` and for any of `architectures`
+// ("LlamaForCausalLM"), which are matched when a config has no model_type this registry knows.
+class CausalLMRegistration {
+ public:
+  CausalLMRegistration(const std::string& model_type, CausalLMFactory factory,
+                       const std::vector<std::string>& architectures = {});
+};
+
+class AutoModelForCausalLM {
+ public:
+  // `path_or_id`: a model folder, a hub id (io::resolve_model) or a .gguf file.
+  static std::unique_ptr<CausalLM> from_pretrained(const std::string& path_or_id, const ModelLoadOptions& options = {});
+  // The architecture `config` names, with weights from `vb`; "[auto] ... is not supported (supported: ...)" else.
+  static std::unique_ptr<CausalLM> from_config(const io::JsonFile& config, const nn::VarBuilder& vb);
+  // Registered model types, sorted.
+  static std::vector<std::string> supported_model_types();
+};
+
+}  // namespace glint

@@ -1,0 +1,204 @@
+#include "models/llama/llama.h"
+
+#include <utility>
+
+#include "models/auto.h"
+#include "runtime/core/error.h"
+#include "runtime/ops/attention.h"
+#include "runtime/ops/elementwise.h"
+
+namespace glint {
+
+RopeConfig rope_config_from_json(const io::JsonFile& config) {
+  RopeConfig rope;
+  std::optional<io::JsonFile> params;
+  if (config.has("rope_parameters")) {
+    params = config.sub("rope_parameters");
+  } else if (config.has("rope_scaling")) {
+    params = config.sub("rope_scaling");
+  }
+  rope.theta = config.get_or<double>("rope_theta", params ? params->get_or<double>("rope_theta", 10000.0) : 10000.0);
+  if (!params) return rope;
+  // Older configs name the type "type".
+  const std::string type = params->get_or<std::string>("rope_type", params->get_or<std::string>("type", "default"));
+  RopeScaling& s = rope.scaling;
+  if (type == "default") {
+    s.type = RopeScaling::Type::none;
+  } else if (type == "linear") {
+    s.type = RopeScaling::Type::linear;
+    s.factor = params->get<double>("factor");
+  } else if (type == "dynamic") {
+    s.type = RopeScaling::Type::dynamic;
+    s.factor = params->get<double>("factor");
+    s.original_max_position_embeddings = config.get<int64_t>("max_position_embeddings");
+  } else if (type == "llama3") {
+    s.type = RopeScaling::Type::llama3;
+    s.factor = params->get<double>("factor");
+    s.low_freq_factor = params->get<double>("low_freq_factor");
+    s.high_freq_factor = params->get<double>("high_freq_factor");
+    s.original_max_position_embeddings = params->get<int64_t>("original_max_position_embeddings");
+  } else {
+    fail("config", config.where, ": rope type '", type, "' is not supported (default, linear, dynamic, llama3)");
+  }
+  return rope;
+}
+
+std::vector<int64_t> token_ids_from_json(const io::JsonFile& config, const std::string& key) {
+  if (!config.has(key)) return {};
+  const nlohmann::json& v = config.json.at(key);
+  if (v.is_array()) return config.get<std::vector<int64_t>>(key);
+  return {config.get<int64_t>(key)};
+}
+
+LlamaConfig LlamaConfig::from_json(const io::JsonFile& j) {
+  LlamaConfig c;
+  c.model_type = j.get<std::string>("model_type");
+  c.vocab_size = j.get<int64_t>("vocab_size");
+  c.hidden_size = j.get<int64_t>("hidden_size");
+  c.intermediate_size = j.get<int64_t>("intermediate_size");
+  c.num_hidden_layers = j.get<int64_t>("num_hidden_layers");
+  c.num_attention_heads = j.get<int64_t>("num_attention_heads");
+  c.num_key_value_heads = j.get_or<int64_t>("num_key_value_heads", c.num_attention_heads);
+  c.head_dim = j.get_or<int64_t>("head_dim", c.hidden_size / c.num_attention_heads);
+  c.max_position_embeddings = j.get_or<int64_t>("max_position_embeddings", 0);
+  c.rms_norm_eps = j.get_or<double>("rms_norm_eps", 1e-6);
+  c.rope = rope_config_from_json(j);
+  c.tie_word_embeddings = j.get_or<bool>("tie_word_embeddings", false);
+  const bool attention_bias = j.get_or<bool>("attention_bias", false);
+  c.qkv_bias = attention_bias || c.model_type == "qwen2";
+  c.o_bias = attention_bias && c.model_type != "qwen2";
+  c.mlp_bias = j.get_or<bool>("mlp_bias", false);
+  c.qk_norm = c.model_type == "qwen3";
+  c.eos_token_ids = token_ids_from_json(j, "eos_token_id");
+  c.bos_token_id = j.get_opt<int64_t>("bos_token_id");
+  c.pad_token_id = j.get_opt<int64_t>("pad_token_id");
+  GLINT_CHECK(
+      c.num_attention_heads > 0 && c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
+      "config", j.where, ": num_attention_heads ", c.num_attention_heads,
+      " must be a positive multiple of num_key_value_heads ", c.num_key_value_heads);
+  return c;
+}
+
+LlamaForCausalLM::LlamaForCausalLM(const LlamaConfig& config, const nn::VarBuilder& vb)
+    : cfg_(config), device_(vb.device()) {
+  const nn::VarBuilder model = vb.pp("model");
+  embed_tokens_ = nn::Embedding(model.pp("embed_tokens"), cfg_.vocab_size, cfg_.hidden_size);
+  for (int64_t i = 0; i < cfg_.num_hidden_layers; ++i) layers_.push_back(load_layer(model.pp("layers").pp(i)));
+  norm_ = nn::RMSNorm(model.pp("norm"), cfg_.hidden_size, cfg_.rms_norm_eps);
+  // Some tied checkpoints still store lm_head.weight; the tied embedding is what transformers uses.
+  lm_head_ = cfg_.tie_word_embeddings ? nn::Linear(embed_tokens_.weight())
+                                      : nn::Linear(vb.pp("lm_head"), cfg_.hidden_size, cfg_.vocab_size, false);
+
+  info_.vocab_size = cfg_.vocab_size;
+  info_.num_layers = cfg_.num_hidden_layers;
+  info_.num_kv_heads = cfg_.num_key_value_heads;
+  info_.head_dim = cfg_.head_dim;
+  info_.max_position_embeddings = cfg_.max_position_embeddings;
+  info_.eos_token_ids = cfg_.eos_token_ids;
+  info_.bos_token_id = cfg_.bos_token_id;
+  info_.pad_token_id = cfg_.pad_token_id;
+  info_.dtype = embed_tokens_.weight().dtype();
+}
+
+LlamaForCausalLM::Layer LlamaForCausalLM::load_layer(const nn::VarBuilder& vb) const {
+  const int64_t c = cfg_.hidden_size, d = cfg_.head_dim, i = cfg_.intermediate_size;
+  const int64_t q_dim = cfg_.num_attention_heads * d, kv_dim = cfg_.num_key_value_heads * d;
+  const nn::VarBuilder a = vb.pp("self_attn"), m = vb.pp("mlp");
+  Layer l{nn::RMSNorm(vb.pp("input_layernorm"), c, cfg_.rms_norm_eps),
+          nn::RMSNorm(vb.pp("post_attention_layernorm"), c, cfg_.rms_norm_eps),
+          {nn::Linear(a.pp("q_proj"), c, q_dim, cfg_.qkv_bias), nn::Linear(a.pp("k_proj"), c, kv_dim, cfg_.qkv_bias),
+           nn::Linear(a.pp("v_proj"), c, kv_dim, cfg_.qkv_bias), nn::Linear(a.pp("o_proj"), q_dim, c, cfg_.o_bias),
+           std::nullopt, std::nullopt},
+          {nn::Linear(m.pp("gate_proj"), c, i, cfg_.mlp_bias), nn::Linear(m.pp("up_proj"), c, i, cfg_.mlp_bias),
+           nn::Linear(m.pp("down_proj"), i, c, cfg_.mlp_bias)}};
+  if (cfg_.qk_norm) {
+    l.self_attn.q_norm.emplace(a.pp("q_norm"), d, cfg_.rms_norm_eps);
+    l.self_attn.k_norm.emplace(a.pp("k_norm"), d, cfg_.rms_norm_eps);
+  }
+  return l;
+}
+
+KVCache LlamaForCausalLM::new_cache(int64_t batch, int64_t max_length) const {
+  KVCache cache;
+  cache.max_length = max_length;
+  const Shape shape{batch, cfg_.num_key_value_heads, max_length, cfg_.head_dim};
+  for (int64_t i = 0; i < cfg_.num_hidden_layers; ++i) {
+    cache.keys.push_back(zeros(shape, info_.dtype, device_));
+    cache.values.push_back(zeros(shape, info_.dtype, device_));
+  }
+  return cache;
+}
+
+Tensor LlamaForCausalLM::attention(const Layer& layer, size_t index, const Tensor& x, const Tensor& positions,
+                                   const Tensor& mask, KVCache* cache) const {
+  const Attention& a = layer.self_attn;
+  const int64_t b = x.dim(0), t = x.dim(1), d = cfg_.head_dim;
+  // (B, T, H*D) -> (B, H, T, D) views.
+  auto heads = [&](const Tensor& y, int64_t h) { return y.reshape({b, t, h, d}).transpose(1, 2); };
+  Tensor q = heads(a.q_proj.forward(x), cfg_.num_attention_heads);
+  Tensor k = heads(a.k_proj.forward(x), cfg_.num_key_value_heads);
+  Tensor v = heads(a.v_proj.forward(x), cfg_.num_key_value_heads);
+  if (a.q_norm) {
+    q = a.q_norm->forward(q);
+    k = a.k_norm->forward(k);
+  }
+  q = apply_rope(q, positions, cfg_.rope);
+  k = apply_rope(k, positions, cfg_.rope);
+  if (cache) {
+    const int64_t start = cache->length, end = start + t;
+    cache->keys[index].slice(2, start, end).copy_from(k);
+    cache->values[index].slice(2, start, end).copy_from(v);
+    k = cache->keys[index].slice(2, 0, end);
+    v = cache->values[index].slice(2, 0, end);
+  }
+  AttentionOptions opts;
+  opts.causal = true;
+  opts.mask = mask;
+  const Tensor y = scaled_dot_product_attention(q, k, v, opts);  // (B, H, T, D)
+  return a.o_proj.forward(y.transpose(1, 2).reshape({b, t, cfg_.num_attention_heads * d}));
+}
+
+Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
+                                 KVCache* cache, bool last_only) const {
+  GLINT_CHECK(input_ids.ndim() == 2, "llama", "input_ids must be (B, T), got ", shape_str(input_ids.shape()));
+  const int64_t b = input_ids.dim(0), t = input_ids.dim(1), past = cache ? cache->length : 0;
+  if (cache) {
+    GLINT_CHECK(static_cast<int64_t>(cache->keys.size()) == cfg_.num_hidden_layers && cache->keys[0].dim(0) == b,
+                "llama", "the cache was made for another model or batch size");
+    GLINT_CHECK(past + t <= cache->max_length, "llama", "the cache holds ", cache->max_length, " tokens; ", past,
+                " cached + ", t, " new do not fit");
+  }
+  if (attention_mask.defined()) {
+    GLINT_CHECK(attention_mask.shape() == Shape({b, past + t}), "llama",
+                "attention_mask must be (B, past + T) = ", shape_str({b, past + t}), ", got ",
+                shape_str(attention_mask.shape()));
+  }
+  const Tensor pos = positions.defined() ? positions.to(device_) : add(arange(t, DType::i64, device_), double(past));
+  const Tensor mask = attention_mask.defined() ? attention_mask.to(device_) : Tensor();
+
+  Tensor x = embed_tokens_.forward(input_ids.to(device_));  // (B, T, C)
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    const Layer& l = layers_[i];
+    x = x + attention(l, i, l.input_layernorm.forward(x), pos, mask, cache);
+    const Tensor h = l.post_attention_layernorm.forward(x);
+    x = x + l.mlp.down_proj.forward(silu(l.mlp.gate_proj.forward(h)) * l.mlp.up_proj.forward(h));
+  }
+  if (cache) cache->length += t;
+  if (last_only) x = x.slice(1, t - 1, t);
+  return lm_head_.forward(norm_.forward(x)).to(DType::f32);  // (B, T, vocab)
+}
+
+namespace {
+
+std::unique_ptr<CausalLM> make_llama(const io::JsonFile& config, const nn::VarBuilder& vb) {
+  return std::make_unique<LlamaForCausalLM>(LlamaConfig::from_json(config), vb);
+}
+
+const CausalLMRegistration llama_reg("llama", make_llama, {"LlamaForCausalLM"});
+const CausalLMRegistration mistral_reg("mistral", make_llama, {"MistralForCausalLM"});
+const CausalLMRegistration qwen2_reg("qwen2", make_llama, {"Qwen2ForCausalLM"});
+const CausalLMRegistration qwen3_reg("qwen3", make_llama, {"Qwen3ForCausalLM"});
+
+}  // namespace
+
+}  // namespace glint

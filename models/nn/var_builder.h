@@ -1,0 +1,54 @@
+// Weights looked up by their Hugging Face names under a growing prefix, as candle's VarBuilder does
+// (`vb.pp("model").pp("layers").pp(3)` reads "model.layers.3.*"), from a safetensors checkpoint or a GGUF file.
+#pragma once
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "runtime/core/tensor.h"
+
+namespace glint::io {
+class Checkpoint;
+struct GgufModel;
+}  // namespace glint::io
+
+namespace glint::nn {
+
+// A store of named tensors.
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  virtual bool contains(const std::string& name) const = 0;
+  // The tensor `name` on `device`, cast to `dtype` when given, else in the dtype it is stored in.
+  virtual Tensor load(const std::string& name, Device device, std::optional<DType> dtype) const = 0;
+};
+
+std::shared_ptr<const WeightSource> checkpoint_weights(std::shared_ptr<const io::Checkpoint> checkpoint);
+// Quantised GGUF tensors are dequantised to f32 unless a dtype is asked for; f16 / bf16 / f32 keep theirs.
+std::shared_ptr<const WeightSource> gguf_weights(std::shared_ptr<const io::GgufModel> model);
+
+class VarBuilder {
+ public:
+  VarBuilder(std::shared_ptr<const WeightSource> source, Device device, std::optional<DType> dtype = {});
+
+  // A builder whose names start with this prefix plus `name`.
+  VarBuilder pp(const std::string& name) const;
+  VarBuilder pp(int64_t index) const { return pp(std::to_string(index)); }
+
+  // The full name of `name` under this prefix.
+  std::string path(const std::string& name) const;
+  bool contains(const std::string& name) const { return source_->contains(path(name)); }
+  // The weight `name`, which must exist and have `shape` ("[nn] model.norm.weight: ..." otherwise).
+  Tensor get(const std::string& name, const Shape& shape) const;
+
+  Device device() const { return device_; }
+  std::optional<DType> dtype() const { return dtype_; }
+
+ private:
+  std::shared_ptr<const WeightSource> source_;
+  Device device_;
+  std::optional<DType> dtype_;
+  std::string prefix_;
+};
+
+}  // namespace glint::nn

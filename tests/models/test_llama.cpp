@@ -1,0 +1,208 @@
+// Llama-family parity with transformers on tiny random models (tools/make_model_fixtures_llama.py): logits, KV-cache
+// decoding, left-padded batches and greedy generation, on every test device.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "models/auto.h"
+#include "models/llama/llama.h"
+#include "runtime/io/checkpoint.h"
+#include "runtime/io/config.h"
+#include "runtime/ops/indexing.h"
+#include "tests/harness.h"
+
+namespace glint {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kModels = fs::path(__FILE__).parent_path() / "../data/models";
+constexpr double kLogitTol = 1e-4;  // the bound for f32 logits
+
+struct Fixture {
+  fs::path folder;
+  nlohmann::json json;
+
+  explicit Fixture(const std::string& name)
+      : folder(kModels / name), json(io::read_json_file(folder / "fixture.json")) {}
+
+  std::vector<float> floats(const std::string& file) const {
+    std::ifstream in(folder / file, std::ios::binary | std::ios::ate);
+    std::vector<float> v(static_cast<size_t>(in.tellg()) / sizeof(float));
+    in.seekg(0);
+    in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+    return v;
+  }
+};
+
+// A (rows, cols) i64 tensor from a JSON list of lists.
+Tensor ids_tensor(const nlohmann::json& rows, Device device) {
+  std::vector<int64_t> v;
+  for (const auto& row : rows)
+    for (const auto& x : row) v.push_back(x.get<int64_t>());
+  const int64_t b = static_cast<int64_t>(rows.size());
+  return Tensor::from_vector(v, {b, static_cast<int64_t>(v.size()) / b}, DType::i64, device);
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+  return m;
+}
+
+// Logits (B, T, V) restricted to row b, positions [t0, t1).
+std::vector<float> rows_of(const Tensor& logits, int64_t b, int64_t t0, int64_t t1) {
+  return logits.select(0, b).slice(0, t0, t1).to_f32();
+}
+
+class LlamaParity : public ::testing::TestWithParam<std::string> {
+ protected:
+  Fixture fx{GetParam()};
+  std::unique_ptr<CausalLM> load(Device device) const {
+    return AutoModelForCausalLM::from_pretrained(fx.folder.string(), {device, std::nullopt});
+  }
+  void report(const char* what, Device device, double diff) const {
+    std::printf("[llama] %-20s %-10s %-14s max |diff| %.3g\n", GetParam().c_str(), device.str().c_str(), what, diff);
+  }
+};
+
+TEST_P(LlamaParity, LogitsMatchTransformers) {
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = load(device);
+    EXPECT_EQ(model->config().vocab_size, fx.json["logits_shape"][2].get<int64_t>());
+    const Tensor logits = model->forward(ids_tensor(fx.json["input_ids"], device), {}, {}, nullptr);
+    EXPECT_EQ(logits.shape(), fx.json["logits_shape"].get<Shape>());
+    const double diff = max_abs_diff(logits.to_f32(), fx.floats("logits.bin"));
+    report("logits", device, diff);
+    EXPECT_LE(diff, kLogitTol);
+  }
+}
+
+TEST_P(LlamaParity, KVCacheDecodeEqualsFullForward) {
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = load(device);
+    const Tensor ids = ids_tensor(fx.json["input_ids"], device);
+    const int64_t b = ids.dim(0), t = ids.dim(1), prefill = 4;
+    const Tensor full = model->forward(ids, {}, {}, nullptr);
+    KVCache cache = model->new_cache(b, t);
+    std::vector<Tensor> parts{model->forward(ids.slice(1, 0, prefill), {}, {}, &cache)};
+    for (int64_t i = prefill; i < t; ++i) parts.push_back(model->forward(ids.slice(1, i, i + 1), {}, {}, &cache));
+    EXPECT_EQ(cache.length, t);
+    const double diff = max_abs_diff(concat(parts, 1).to_f32(), full.to_f32());
+    report("kv-cache", device, diff);
+    EXPECT_LE(diff, kLogitTol);
+  }
+}
+
+TEST_P(LlamaParity, LeftPaddedBatchEqualsOneAtATime) {
+  const nlohmann::json& mask_json = fx.json["padded_attention_mask"];
+  // positions = cumsum(mask) - 1, padding set to 1, as transformers' generate does.
+  std::vector<int64_t> pos;
+  for (const auto& row : mask_json) {
+    int64_t c = 0;
+    for (const auto& m : row) {
+      c += m.get<int64_t>();
+      pos.push_back(m.get<int64_t>() ? c - 1 : 1);
+    }
+  }
+  const std::vector<float> want = fx.floats("padded_logits.bin");
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = load(device);
+    const Tensor ids = ids_tensor(fx.json["padded_input_ids"], device), mask = ids_tensor(mask_json, device);
+    const int64_t b = ids.dim(0), t = ids.dim(1), v = model->config().vocab_size;
+    const Tensor positions = Tensor::from_vector(pos, {b, t}, DType::i64, device);
+    const Tensor batched = model->forward(ids, mask, positions, nullptr);
+    const Tensor want_t = Tensor::from_vector(want, {b, t, v}, DType::f32, Device::cpu());
+    double to_hf = 0, to_single = 0;
+    for (int64_t r = 0; r < b; ++r) {
+      std::vector<int64_t> row = mask.select(0, r).to_vector<int64_t>();
+      const int64_t pad = std::count(row.begin(), row.end(), 0);
+      const Tensor single = model->forward(ids.slice(0, r, r + 1).slice(1, pad, t), {}, {}, nullptr);
+      to_single = std::max(to_single, max_abs_diff(rows_of(batched, r, pad, t), single.to_f32()));
+      to_hf = std::max(to_hf, max_abs_diff(rows_of(batched, r, pad, t), rows_of(want_t, r, pad, t)));
+    }
+    report("padded vs hf", device, to_hf);
+    report("padded vs single", device, to_single);
+    EXPECT_LE(to_hf, kLogitTol);
+    EXPECT_LE(to_single, kLogitTol);
+  }
+}
+
+TEST_P(LlamaParity, GreedyLoopReproducesGenerate) {
+  const std::vector<int64_t> want = fx.json["greedy_tokens"].get<std::vector<int64_t>>();
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = load(device);
+    const Tensor prompt = ids_tensor(nlohmann::json::array({fx.json["prompt"]}), device);
+    KVCache cache = model->new_cache(1, prompt.dim(1) + static_cast<int64_t>(want.size()));
+    Tensor logits = model->forward(prompt, {}, {}, &cache, /*last_only=*/true);
+    std::vector<int64_t> got;
+    while (got.size() < want.size()) {
+      const std::vector<float> last = logits.to_f32();
+      got.push_back(std::max_element(last.begin(), last.end()) - last.begin());
+      logits = model->forward(Tensor::from_vector(std::vector<int64_t>{got.back()}, {1, 1}, DType::i64, device), {}, {},
+                              &cache, true);
+    }
+    EXPECT_EQ(got, want);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, LlamaParity,
+                         ::testing::Values("llama", "llama3-rope-scaling", "mistral", "qwen2", "qwen3"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           std::replace(n.begin(), n.end(), '-', '_');
+                           return n;
+                         });
+
+TEST(AutoModelForCausalLM, UnknownArchitectureListsSupported) {
+  const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open((kModels / "llama").string())), Device::cpu());
+  const io::JsonFile config = io::json_object({{"model_type", "nope"}, {"architectures", {"NopeForCausalLM"}}}, "x");
+  EXPECT_GLINT_ERROR(AutoModelForCausalLM::from_config(config, vb), "model_type 'nope' is not supported");
+  EXPECT_GLINT_ERROR(AutoModelForCausalLM::from_config(config, vb), "llama, mistral, qwen2, qwen3");
+}
+
+// The llama fixture written as GGUF (f32, q/k rows permuted as llama.cpp stores them) gives transformers' logits.
+TEST(AutoModelForCausalLM, LoadsGguf) {
+  const Fixture fx("llama");
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = AutoModelForCausalLM::from_pretrained((kModels / "llama-gguf/model.gguf").string(), {device, {}});
+    const Tensor logits = model->forward(ids_tensor(fx.json["input_ids"], device), {}, {}, nullptr);
+    const double diff = max_abs_diff(logits.to_f32(), fx.floats("logits.bin"));
+    std::printf("[llama] %-20s %-10s %-14s max |diff| %.3g\n", "llama-gguf", device.str().c_str(), "logits", diff);
+    EXPECT_LE(diff, kLogitTol);
+  }
+}
+
+TEST(AutoModelForCausalLM, ReadsRopeScalingAndDefaults) {
+  const io::JsonFile j = io::json_object({{"model_type", "llama"},
+                                          {"vocab_size", 10},
+                                          {"hidden_size", 8},
+                                          {"intermediate_size", 16},
+                                          {"num_hidden_layers", 1},
+                                          {"num_attention_heads", 2},
+                                          {"rope_theta", 500000.0},
+                                          {"rope_scaling", {{"type", "linear"}, {"factor", 4.0}}},
+                                          {"eos_token_id", {7, 9}}},
+                                         "config.json");
+  const LlamaConfig c = LlamaConfig::from_json(j);
+  EXPECT_EQ(c.num_key_value_heads, 2);
+  EXPECT_EQ(c.head_dim, 4);
+  EXPECT_EQ(c.rope.theta, 500000.0);
+  EXPECT_EQ(c.rope.scaling.type, RopeScaling::Type::linear);
+  EXPECT_EQ(c.rope.scaling.factor, 4.0);
+  EXPECT_EQ(c.eos_token_ids, (std::vector<int64_t>{7, 9}));
+  EXPECT_FALSE(c.qkv_bias);
+}
+
+}  // namespace
+}  // namespace glint
