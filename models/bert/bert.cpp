@@ -4,9 +4,6 @@
 #include "runtime/io/checkpoint.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
-#include "runtime/ops/indexing.h"
-#include "runtime/ops/matmul.h"
-#include "runtime/ops/norm.h"
 
 namespace glint {
 
@@ -31,51 +28,43 @@ BertConfig BertConfig::from_json(const io::JsonFile& j) {
 }
 
 std::unique_ptr<BertModel> BertModel::from_pretrained(const std::string& folder, Device device, DType dtype) {
-  return std::make_unique<BertModel>(BertConfig::from_json(io::load_json(folder + "/config.json")), folder, device,
-                                     dtype);
+  const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open(folder)), device, dtype);
+  return std::make_unique<BertModel>(BertConfig::from_json(io::load_json(folder + "/config.json")), vb);
 }
 
-BertModel::BertModel(const BertConfig& config, const std::string& folder, Device device, DType dtype)
-    : config_(config), device_(device), dtype_(dtype) {
-  auto ckpt = io::Checkpoint::open(folder);
-  // BertModel checkpoints have no prefix; those saved from a task head (BertForMaskedLM, ...) have "bert.".
-  const std::string prefix = ckpt->contains("bert.embeddings.word_embeddings.weight") ? "bert." : "";
-  auto load = [&](const std::string& name) { return ckpt->tensor(prefix + name, device, dtype); };
-  word_ = load("embeddings.word_embeddings.weight");
-  position_ = load("embeddings.position_embeddings.weight");
-  token_type_ = load("embeddings.token_type_embeddings.weight");
-  emb_ln_w_ = load("embeddings.LayerNorm.weight");
-  emb_ln_b_ = load("embeddings.LayerNorm.bias");
-  if (ckpt->contains(prefix + "pooler.dense.weight")) {
-    pooler_w_ = load("pooler.dense.weight");
-    pooler_b_ = load("pooler.dense.bias");
-  }
+BertModel::BertModel(const BertConfig& config, const nn::VarBuilder& root) : config_(config) {
+  const nn::VarBuilder vb = root.contains("bert.embeddings.word_embeddings.weight") ? root.pp("bert") : root;
+  device_ = vb.device();
+  const int64_t C = config.hidden_size, I = config.intermediate_size;
+  const double eps = config.layer_norm_eps;
+  const nn::VarBuilder emb = vb.pp("embeddings");
+  word_ = nn::Embedding(emb.pp("word_embeddings"), config.vocab_size, C);
+  position_ = nn::Embedding(emb.pp("position_embeddings"), config.max_position_embeddings, C);
+  token_type_ = nn::Embedding(emb.pp("token_type_embeddings"), config.type_vocab_size, C);
+  emb_ln_ = nn::LayerNorm(emb.pp("LayerNorm"), C, eps);
+  has_pooler_ = vb.contains("pooler.dense.weight");
+  if (has_pooler_) pooler_ = nn::Linear(vb.pp("pooler").pp("dense"), C, C, true);
   for (int64_t i = 0; i < config.num_hidden_layers; ++i) {
-    const std::string p = "encoder.layer." + std::to_string(i) + ".";
-    auto w = [&](const std::string& name) { return load(p + name + ".weight"); };
-    auto b = [&](const std::string& name) { return load(p + name + ".bias"); };
-    layers_.push_back(Layer{w("attention.self.query"), b("attention.self.query"), w("attention.self.key"),
-                            b("attention.self.key"), w("attention.self.value"), b("attention.self.value"),
-                            w("attention.output.dense"), b("attention.output.dense"), w("attention.output.LayerNorm"),
-                            b("attention.output.LayerNorm"), w("intermediate.dense"), b("intermediate.dense"),
-                            w("output.dense"), b("output.dense"), w("output.LayerNorm"), b("output.LayerNorm")});
+    const nn::VarBuilder l = vb.pp("encoder").pp("layer").pp(i);
+    const nn::VarBuilder self = l.pp("attention").pp("self"), out = l.pp("attention").pp("output");
+    layers_.push_back(Layer{
+        nn::Linear(self.pp("query"), C, C, true), nn::Linear(self.pp("key"), C, C, true),
+        nn::Linear(self.pp("value"), C, C, true), nn::Linear(out.pp("dense"), C, C, true),
+        nn::LayerNorm(out.pp("LayerNorm"), C, eps), nn::Linear(l.pp("intermediate").pp("dense"), C, I, true),
+        nn::Linear(l.pp("output").pp("dense"), I, C, true), nn::LayerNorm(l.pp("output").pp("LayerNorm"), C, eps)});
   }
 }
 
 Tensor BertModel::layer(const Layer& l, const Tensor& x, const Tensor& attention_mask) const {
   const int64_t B = x.dim(0), T = x.dim(1), C = config_.hidden_size, H = config_.num_attention_heads;
   // (B,T,C) -> (B,H,T,D)
-  auto heads = [&](const Tensor& w, const Tensor& b) {
-    return linear(x, w, b).reshape({B, T, H, C / H}).transpose(1, 2);
-  };
+  auto heads = [&](const nn::Linear& proj) { return proj.forward(x).reshape({B, T, H, C / H}).transpose(1, 2); };
   AttentionOptions opts;
   opts.mask = attention_mask;  // padding keys only: every token attends both ways
-  const Tensor y = scaled_dot_product_attention(heads(l.q_w, l.q_b), heads(l.k_w, l.k_b), heads(l.v_w, l.v_b), opts);
-  const Tensor attn = linear(y.transpose(1, 2).reshape({B, T, C}), l.attn_out_w, l.attn_out_b);
-  const Tensor h = layer_norm(add(attn, x), l.attn_ln_w, l.attn_ln_b, config_.layer_norm_eps);  // (B,T,C)
-  const Tensor inter = linear(h, l.inter_w, l.inter_b);
-  const Tensor act = config_.hidden_act == "gelu" ? gelu(inter) : gelu_tanh(inter);  // (B,T,intermediate)
-  return layer_norm(add(linear(act, l.out_w, l.out_b), h), l.out_ln_w, l.out_ln_b, config_.layer_norm_eps);
+  const Tensor y = scaled_dot_product_attention(heads(l.query), heads(l.key), heads(l.value), opts);
+  const Tensor h = l.attn_ln.forward(add(l.attn_out.forward(y.transpose(1, 2).reshape({B, T, C})), x));  // (B,T,C)
+  const Tensor inter = l.intermediate.forward(h);  // (B,T,intermediate)
+  return l.out_ln.forward(add(l.output.forward(config_.hidden_act == "gelu" ? gelu(inter) : gelu_tanh(inter)), h));
 }
 
 Tensor BertModel::forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& token_type_ids) const {
@@ -85,8 +74,8 @@ Tensor BertModel::forward(const Tensor& input_ids, const Tensor& attention_mask,
               config_.max_position_embeddings);
   const Tensor positions = arange(T, DType::i64, Device::cpu()).unsqueeze(0).expand({B, T});
   const Tensor types = token_type_ids.defined() ? token_type_ids : zeros({B, T}, DType::i64, Device::cpu());
-  Tensor x = add(add(embedding(word_, input_ids), embedding(position_, positions)), embedding(token_type_, types));
-  x = layer_norm(x, emb_ln_w_, emb_ln_b_, config_.layer_norm_eps);  // (B,T,C)
+  Tensor x =
+      emb_ln_.forward(add(add(word_.forward(input_ids), position_.forward(positions)), token_type_.forward(types)));
   const Tensor mask = attention_mask.defined() ? attention_mask.to(device_) : Tensor{};
   for (const Layer& l : layers_) x = layer(l, x, mask);
   return x.to(DType::f32);
@@ -94,7 +83,8 @@ Tensor BertModel::forward(const Tensor& input_ids, const Tensor& attention_mask,
 
 Tensor BertModel::pool(const Tensor& last_hidden_state) const {
   GLINT_CHECK(has_pooler(), "bert", "this checkpoint has no pooler weights");
-  return tanh(linear(last_hidden_state.select(1, 0).to(dtype_), pooler_w_, pooler_b_)).to(DType::f32);
+  const Tensor first = last_hidden_state.select(1, 0).to(word_.weight().dtype());  // (B,C)
+  return tanh(pooler_.forward(first)).to(DType::f32);
 }
 
 }  // namespace glint

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "models/nn/layer_norm.h"
+#include "models/nn/layers.h"
 #include "runtime/core/tensor.h"
 #include "runtime/io/config.h"
 
@@ -26,11 +28,12 @@ class BertModel {
   // A folder holding config.json and model.safetensors; weights converted to `dtype` on `device`.
   static std::unique_ptr<BertModel> from_pretrained(const std::string& folder, Device device = default_device(),
                                                     DType dtype = DType::f32);
-  BertModel(const BertConfig& config, const std::string& folder, Device device, DType dtype);
+  // Weights by their HF names under `vb` (BertModel's no prefix, or "bert." of checkpoints with a task head).
+  BertModel(const BertConfig& config, const nn::VarBuilder& vb);
 
   const BertConfig& config() const { return config_; }
   Device device() const { return device_; }
-  bool has_pooler() const { return pooler_w_.defined(); }
+  bool has_pooler() const { return has_pooler_; }
 
   // input_ids (B, T) i64; attention_mask (B, T) with 1 for real tokens and 0 for padding, or undefined for all ones;
   // token_type_ids (B, T), or undefined for zeros. Returns last_hidden_state (B, T, hidden) in f32.
@@ -40,16 +43,20 @@ class BertModel {
 
  private:
   struct Layer {
-    Tensor q_w, q_b, k_w, k_b, v_w, v_b, attn_out_w, attn_out_b, attn_ln_w, attn_ln_b;
-    Tensor inter_w, inter_b, out_w, out_b, out_ln_w, out_ln_b;
+    nn::Linear query, key, value, attn_out;
+    nn::LayerNorm attn_ln;
+    nn::Linear intermediate, output;
+    nn::LayerNorm out_ln;
   };
   // x (B,T,C) -> (B,T,C).
   Tensor layer(const Layer& l, const Tensor& x, const Tensor& attention_mask) const;
 
   BertConfig config_;
   Device device_;
-  DType dtype_;
-  Tensor word_, position_, token_type_, emb_ln_w_, emb_ln_b_, pooler_w_, pooler_b_;
+  nn::Embedding word_, position_, token_type_;
+  nn::LayerNorm emb_ln_;
+  bool has_pooler_ = false;
+  nn::Linear pooler_;
   std::vector<Layer> layers_;
 };
 

@@ -7,13 +7,15 @@
 #include <vector>
 
 #include "models/causal_lm.h"
+#include "models/nn/layer_norm.h"
+#include "models/nn/layers.h"
 #include "runtime/io/config.h"
 
 namespace glint {
 
 // The fields of GPT2Config that inference reads (HF names).
 struct GPT2Config {
-  int64_t vocab_size = 50257, n_positions = 1024, n_embd = 768, n_layer = 12, n_head = 12;
+  int64_t vocab_size = 50257, n_positions = 1024, n_embd = 768, n_layer = 12, n_head = 12, n_inner = 3072;
   float layer_norm_epsilon = 1e-5f;
   std::string activation_function = "gelu_new";
   std::optional<int64_t> bos_token_id, eos_token_id;
@@ -23,10 +25,12 @@ struct GPT2Config {
 
 class GPT2LMHeadModel : public CausalLM {
  public:
-  // A folder holding config.json and model.safetensors (or shards); weights converted to `dtype` on `device`.
+  // A folder holding config.json and model.safetensors (or shards); AutoModelForCausalLM also builds it
+  // (model_type "gpt2").
   static std::unique_ptr<GPT2LMHeadModel> from_pretrained(const std::string& folder, Device device = default_device(),
                                                           DType dtype = DType::f32);
-  GPT2LMHeadModel(const GPT2Config& config, const std::string& folder, Device device, DType dtype);
+  // Weights by their HF names under `vb` (GPT2LMHeadModel's "transformer." prefix or GPT2Model's none).
+  GPT2LMHeadModel(const GPT2Config& config, const nn::VarBuilder& vb);
 
   const CausalLMConfig& config() const override { return lm_config_; }
   const GPT2Config& gpt2_config() const { return config_; }
@@ -37,8 +41,8 @@ class GPT2LMHeadModel : public CausalLM {
 
  private:
   struct Block {
-    Tensor ln_1_w, ln_1_b, c_attn_w, c_attn_b, attn_proj_w, attn_proj_b;
-    Tensor ln_2_w, ln_2_b, c_fc_w, c_fc_b, mlp_proj_w, mlp_proj_b;
+    nn::LayerNorm ln_1, ln_2;
+    nn::Linear c_attn, attn_proj, c_fc, mlp_proj;
   };
   // x (B,T,C) -> (B,T,C): attention over the cache's keys (when given) and the new tokens' keys.
   Tensor attention(const Block& b, int layer, const Tensor& x, const Tensor& attention_mask, KVCache* cache) const;
@@ -46,7 +50,9 @@ class GPT2LMHeadModel : public CausalLM {
   GPT2Config config_;
   CausalLMConfig lm_config_;
   Device device_;
-  Tensor wte_, wpe_, ln_f_w_, ln_f_b_;
+  nn::Embedding wte_, wpe_;
+  nn::LayerNorm ln_f_;
+  nn::Linear lm_head_;  // tied to wte
   std::vector<Block> blocks_;
 };
 

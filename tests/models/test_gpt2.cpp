@@ -1,5 +1,6 @@
 // GPT2LMHeadModel against transformers on a tiny random checkpoint (tools/make_model_fixtures_gpt2_bert.py):
 // logits, KV-cache decoding and greedy generation, on every device.
+#include "models/auto.h"
 #include "models/gpt2/gpt2.h"
 #include "runtime/ops/reduce.h"
 #include "tests/harness.h"
@@ -24,6 +25,16 @@ TEST(GPT2, LogitsMatchTransformers) {
     const Tensor last = model->forward(ids, {}, {}, nullptr, /*last_only=*/true);
     EXPECT_CLOSE(last, logits.slice(1, ids.dim(1) - 1, ids.dim(1)), kLogitTol);
   }
+}
+
+TEST(GPT2, AutoModelLoadsIt) {
+  const auto expected = read_fixture(kDir / "expected.json");
+  auto model = AutoModelForCausalLM::from_pretrained(kDir.string(), {.device = Device::cpu()});
+  ASSERT_NE(dynamic_cast<GPT2LMHeadModel*>(model.get()), nullptr);
+  EXPECT_EQ(model->config().vocab_size, 96);
+  EXPECT_EQ(model->config().eos_token_ids, std::vector<int64_t>{95});
+  EXPECT_CLOSE(model->forward(int_matrix(expected["input_ids"]), {}, {}, nullptr),
+               expected["logits"].get<std::vector<float>>(), kLogitTol);
 }
 
 TEST(GPT2, CachedDecodingEqualsFullRecompute) {
