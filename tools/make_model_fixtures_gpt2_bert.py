@@ -57,6 +57,42 @@ def bert_tiny():
         "versions": VERSIONS, "input_ids": ids.tolist(), "attention_mask": mask.tolist(),
         "token_type_ids": types.tolist(), "last_hidden_state": r.last_hidden_state.flatten().tolist(),
         "pooler_output": r.pooler_output.flatten().tolist()})
+    make_sentence_transformer(out, cfg.vocab_size)
+
+
+# A WordPiece vocabulary that fits the tiny BERT's 100 ids: specials, letters, their ## continuations, punctuation
+# and a few whole words.
+TINY_WORDS = ["the", "a", "is", "of", "and", "to", "in", "this", "sentence", "example", "man", "dog", "fox", "quick",
+              "brown", "lazy", "over", "eating", "food", "horse", "glint", "runs", "models", "vector", "short",
+              "embeddings", "each", "are", "on", "white", "riding", "capital", "paris", "france", "berlin", "germany",
+              "enclosed", "ground"]
+
+
+def make_sentence_transformer(folder, vocab_size):
+    """Turns the tiny BERT folder into a sentence-transformers model (tokenizer, mean pooling, Normalize) and writes
+    what sentence-transformers embeds, so the whole SentenceEmbedder path is tested without downloads."""
+    import sentence_transformers
+    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + letters + ["##" + c for c in letters] + list(".,!?'")
+    vocab += TINY_WORDS[: vocab_size - len(vocab)]
+    assert len(vocab) == vocab_size
+    vocab = {token: i for i, token in enumerate(vocab)}
+    transformers.BertTokenizerFast(vocab=vocab, do_lower_case=True).save_pretrained(folder)
+    dump(os.path.join(folder, "modules.json"), [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}])
+    os.makedirs(os.path.join(folder, "1_Pooling"), exist_ok=True)
+    dump(os.path.join(folder, "1_Pooling", "config.json"), {
+        "word_embedding_dimension": 32, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+        "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False})
+    # Truncation at 12 tokens is exercised by the longer sentences.
+    dump(os.path.join(folder, "sentence_bert_config.json"), {"max_seq_length": 12, "do_lower_case": False})
+    model = sentence_transformers.SentenceTransformer(folder, device="cpu")
+    emb = model.encode(SENTENCES, convert_to_numpy=True)
+    dump(os.path.join(folder, "expected_embeddings.json"), {
+        "versions": dict(VERSIONS, sentence_transformers=sentence_transformers.__version__),
+        "sentences": SENTENCES, "embeddings": emb.tolist()})
 
 
 SENTENCES = [
