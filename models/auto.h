@@ -16,7 +16,7 @@ namespace glint {
 
 struct ModelLoadOptions {
   std::optional<Device> device;  // default_device() when unset
-  std::optional<DType> dtype;    // weights' stored dtype when unset (GGUF quantised weights: f32)
+  std::optional<DType> dtype;    // weights' stored dtype when unset (GGUF: f32)
 };
 
 using CausalLMFactory = std::function<std::unique_ptr<CausalLM>(const io::JsonFile& config, const nn::VarBuilder& vb)>;

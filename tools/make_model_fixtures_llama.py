@@ -7,10 +7,15 @@ f32 logits: logits.bin for a fixed batch and padded_logits.bin for a left-padded
 The "llama" model is also written as tests/data/models/llama-gguf/model.gguf (f32, q/k rows permuted as llama.cpp's
 convert_hf_to_gguf.py does, no tokenizer) to check GGUF loading against the same logits.
 
+When the real SmolLM2-135M-Instruct Q4_1 GGUF is present (tools/make_gguf_fixtures.py extracts it), transformers'
+logits (first 256 of the vocabulary at every position), argmaxes and 16 greedy tokens from it go to
+tests/data/models/smollm2_gguf_expected.json (transformers needs accelerate to read GGUF).
+
 Run: /work/venv-fixtures/bin/python tools/make_model_fixtures_llama.py
 """
 import importlib.metadata
 import json
+import os
 import pathlib
 
 import gguf
@@ -153,10 +158,45 @@ def write_gguf(name, config):
     w.close()
 
 
+def smollm2_path():
+    if "GLINT_SMOLLM2_GGUF" in os.environ:
+        return pathlib.Path(os.environ["GLINT_SMOLLM2_GGUF"])
+    cache = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache"))
+    return cache / "glint/gguf/SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def write_smollm2():
+    path = smollm2_path()
+    if not path.exists():
+        print("no", path, "- SmolLM2 expectations not written")
+        return
+    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name, dtype=torch.float32).eval()
+    ids = torch.tensor([[1, 504, 3458, 282, 4649, 314, 253, 1345, 28, 2]])
+    prompt = ids[:, :8]
+    model.generation_config.eos_token_id = None
+    with torch.no_grad():
+        logits = model(ids).logits
+        out = model.generate(prompt, attention_mask=torch.ones_like(prompt), do_sample=False, max_new_tokens=16,
+                             pad_token_id=0)
+    doc = {
+        "versions": {"torch": torch.__version__, "transformers": transformers.__version__,
+                     "accelerate": importlib.metadata.version("accelerate"),
+                     "gguf": importlib.metadata.version("gguf")},
+        "input_ids": ids[0].tolist(),
+        "logits_head": logits[0, :, :256].tolist(),
+        "argmax": logits[0].argmax(-1).tolist(),
+        "prompt": prompt[0].tolist(),
+        "greedy_tokens": out[0, prompt.shape[1]:].tolist(),
+    }
+    (OUT / "smollm2_gguf_expected.json").write_text(json.dumps(doc) + "\n")
+    print("smollm2 tokens", doc["greedy_tokens"])
+
+
 def main():
     for name, config in MODELS.items():
         make(name, config)
     write_gguf("llama", MODELS["llama"])
+    write_smollm2()
 
 
 if __name__ == "__main__":

@@ -69,6 +69,8 @@ LlamaConfig LlamaConfig::from_json(const io::JsonFile& j) {
   c.o_bias = attention_bias && c.model_type != "qwen2";
   c.mlp_bias = j.get_or<bool>("mlp_bias", false);
   c.qk_norm = c.model_type == "qwen3";
+  if (c.model_type == "mistral" || j.get_or<bool>("use_sliding_window", false))
+    c.sliding_window = j.get_or<int64_t>("sliding_window", 0);
   c.eos_token_ids = token_ids_from_json(j, "eos_token_id");
   c.bos_token_id = j.get_opt<int64_t>("bos_token_id");
   c.pad_token_id = j.get_opt<int64_t>("pad_token_id");
@@ -168,6 +170,8 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
     GLINT_CHECK(past + t <= cache->max_length, "llama", "the cache holds ", cache->max_length, " tokens; ", past,
                 " cached + ", t, " new do not fit");
   }
+  GLINT_CHECK(cfg_.sliding_window == 0 || past + t <= cfg_.sliding_window, "llama", past + t,
+              " tokens exceed the sliding window of ", cfg_.sliding_window, ", which is not implemented");
   if (attention_mask.defined()) {
     GLINT_CHECK(attention_mask.shape() == Shape({b, past + t}), "llama",
                 "attention_mask must be (B, past + T) = ", shape_str({b, past + t}), ", got ",
@@ -176,7 +180,8 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
   const Tensor pos = positions.defined() ? positions.to(device_) : add(arange(t, DType::i64, device_), double(past));
   const Tensor mask = attention_mask.defined() ? attention_mask.to(device_) : Tensor();
 
-  Tensor x = embed_tokens_.forward(input_ids.to(device_));  // (B, T, C)
+  // Ids on the CPU are range-checked by embedding before they are uploaded.
+  Tensor x = embed_tokens_.forward(input_ids);  // (B, T, C)
   for (size_t i = 0; i < layers_.size(); ++i) {
     const Layer& l = layers_[i];
     x = x + attention(l, i, l.input_layernorm.forward(x), pos, mask, cache);

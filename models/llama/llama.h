@@ -26,6 +26,8 @@ struct LlamaConfig {
   bool o_bias = false;    // attention_bias; off for qwen2
   bool mlp_bias = false;
   bool qk_norm = false;  // qwen3
+  // Mistral's sliding_window (Qwen's when use_sliding_window); 0: none. Only sequences that fit in it are supported.
+  int64_t sliding_window = 0;
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> bos_token_id, pad_token_id;
 

@@ -29,20 +29,10 @@ class GgufWeights final : public WeightSource {
   }
   bool contains(const std::string& name) const override { return names_.count(name) != 0; }
   Tensor load(const std::string& name, Device device, std::optional<DType> dtype) const override {
-    return model_->tensor(name, dtype.value_or(stored_dtype(name)), device);
+    return model_->tensor(name, dtype.value_or(DType::f32), device);
   }
 
  private:
-  DType stored_dtype(const std::string& name) const {
-    switch (model_->info(name).type) {
-      case io::GgmlType::F16:
-        return DType::f16;
-      case io::GgmlType::BF16:
-        return DType::bf16;
-      default:
-        return DType::f32;
-    }
-  }
   std::shared_ptr<const io::GgufModel> model_;
   std::set<std::string> names_;
 };

@@ -24,7 +24,8 @@ class WeightSource {
 };
 
 std::shared_ptr<const WeightSource> checkpoint_weights(std::shared_ptr<const io::Checkpoint> checkpoint);
-// Quantised GGUF tensors are dequantised to f32 unless a dtype is asked for; f16 / bf16 / f32 keep theirs.
+// GGUF tensors come as f32 unless a dtype is asked for: files mix quantised, f16 and f32 tensors (norms), and one
+// model needs one dtype.
 std::shared_ptr<const WeightSource> gguf_weights(std::shared_ptr<const io::GgufModel> model);
 
 class VarBuilder {

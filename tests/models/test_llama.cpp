@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -58,6 +59,20 @@ double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
 // Logits (B, T, V) restricted to row b, positions [t0, t1).
 std::vector<float> rows_of(const Tensor& logits, int64_t b, int64_t t0, int64_t t1) {
   return logits.select(0, b).slice(0, t0, t1).to_f32();
+}
+
+// Greedy decoding with a KV cache: argmax of the last logits, fed back one token at a time.
+std::vector<int64_t> greedy(const CausalLM& model, const Tensor& prompt, int64_t n) {
+  KVCache cache = model.new_cache(1, prompt.dim(1) + n);
+  Tensor logits = model.forward(prompt, {}, {}, &cache, /*last_only=*/true);
+  std::vector<int64_t> got;
+  while (static_cast<int64_t>(got.size()) < n) {
+    const std::vector<float> last = logits.to_f32();
+    got.push_back(std::max_element(last.begin(), last.end()) - last.begin());
+    const Tensor next = Tensor::from_vector(std::vector<int64_t>{got.back()}, {1, 1}, DType::i64, model.device());
+    logits = model.forward(next, {}, {}, &cache, true);
+  }
+  return got;
 }
 
 class LlamaParity : public ::testing::TestWithParam<std::string> {
@@ -142,16 +157,7 @@ TEST_P(LlamaParity, GreedyLoopReproducesGenerate) {
     SCOPED_TRACE(device.str());
     auto model = load(device);
     const Tensor prompt = ids_tensor(nlohmann::json::array({fx.json["prompt"]}), device);
-    KVCache cache = model->new_cache(1, prompt.dim(1) + static_cast<int64_t>(want.size()));
-    Tensor logits = model->forward(prompt, {}, {}, &cache, /*last_only=*/true);
-    std::vector<int64_t> got;
-    while (got.size() < want.size()) {
-      const std::vector<float> last = logits.to_f32();
-      got.push_back(std::max_element(last.begin(), last.end()) - last.begin());
-      logits = model->forward(Tensor::from_vector(std::vector<int64_t>{got.back()}, {1, 1}, DType::i64, device), {}, {},
-                              &cache, true);
-    }
-    EXPECT_EQ(got, want);
+    EXPECT_EQ(greedy(*model, prompt, static_cast<int64_t>(want.size())), want);
   }
 }
 
@@ -162,6 +168,15 @@ INSTANTIATE_TEST_SUITE_P(Models, LlamaParity,
                            std::replace(n.begin(), n.end(), '-', '_');
                            return n;
                          });
+
+TEST(AutoModelForCausalLM, RejectsIdsOutsideTheVocabulary) {
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = AutoModelForCausalLM::from_pretrained((kModels / "llama").string(), {device, {}});
+    const Tensor ids = Tensor::from_vector(std::vector<int64_t>{5, 128}, {1, 2}, DType::i64, Device::cpu());
+    EXPECT_GLINT_ERROR(model->forward(ids, {}, {}, nullptr), "[embedding] id 128 out of range");
+  }
+}
 
 TEST(AutoModelForCausalLM, UnknownArchitectureListsSupported) {
   const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open((kModels / "llama").string())), Device::cpu());
@@ -180,6 +195,61 @@ TEST(AutoModelForCausalLM, LoadsGguf) {
     const double diff = max_abs_diff(logits.to_f32(), fx.floats("logits.bin"));
     std::printf("[llama] %-20s %-10s %-14s max |diff| %.3g\n", "llama-gguf", device.str().c_str(), "logits", diff);
     EXPECT_LE(diff, kLogitTol);
+  }
+}
+
+// ModelLoadOptions::dtype casts the weights; the cache follows and logits still come back in f32.
+TEST(AutoModelForCausalLM, CastsWeightsOnRequest) {
+  const Fixture fx("qwen3");
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = AutoModelForCausalLM::from_pretrained(fx.folder.string(), {device, DType::f16});
+    EXPECT_EQ(model->config().dtype, DType::f16);
+    EXPECT_EQ(model->new_cache(1, 4).keys[0].dtype(), DType::f16);
+    const Tensor logits = model->forward(ids_tensor(fx.json["input_ids"], device), {}, {}, nullptr);
+    EXPECT_EQ(logits.dtype(), DType::f32);
+    const double diff = max_abs_diff(logits.to_f32(), fx.floats("logits.bin"));
+    std::printf("[llama] %-20s %-10s %-14s max |diff| %.3g\n", "qwen3", device.str().c_str(), "f16 logits", diff);
+    EXPECT_LE(diff, 3e-2);  // f16 rounding of every activation, logits up to 4.2
+  }
+}
+
+std::string smollm2_path() {
+  if (const char* env = std::getenv("GLINT_SMOLLM2_GGUF")) return env;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const char* home = std::getenv("HOME");
+  const fs::path cache = xdg ? fs::path(xdg) : fs::path(home ? home : "/") / ".cache";
+  return (cache / "glint/gguf/SmolLM2-135M-Instruct.Q4_1.gguf").string();
+}
+
+// A real model: SmolLM2-135M-Instruct in Q4_1, dequantised to f32 by glint and by transformers alike.
+TEST(AutoModelForCausalLM, SmolLM2GgufMatchesTransformers) {
+  const std::string path = smollm2_path();
+  if (!fs::exists(path)) GTEST_SKIP() << "no " << path << " (run tools/make_gguf_fixtures.py)";
+  const nlohmann::json want = io::read_json_file((kModels / "smollm2_gguf_expected.json").string());
+  for (Device device : test::test_devices()) {
+    SCOPED_TRACE(device.str());
+    auto model = AutoModelForCausalLM::from_pretrained(path, {device, {}});
+    const Tensor ids = ids_tensor(nlohmann::json::array({want["input_ids"]}), device);
+    const Tensor logits = model->forward(ids, {}, {}, nullptr);  // (1, T, V)
+    const int64_t t = ids.dim(1), head = want["logits_head"][0].size();
+    std::vector<float> expected;
+    for (const auto& row : want["logits_head"])
+      for (const auto& x : row) expected.push_back(x.get<float>());
+    const double diff = max_abs_diff(logits.select(0, 0).slice(1, 0, head).to_f32(), expected);
+    std::printf("[llama] %-20s %-10s %-14s max |diff| %.3g\n", "smollm2-q4_1", device.str().c_str(), "logits", diff);
+    // 30 layers and logits up to 31 in magnitude: summation order alone moves the last digits (measured 7e-5).
+    EXPECT_LE(diff, 1e-3);
+    std::vector<int64_t> argmax;
+    for (int64_t i = 0; i < t; ++i) {
+      const std::vector<float> row = logits.select(0, 0).select(0, i).to_f32();
+      argmax.push_back(std::max_element(row.begin(), row.end()) - row.begin());
+    }
+    EXPECT_EQ(argmax, want["argmax"].get<std::vector<int64_t>>());
+    const std::vector<int64_t> tokens = want["greedy_tokens"].get<std::vector<int64_t>>();
+    EXPECT_EQ(greedy(*model, ids_tensor(nlohmann::json::array({want["prompt"]}), device),
+                     static_cast<int64_t>(tokens.size())),
+              tokens);
   }
 }
 
@@ -202,6 +272,11 @@ TEST(AutoModelForCausalLM, ReadsRopeScalingAndDefaults) {
   EXPECT_EQ(c.rope.scaling.factor, 4.0);
   EXPECT_EQ(c.eos_token_ids, (std::vector<int64_t>{7, 9}));
   EXPECT_FALSE(c.qkv_bias);
+  EXPECT_EQ(c.sliding_window, 0);
+  nlohmann::json mistral = j.json;
+  mistral["model_type"] = "mistral";
+  mistral["sliding_window"] = 4096;
+  EXPECT_EQ(LlamaConfig::from_json(io::json_object(mistral, "config.json")).sliding_window, 4096);
 }
 
 }  // namespace
