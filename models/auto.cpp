@@ -12,8 +12,13 @@
 namespace glint {
 namespace {
 
+struct Entry {
+  CausalLMFactory factory;
+  bool device_map = false;
+};
+
 struct Registry {
-  std::map<std::string, CausalLMFactory> by_model_type, by_architecture;
+  std::map<std::string, Entry> by_model_type, by_architecture;
 };
 
 // A function-local static: registrations run during static initialisation, in any order of translation units.
@@ -22,7 +27,7 @@ Registry& registry() {
   return r;
 }
 
-const CausalLMFactory* find_factory(const io::JsonFile& config) {
+const Entry* find_factory(const io::JsonFile& config) {
   const Registry& r = registry();
   if (auto type = config.get_opt<std::string>("model_type")) {
     if (auto it = r.by_model_type.find(*type); it != r.by_model_type.end()) return &it->second;
@@ -36,10 +41,10 @@ const CausalLMFactory* find_factory(const io::JsonFile& config) {
 }  // namespace
 
 CausalLMRegistration::CausalLMRegistration(const std::string& model_type, CausalLMFactory factory,
-                                           const std::vector<std::string>& architectures) {
+                                           const std::vector<std::string>& architectures, bool device_map) {
   Registry& r = registry();
-  for (const std::string& arch : architectures) r.by_architecture[arch] = factory;
-  r.by_model_type[model_type] = std::move(factory);
+  for (const std::string& arch : architectures) r.by_architecture[arch] = {factory, device_map};
+  r.by_model_type[model_type] = {std::move(factory), device_map};
 }
 
 std::vector<std::string> AutoModelForCausalLM::supported_model_types() {
@@ -49,14 +54,16 @@ std::vector<std::string> AutoModelForCausalLM::supported_model_types() {
 }
 
 std::unique_ptr<CausalLM> AutoModelForCausalLM::from_config(const io::JsonFile& config, const nn::VarBuilder& vb) {
-  const CausalLMFactory* factory = find_factory(config);
-  if (!factory) {
+  const Entry* entry = find_factory(config);
+  if (!entry) {
     std::string supported;
     for (const std::string& t : supported_model_types()) supported += (supported.empty() ? "" : ", ") + t;
     const std::string type = config.get_or<std::string>("model_type", "(none)");
     fail("auto", config.where, ": model_type '", type, "' is not supported (supported: ", supported, ")");
   }
-  return (*factory)(config, vb);
+  GLINT_CHECK(!vb.device_map() || entry->device_map, "auto", config.where, ": model_type '",
+              config.get_or<std::string>("model_type", "(none)"), "' does not support device maps");
+  return entry->factory(config, vb);
 }
 
 std::unique_ptr<CausalLM> AutoModelForCausalLM::from_pretrained(const std::string& path_or_id,
@@ -65,13 +72,15 @@ std::unique_ptr<CausalLM> AutoModelForCausalLM::from_pretrained(const std::strin
   const std::string path = io::resolve_model(path_or_id);
   if (std::filesystem::path(path).extension() == ".gguf") {
     auto gguf = std::make_shared<const io::GgufModel>(io::load_gguf(path));
-    const nn::VarBuilder vb(nn::gguf_weights(gguf), device, options.dtype);
+    const nn::VarBuilder vb =
+        nn::VarBuilder(nn::gguf_weights(gguf), device, options.dtype).with_device_map(options.device_map);
     return from_config(io::json_object(gguf->config, path + ": config"), vb);
   }
   const std::filesystem::path folder =
       std::filesystem::is_directory(path) ? std::filesystem::path(path) : std::filesystem::path(path).parent_path();
   const io::JsonFile config = io::load_json((folder / "config.json").string());
-  const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open(path)), device, options.dtype);
+  const nn::VarBuilder vb = nn::VarBuilder(nn::checkpoint_weights(io::Checkpoint::open(path)), device, options.dtype)
+                                .with_device_map(options.device_map);
   return from_config(config, vb);
 }
 

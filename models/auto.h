@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/causal_lm.h"
+#include "models/device_map.h"
 #include "models/nn/var_builder.h"
 #include "runtime/io/config.h"
 
@@ -17,16 +18,19 @@ namespace glint {
 struct ModelLoadOptions {
   std::optional<Device> device;  // default_device() when unset
   std::optional<DType> dtype;    // weights' stored dtype when unset (GGUF: f32)
+  // Spreads the modules over devices (models/device_map.h); `device` is then unused. Llama family only.
+  std::optional<DeviceMap> device_map;
 };
 
 using CausalLMFactory = std::function<std::unique_ptr<CausalLM>(const io::JsonFile& config, const nn::VarBuilder& vb)>;
 
 // Registers `factory` for config.json's model_type `model_type` and for any of `architectures`
-// ("LlamaForCausalLM"), which are matched when a config has no model_type this registry knows.
+// ("LlamaForCausalLM"), which are matched when a config has no model_type this registry knows. Factories that
+// honour VarBuilder::device_map() say so with `device_map`; loading others with a device map fails.
 class CausalLMRegistration {
  public:
   CausalLMRegistration(const std::string& model_type, CausalLMFactory factory,
-                       const std::vector<std::string>& architectures = {});
+                       const std::vector<std::string>& architectures = {}, bool device_map = false);
 };
 
 class AutoModelForCausalLM {

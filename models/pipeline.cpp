@@ -48,8 +48,9 @@ TextGenerationPipeline pipeline(const std::string& task, const std::string& path
   GenerationOptions defaults;
   if (std::filesystem::exists(std::filesystem::path(folder) / "generation_config.json"))
     defaults = generation_options_from(io::load_generation_config(folder));
-  return TextGenerationPipeline(AutoModelForCausalLM::from_pretrained(folder, {options.device, options.dtype}),
-                                Tokenizer::from_pretrained(folder), std::move(defaults));
+  return TextGenerationPipeline(
+      AutoModelForCausalLM::from_pretrained(folder, {options.device, options.dtype, options.device_map}),
+      Tokenizer::from_pretrained(folder), std::move(defaults));
 }
 
 }  // namespace glint

@@ -7,14 +7,16 @@
 #include <string>
 
 #include "models/causal_lm.h"
+#include "models/device_map.h"
 #include "models/generation/generate.h"
 #include "models/tokenizers/tokenizer.h"
 
 namespace glint {
 
 struct PipelineOptions {
-  std::optional<Device> device;  // default_device() when unset
-  std::optional<DType> dtype;    // unset: the dtype the weights are stored in
+  std::optional<Device> device;         // default_device() when unset
+  std::optional<DType> dtype;           // unset: the dtype the weights are stored in
+  std::optional<DeviceMap> device_map;  // spreads the model over devices instead (ModelLoadOptions::device_map)
 };
 
 class TextGenerationPipeline {

@@ -81,15 +81,38 @@ LlamaConfig LlamaConfig::from_json(const io::JsonFile& j) {
   return c;
 }
 
+std::vector<ModuleSize> LlamaForCausalLM::module_sizes(const LlamaConfig& cfg, DType dtype) {
+  const uint64_t c = cfg.hidden_size, i = cfg.intermediate_size, v = cfg.vocab_size, s = dtype_size(dtype);
+  const uint64_t q = cfg.num_attention_heads * cfg.head_dim, kv = cfg.num_key_value_heads * cfg.head_dim;
+  // Biases and q/k norms are left out: a rounding error next to the matrices.
+  const uint64_t layer = (2 * c + 2 * c * q + 2 * c * kv + 3 * c * i) * s;
+  std::vector<ModuleSize> m{{"model.embed_tokens", v * c * s}};
+  for (int64_t l = 0; l < cfg.num_hidden_layers; ++l) m.push_back({"model.layers." + std::to_string(l), layer});
+  m.push_back({"model.norm", c * s});
+  m.push_back({"lm_head", v * c * s});  // a tied head on another device than the embedding holds a copy
+  return m;
+}
+
 LlamaForCausalLM::LlamaForCausalLM(const LlamaConfig& config, const nn::VarBuilder& vb)
-    : cfg_(config), device_(vb.device()) {
-  const nn::VarBuilder model = vb.pp("model");
-  embed_tokens_ = nn::Embedding(model.pp("embed_tokens"), cfg_.vocab_size, cfg_.hidden_size);
-  for (int64_t i = 0; i < cfg_.num_hidden_layers; ++i) layers_.push_back(load_layer(model.pp("layers").pp(i)));
-  norm_ = nn::RMSNorm(model.pp("norm"), cfg_.hidden_size, cfg_.rms_norm_eps);
+    : cfg_(config), device_(vb.device()), norm_device_(vb.device()), head_device_(vb.device()) {
+  std::optional<DeviceMap> placed;
+  // Without a dtype the stored one is unknown until loading: f32 over-estimates, which errs on the side of fitting.
+  if (vb.device_map()) placed = vb.device_map()->resolve(module_sizes(cfg_, vb.dtype().value_or(DType::f32)));
+  auto device_of = [&](const std::string& module) { return placed ? placed->at(module) : vb.device(); };
+  auto module = [&](const std::string& name) { return vb.on(device_of(name)).pp(name); };
+  device_ = device_of("model.embed_tokens");
+  norm_device_ = device_of("model.norm");
+  head_device_ = device_of("lm_head");
+  embed_tokens_ = nn::Embedding(module("model.embed_tokens"), cfg_.vocab_size, cfg_.hidden_size);
+  for (int64_t i = 0; i < cfg_.num_hidden_layers; ++i) {
+    const std::string name = "model.layers." + std::to_string(i);
+    layer_devices_.push_back(device_of(name));
+    layers_.push_back(load_layer(module(name)));
+  }
+  norm_ = nn::RMSNorm(module("model.norm"), cfg_.hidden_size, cfg_.rms_norm_eps);
   // Some tied checkpoints still store lm_head.weight; the tied embedding is what transformers uses.
-  lm_head_ = cfg_.tie_word_embeddings ? nn::Linear(embed_tokens_.weight())
-                                      : nn::Linear(vb.pp("lm_head"), cfg_.hidden_size, cfg_.vocab_size, false);
+  lm_head_ = cfg_.tie_word_embeddings ? nn::Linear(embed_tokens_.weight().to(head_device_))
+                                      : nn::Linear(module("lm_head"), cfg_.hidden_size, cfg_.vocab_size, false);
 
   info_.vocab_size = cfg_.vocab_size;
   info_.num_layers = cfg_.num_hidden_layers;
@@ -125,8 +148,8 @@ KVCache LlamaForCausalLM::new_cache(int64_t batch, int64_t max_length) const {
   cache.max_length = max_length;
   const Shape shape{batch, cfg_.num_key_value_heads, max_length, cfg_.head_dim};
   for (int64_t i = 0; i < cfg_.num_hidden_layers; ++i) {
-    cache.keys.push_back(zeros(shape, info_.dtype, device_));
-    cache.values.push_back(zeros(shape, info_.dtype, device_));
+    cache.keys.push_back(zeros(shape, info_.dtype, layer_devices_[i]));
+    cache.values.push_back(zeros(shape, info_.dtype, layer_devices_[i]));
   }
   return cache;
 }
@@ -177,12 +200,17 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
                 "attention_mask must be (B, past + T) = ", shape_str({b, past + t}), ", got ",
                 shape_str(attention_mask.shape()));
   }
-  const Tensor pos = positions.defined() ? positions.to(device_) : add(arange(t, DType::i64, device_), double(past));
-  const Tensor mask = attention_mask.defined() ? attention_mask.to(device_) : Tensor();
+  Tensor pos = positions.defined() ? positions.to(device_) : add(arange(t, DType::i64, device_), double(past));
+  Tensor mask = attention_mask.defined() ? attention_mask.to(device_) : Tensor();
 
   // Ids on the CPU are range-checked by embedding before they are uploaded.
   Tensor x = embed_tokens_.forward(input_ids);  // (B, T, C)
   for (size_t i = 0; i < layers_.size(); ++i) {
+    if (x.device() != layer_devices_[i]) {  // a device map boundary: the layer's inputs follow it
+      x = x.to(layer_devices_[i]);
+      pos = pos.to(layer_devices_[i]);
+      if (mask.defined()) mask = mask.to(layer_devices_[i]);
+    }
     const Layer& l = layers_[i];
     x = x + attention(l, i, l.input_layernorm.forward(x), pos, mask, cache);
     const Tensor h = l.post_attention_layernorm.forward(x);
@@ -190,7 +218,8 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
   }
   if (cache) cache->length += t;
   if (last_only) x = x.slice(1, t - 1, t);
-  return lm_head_.forward(norm_.forward(x)).to(DType::f32);  // (B, T, vocab)
+  const Tensor h = norm_.forward(x.to(norm_device_)).to(head_device_);
+  return lm_head_.forward(h).to(DType::f32);  // (B, T, vocab)
 }
 
 namespace {
@@ -199,10 +228,10 @@ std::unique_ptr<CausalLM> make_llama(const io::JsonFile& config, const nn::VarBu
   return std::make_unique<LlamaForCausalLM>(LlamaConfig::from_json(config), vb);
 }
 
-const CausalLMRegistration llama_reg("llama", make_llama, {"LlamaForCausalLM"});
-const CausalLMRegistration mistral_reg("mistral", make_llama, {"MistralForCausalLM"});
-const CausalLMRegistration qwen2_reg("qwen2", make_llama, {"Qwen2ForCausalLM"});
-const CausalLMRegistration qwen3_reg("qwen3", make_llama, {"Qwen3ForCausalLM"});
+const CausalLMRegistration llama_reg("llama", make_llama, {"LlamaForCausalLM"}, true);
+const CausalLMRegistration mistral_reg("mistral", make_llama, {"MistralForCausalLM"}, true);
+const CausalLMRegistration qwen2_reg("qwen2", make_llama, {"Qwen2ForCausalLM"}, true);
+const CausalLMRegistration qwen3_reg("qwen3", make_llama, {"Qwen3ForCausalLM"}, true);
 
 }  // namespace
 

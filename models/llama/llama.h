@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "models/causal_lm.h"
+#include "models/device_map.h"
 #include "models/nn/layers.h"
 #include "runtime/io/config.h"
 #include "runtime/ops/rope.h"
@@ -41,11 +42,19 @@ std::vector<int64_t> token_ids_from_json(const io::JsonFile& config, const std::
 
 class LlamaForCausalLM final : public CausalLM {
  public:
-  // Weights under "model.*" and "lm_head.weight" (absent when tied), loaded through `vb` (device and dtype there).
+  // Weights under "model.*" and "lm_head.weight" (absent when tied), loaded through `vb` (device and dtype there),
+  // or spread as vb.device_map() places the modules model.embed_tokens, model.layers.N, model.norm and lm_head.
+  // Across devices, activations move at the boundaries and each layer's KV cache sits with its layer; input ids
+  // go to the device of embed_tokens (device()) and logits come back on the device of lm_head.
   LlamaForCausalLM(const LlamaConfig& config, const nn::VarBuilder& vb);
+
+  // The modules a device map places, in forward order, with the bytes of their weights in `dtype`.
+  static std::vector<ModuleSize> module_sizes(const LlamaConfig& config, DType dtype);
 
   const CausalLMConfig& config() const override { return info_; }
   Device device() const override { return device_; }
+  // Where each decoder layer runs (all device() without a device map).
+  const std::vector<Device>& layer_devices() const { return layer_devices_; }
   KVCache new_cache(int64_t batch, int64_t max_length) const override;
   Tensor forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions, KVCache* cache,
                  bool last_only = false) const override;
@@ -73,7 +82,9 @@ class LlamaForCausalLM final : public CausalLM {
 
   LlamaConfig cfg_;
   CausalLMConfig info_;
-  Device device_;
+  Device device_;  // embed_tokens'
+  std::vector<Device> layer_devices_;
+  Device norm_device_, head_device_;
   nn::Embedding embed_tokens_;
   std::vector<Layer> layers_;
   nn::RMSNorm norm_;

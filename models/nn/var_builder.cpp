@@ -56,6 +56,18 @@ VarBuilder VarBuilder::pp(const std::string& name) const {
   return vb;
 }
 
+VarBuilder VarBuilder::on(Device device) const {
+  VarBuilder vb = *this;
+  vb.device_ = device;
+  return vb;
+}
+
+VarBuilder VarBuilder::with_device_map(std::optional<DeviceMap> map) const {
+  VarBuilder vb = *this;
+  vb.device_map_ = std::move(map);
+  return vb;
+}
+
 std::string VarBuilder::path(const std::string& name) const { return prefix_.empty() ? name : prefix_ + "." + name; }
 
 Tensor VarBuilder::get(const std::string& name, const Shape& shape) const {

@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 
+#include "models/device_map.h"
 #include "runtime/core/tensor.h"
 
 namespace glint::io {
@@ -44,12 +45,20 @@ class VarBuilder {
 
   Device device() const { return device_; }
   std::optional<DType> dtype() const { return dtype_; }
+  // The same names and weights, loaded on `device` (a module placed by a device map).
+  VarBuilder on(Device device) const;
+
+  // The placement the loader was asked for (ModelLoadOptions::device_map); architectures that support device maps
+  // resolve it over their modules and load each one `on` its device.
+  const std::optional<DeviceMap>& device_map() const { return device_map_; }
+  VarBuilder with_device_map(std::optional<DeviceMap> map) const;
 
  private:
   std::shared_ptr<const WeightSource> source_;
   Device device_;
   std::optional<DType> dtype_;
   std::string prefix_;
+  std::optional<DeviceMap> device_map_;
 };
 
 }  // namespace glint::nn

@@ -12,7 +12,7 @@ namespace glint::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, device, dtype;
+  std::string model, prompt, device, dtype, device_map;
   bool chat = false, greedy = false;
   std::optional<int64_t> max_new_tokens, top_k, seed;
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
@@ -22,6 +22,7 @@ void run(const GenerateArgs& a) {
   PipelineOptions po;
   if (!a.device.empty()) po.device = Device::parse(a.device);
   if (!a.dtype.empty()) po.dtype = parse_dtype(a.dtype);
+  if (!a.device_map.empty()) po.device_map = DeviceMap::parse(a.device_map);
   const TextGenerationPipeline pipe = pipeline("text-generation", a.model, po);
 
   // generation_config.json's settings, then the flags given. A sampling flag turns sampling on (temperature 0 or
@@ -75,6 +76,9 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Seed for sampling (reproducible within glint, not with torch)");
   cmd->add_flag("--greedy", a->greedy, "Greedy decoding even if generation_config.json samples");
   cmd->add_option("--device", a->device, "cpu, vulkan or vulkan:N (default: the global --device)");
+  cmd->add_option("--device-map", a->device_map,
+                  "Spread the model over devices: auto or balanced (by free memory, CPU for the rest), or a JSON "
+                  "file of module -> device as accelerate writes it (Llama family)");
   cmd->add_option("--dtype", a->dtype, "Compute dtype f32, f16 or bf16 (default: as stored)");
   cmd->callback([a] { run(*a); });
 }
