@@ -4,6 +4,7 @@
 
 #include "models/auto.h"
 #include "runtime/core/error.h"
+#include "runtime/io/gguf_model.h"
 #include "runtime/io/hf_configs.h"
 #include "runtime/io/hub.h"
 
@@ -41,9 +42,16 @@ std::string TextGenerationPipeline::chat(const nlohmann::ordered_json& messages,
 TextGenerationPipeline pipeline(const std::string& task, const std::string& path_or_id,
                                 const PipelineOptions& options) {
   GLINT_CHECK(task == "text-generation", "pipeline", "unsupported task \"", task, "\"; supported: text-generation");
-  // A .gguf file would need its embedded tokenizer turned into a Tokenizer with its tokenizer_config, which the
-  // tokenizer API does not take from JSON yet.
-  GLINT_CHECK(!path_or_id.ends_with(".gguf"), "pipeline", "GGUF files are not supported yet: ", path_or_id);
+  if (path_or_id.ends_with(".gguf")) {
+    // The file carries its tokenizer (as tokenizer.json + tokenizer_config.json) and its bos/eos ids in the config,
+    // which generate() falls back to: transformers' from_pretrained(gguf_file=...) sees the same.
+    const io::GgufModel gguf = io::load_gguf(path_or_id);
+    GLINT_CHECK(gguf.tokenizer.is_object(), "pipeline", path_or_id, ": the GGUF file has no tokenizer");
+    Tokenizer tokenizer = Tokenizer::from_json(gguf.tokenizer, path_or_id);
+    tokenizer.set_config(tokenizer_config_from_json(gguf.tokenizer_config, path_or_id + ": tokenizer_config"));
+    return TextGenerationPipeline(AutoModelForCausalLM::from_pretrained(path_or_id, {options.device, options.dtype}),
+                                  std::move(tokenizer), {});
+  }
   const std::string folder = io::resolve_model(path_or_id);
   GenerationOptions defaults;
   if (std::filesystem::exists(std::filesystem::path(folder) / "generation_config.json"))

@@ -47,7 +47,8 @@ class TextGenerationPipeline {
   GenerationOptions defaults_;
 };
 
-// `task` must be "text-generation"; `path_or_id` is a model folder or a model id in the Hugging Face cache.
+// `task` must be "text-generation"; `path_or_id` is a model folder, a model id in the Hugging Face cache or a .gguf
+// file (its embedded tokenizer and chat template are used).
 TextGenerationPipeline pipeline(const std::string& task, const std::string& path_or_id,
                                 const PipelineOptions& options = {});
 

@@ -47,21 +47,20 @@ json special_added(const std::string& content, uint32_t id) {
 
 }  // namespace
 
-TokenizerConfig read_tokenizer_config(const std::string& folder) {
-  // The files are parsed by runtime/io (one reader for every HF config); this keeps what the tokenizer uses.
+namespace {
+
+// Keeps what the tokenizer uses of a parsed tokenizer_config.json (`ic`, unset when there is none) and the special
+// tokens of special_tokens_map.json (`special`, which tokenizer_config.json's entries override).
+TokenizerConfig config_from(const std::optional<io::TokenizerConfig>& ic, io::SpecialTokens special) {
   TokenizerConfig c;
-  fs::path dir(folder);
-  io::SpecialTokens special;
-  if (fs::exists(dir / "special_tokens_map.json")) special = io::load_special_tokens_map(folder);
-  if (fs::exists(dir / "tokenizer_config.json")) {
-    io::TokenizerConfig ic = io::load_tokenizer_config(folder);
-    for (auto& [name, spec] : ic.special.named) special.named[name] = spec;  // tokenizer_config.json wins
-    c.raw = ic.file.json;
-    c.chat_template = ic.chat_template.value_or("");
-    c.named_chat_templates.assign(ic.named_chat_templates.begin(), ic.named_chat_templates.end());
-    c.padding_side = ic.padding_side == "left" ? Side::kLeft : Side::kRight;
-    c.truncation_side = ic.truncation_side == "left" ? Side::kLeft : Side::kRight;
-    if (ic.model_max_length && *ic.model_max_length > 0) c.model_max_length = size_t(*ic.model_max_length);
+  if (ic) {
+    for (auto& [name, spec] : ic->special.named) special.named[name] = spec;
+    c.raw = ic->file.json;
+    c.chat_template = ic->chat_template.value_or("");
+    c.named_chat_templates.assign(ic->named_chat_templates.begin(), ic->named_chat_templates.end());
+    c.padding_side = ic->padding_side == "left" ? Side::kLeft : Side::kRight;
+    c.truncation_side = ic->truncation_side == "left" ? Side::kLeft : Side::kRight;
+    if (ic->model_max_length && *ic->model_max_length > 0) c.model_max_length = size_t(*ic->model_max_length);
   }
   if (!c.raw.is_object()) c.raw = json::object();
   c.bos_token = special.content("bos");
@@ -73,6 +72,22 @@ TokenizerConfig read_tokenizer_config(const std::string& folder) {
   c.mask_token = special.content("mask");
   if (auto it = c.raw.find("do_lower_case"); it != c.raw.end() && it->is_boolean()) c.do_lower_case = it->get<bool>();
   return c;
+}
+
+}  // namespace
+
+TokenizerConfig read_tokenizer_config(const std::string& folder) {
+  // The files are parsed by runtime/io (one reader for every HF config); this keeps what the tokenizer uses.
+  fs::path dir(folder);
+  io::SpecialTokens special;
+  if (fs::exists(dir / "special_tokens_map.json")) special = io::load_special_tokens_map(folder);
+  std::optional<io::TokenizerConfig> ic;
+  if (fs::exists(dir / "tokenizer_config.json")) ic = io::load_tokenizer_config(folder);
+  return config_from(ic, std::move(special));
+}
+
+TokenizerConfig tokenizer_config_from_json(const json& j, const std::string& source) {
+  return config_from(io::tokenizer_config_from_json(io::json_object(j, source, "tokenizer")), {});
 }
 
 Tokenizer Tokenizer::from_gpt2_files(const std::string& vocab_json, const std::string& merges_txt) {

@@ -81,7 +81,8 @@ class Tokenizer {
   // template variables (bos_token, eos_token, ...) unless `extra` sets them. Throws "[chat_template] ..." when the
   // tokenizer has no such template.
   std::string apply_chat_template(const nlohmann::ordered_json& messages, bool add_generation_prompt,
-                                  const nlohmann::ordered_json& extra = {}, const std::string& template_name = "") const;
+                                  const nlohmann::ordered_json& extra = {},
+                                  const std::string& template_name = "") const;
 
   std::optional<uint32_t> token_to_id(std::string_view token) const;
   std::optional<std::string> id_to_token(uint32_t id) const;
@@ -116,5 +117,7 @@ class Tokenizer {
 
 // Parses tokenizer_config.json (and special_tokens_map.json beside it when present); errors name the file.
 TokenizerConfig read_tokenizer_config(const std::string& folder);
+// The same from tokenizer_config.json content held elsewhere (a GGUF file's); errors name `source`.
+TokenizerConfig tokenizer_config_from_json(const nlohmann::json& j, const std::string& source = "<json>");
 
 }  // namespace glint
