@@ -1,5 +1,9 @@
-// Reading the model fixtures of tools/make_model_fixtures_gpt2_bert.py: expected.json files of nested lists.
+// Reading the model fixtures of tools/make_model_fixtures_*.py: JSON files of nested lists and raw f32 .bin files.
 #pragma once
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +29,27 @@ inline Tensor int_matrix(const nlohmann::json& rows) {
   for (const auto& r : rows)
     for (const auto& x : r) v.push_back(x.get<int64_t>());
   return Tensor::from_vector(v, {int64_t(rows.size()), int64_t(rows[0].size())}, DType::i64, Device::cpu());
+}
+
+// A (rows, cols) i64 tensor on `device` from a JSON list of lists of integers.
+inline Tensor ids_tensor(const nlohmann::json& rows, Device device) { return int_matrix(rows).to(device); }
+
+// The little-endian f32 values of a raw .bin file.
+inline std::vector<float> read_floats(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
+  EXPECT_TRUE(in.good()) << "cannot open " << file;
+  std::vector<float> v(static_cast<size_t>(in.tellg()) / sizeof(float));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
+  return v;
+}
+
+// Largest |a - b| over both vectors (which must have the same size).
+inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double m = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
+  return m;
 }
 
 }  // namespace glint::test

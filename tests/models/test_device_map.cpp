@@ -15,11 +15,15 @@
 #include "runtime/io/config.h"
 #include "runtime/ops/indexing.h"
 #include "tests/harness.h"
+#include "tests/models/json_fixture.h"
 
 namespace glint {
 namespace {
 
 namespace fs = std::filesystem;
+using test::ids_tensor;
+using test::max_abs_diff;
+using test::read_floats;
 
 const fs::path kModels = fs::path(__FILE__).parent_path() / "../data/models";
 constexpr double kSameTol = 1e-5;  // one model on one device vs spread: the same kernels, so near-identical
@@ -28,29 +32,6 @@ constexpr double kHfTol = 1e-4;    // the issue's bound against transformers
 std::vector<ModuleSize> fake_modules() {
   return {{"model.embed_tokens", 100}, {"model.layers.0", 100}, {"model.layers.1", 100}, {"model.layers.2", 100},
           {"model.layers.3", 100},     {"model.norm", 1},       {"lm_head", 100}};
-}
-
-std::vector<float> read_floats(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary | std::ios::ate);
-  std::vector<float> v(static_cast<size_t>(in.tellg()) / sizeof(float));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-  return v;
-}
-
-Tensor ids_tensor(const nlohmann::json& rows, Device device) {
-  std::vector<int64_t> v;
-  for (const auto& row : rows)
-    for (const auto& x : row) v.push_back(x.get<int64_t>());
-  const int64_t b = static_cast<int64_t>(rows.size());
-  return Tensor::from_vector(v, {b, static_cast<int64_t>(v.size()) / b}, DType::i64, device);
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
-  return m;
 }
 
 // Every boundary kind the devices allow: cpu -> vulkan:0 -> vulkan:1 -> back, or cpu <-> vulkan:0 with one GPU.

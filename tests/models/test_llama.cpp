@@ -15,11 +15,15 @@
 #include "runtime/io/config.h"
 #include "runtime/ops/indexing.h"
 #include "tests/harness.h"
+#include "tests/models/json_fixture.h"
 
 namespace glint {
 namespace {
 
 namespace fs = std::filesystem;
+using test::ids_tensor;
+using test::max_abs_diff;
+using test::read_floats;
 
 const fs::path kModels = fs::path(__FILE__).parent_path() / "../data/models";
 constexpr double kLogitTol = 1e-4;  // the bound for f32 logits
@@ -31,30 +35,8 @@ struct Fixture {
   explicit Fixture(const std::string& name)
       : folder(kModels / name), json(io::read_json_file(folder / "fixture.json")) {}
 
-  std::vector<float> floats(const std::string& file) const {
-    std::ifstream in(folder / file, std::ios::binary | std::ios::ate);
-    std::vector<float> v(static_cast<size_t>(in.tellg()) / sizeof(float));
-    in.seekg(0);
-    in.read(reinterpret_cast<char*>(v.data()), static_cast<std::streamsize>(v.size() * sizeof(float)));
-    return v;
-  }
+  std::vector<float> floats(const std::string& file) const { return read_floats(folder / file); }
 };
-
-// A (rows, cols) i64 tensor from a JSON list of lists.
-Tensor ids_tensor(const nlohmann::json& rows, Device device) {
-  std::vector<int64_t> v;
-  for (const auto& row : rows)
-    for (const auto& x : row) v.push_back(x.get<int64_t>());
-  const int64_t b = static_cast<int64_t>(rows.size());
-  return Tensor::from_vector(v, {b, static_cast<int64_t>(v.size()) / b}, DType::i64, device);
-}
-
-double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double m = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) m = std::max(m, std::fabs(double(a[i]) - double(b[i])));
-  return m;
-}
 
 // Logits (B, T, V) restricted to row b, positions [t0, t1).
 std::vector<float> rows_of(const Tensor& logits, int64_t b, int64_t t0, int64_t t1) {
