@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/copy.h"
 
@@ -116,51 +117,59 @@ Tensor Tensor::slice(int d, int64_t start, int64_t end, int64_t step) const {
   if (end < 0) end += n;
   start = std::clamp<int64_t>(start, 0, n);
   end = std::clamp<int64_t>(end, start, n);
-  Tensor r = *this;
+  Tensor r = detach();
   r.shape_[d] = (end - start + step - 1) / step;
   r.offset_ += start * strides_[d];
   r.strides_[d] *= step;
-  return r;
+  return record_view("slice", r, [shape = shape_, d, start, end, step](const Tensor& g) {
+    Tensor z = zeros(shape, g.dtype(), g.device());
+    z.slice(d, start, end, step).copy_from(g);
+    return z;
+  });
 }
 
 Tensor Tensor::select(int d, int64_t index) const {
   d = norm_dim(d, ndim(), "select");
   if (index < 0) index += shape_[d];
   GLINT_CHECK(index >= 0 && index < shape_[d], "select", "index ", index, " out of range for size ", shape_[d]);
-  Tensor r = *this;
+  Tensor r = detach();
   r.offset_ += index * strides_[d];
   r.shape_.erase(r.shape_.begin() + d);
   r.strides_.erase(r.strides_.begin() + d);
-  return r;
+  return record_view("select", r, [shape = shape_, d, index](const Tensor& g) {
+    Tensor z = zeros(shape, g.dtype(), g.device());
+    z.select(d, index).copy_from(g);
+    return z;
+  });
 }
 
 Tensor Tensor::transpose(int a, int b) const {
   a = norm_dim(a, ndim(), "transpose");
   b = norm_dim(b, ndim(), "transpose");
-  Tensor r = *this;
+  Tensor r = detach();
   std::swap(r.shape_[a], r.shape_[b]);
   std::swap(r.strides_[a], r.strides_[b]);
-  return r;
+  return record_view("transpose", r, [a, b](const Tensor& g) { return g.transpose(a, b); });
 }
 
 Tensor Tensor::permute(const std::vector<int>& dims) const {
   GLINT_CHECK(int(dims.size()) == ndim(), "permute", "got ", dims.size(), " dims for a ", ndim(), "-d tensor");
-  Tensor r = *this;
-  std::vector<bool> seen(ndim());
+  Tensor r = detach();
+  std::vector<int> inverse(ndim(), -1);
   for (int i = 0; i < ndim(); ++i) {
     int d = norm_dim(dims[i], ndim(), "permute");
-    GLINT_CHECK(!seen[d], "permute", "dimension ", d, " repeated");
-    seen[d] = true;
+    GLINT_CHECK(inverse[d] < 0, "permute", "dimension ", d, " repeated");
+    inverse[d] = i;
     r.shape_[i] = shape_[d];
     r.strides_[i] = strides_[d];
   }
-  return r;
+  return record_view("permute", r, [inverse](const Tensor& g) { return g.permute(inverse); });
 }
 
 Tensor Tensor::expand(const Shape& shape) const {
   check_shape(shape, "expand");
   GLINT_CHECK(shape.size() >= shape_.size(), "expand", "cannot expand ", shape_str(shape_), " to ", shape_str(shape));
-  Tensor r = *this;
+  Tensor r = detach();
   size_t lead = shape.size() - shape_.size();
   r.shape_ = shape;
   r.strides_.assign(shape.size(), 0);
@@ -171,23 +180,23 @@ Tensor Tensor::expand(const Shape& shape) const {
       GLINT_CHECK(shape_[i] == 1, "expand", "cannot expand ", shape_str(shape_), " to ", shape_str(shape));
     }
   }
-  return r;
+  return record_view("expand", r, [shape = shape_](const Tensor& g) { return autograd::sum_to(g, shape); });
 }
 
 Tensor Tensor::unsqueeze(int d) const {
   d = norm_dim(d, ndim() + 1, "unsqueeze");
   GLINT_CHECK(ndim() < kMaxDims, "unsqueeze", "at most ", kMaxDims, " dimensions");
-  Tensor r = *this;
+  Tensor r = detach();
   int64_t st = d < ndim() ? strides_[d] * shape_[d] : 1;
   r.shape_.insert(r.shape_.begin() + d, 1);
   r.strides_.insert(r.strides_.begin() + d, st);
-  return r;
+  return record_view("unsqueeze", r, [d](const Tensor& g) { return g.squeeze(d); });
 }
 
 Tensor Tensor::squeeze(int d) const {
   d = norm_dim(d, ndim(), "squeeze");
   GLINT_CHECK(shape_[d] == 1, "squeeze", "dimension ", d, " has size ", shape_[d], ", not 1");
-  return select(d, 0);
+  return record_view("squeeze", detach().select(d, 0), [d](const Tensor& g) { return g.unsqueeze(d); });
 }
 
 Tensor Tensor::reshape(const Shape& shape) const {
@@ -214,10 +223,10 @@ Tensor Tensor::reshape(const Shape& shape) const {
   // (the stride rule torch.view uses).
   std::optional<Shape> st = view_strides(s);
   if (!st) return contiguous().reshape(s);
-  Tensor r = *this;
+  Tensor r = detach();
   r.shape_ = s;
   r.strides_ = *st;
-  return r;
+  return record_view("reshape", r, [shape = shape_](const Tensor& g) { return g.reshape(shape); });
 }
 
 std::optional<Shape> Tensor::view_strides(const Shape& s) const {
@@ -248,19 +257,21 @@ Tensor Tensor::contiguous() const { return is_contiguous() ? *this : clone(); }
 
 Tensor Tensor::clone() const {
   Tensor out = empty(shape_, dtype_, device());
-  out.copy_from(*this);
-  return out;
+  out.copy_from(detach());
+  return record_view("clone", out, [](const Tensor& g) { return g; });
 }
 
 Tensor Tensor::to(DType dtype) const {
   if (dtype == dtype_) return *this;
   Tensor out = empty(shape_, dtype, device());
-  out.copy_from(*this);
-  return out;
+  out.copy_from(detach());
+  return record_view("to", out, [from = dtype_](const Tensor& g) { return g.to(from); });
 }
 
 Tensor Tensor::to(Device dev) const {
   if (dev == device()) return *this;
+  if (autograd::needs_grad({*this}))
+    return record_view("to", detach().to(dev), [from = device()](const Tensor& g) { return g.to(from); });
   Tensor src = contiguous();
   Tensor out = empty(shape_, dtype_, dev);
   size_t n = out.nbytes();
@@ -280,9 +291,55 @@ Tensor Tensor::to(Device dev) const {
 
 void Tensor::copy_from(const Tensor& src) {
   GLINT_CHECK(src.shape_ == shape_, "copy", "shape ", shape_str(src.shape_), " into ", shape_str(shape_));
+  GLINT_CHECK(!autograd::needs_grad({*this, src}), "copy",
+              "an in-place copy is not differentiable: detach() the tensors or copy under autograd::NoGradGuard");
   if (numel() == 0) return;
   const Tensor s = src.device() == device() ? src : src.to(device());
   copy_kernel(device(), s, *this);
+}
+
+bool Tensor::requires_grad() const { return autograd_ && (autograd_->requires_grad || autograd_->grad_fn); }
+
+Tensor& Tensor::requires_grad_(bool on) {
+  GLINT_CHECK(!autograd_ || !autograd_->grad_fn, "requires_grad_",
+              "only leaf tensors can be marked; this one is the result of ", autograd_->grad_fn->name);
+  GLINT_CHECK(!on || is_floating(dtype_), "requires_grad_", "only floating tensors take gradients, not ",
+              dtype_name(dtype_));
+  ensure_autograd_meta();
+  autograd_->requires_grad = on;
+  return *this;
+}
+
+bool Tensor::is_leaf() const { return !autograd_ || !autograd_->grad_fn; }
+
+Tensor Tensor::grad() const { return autograd_ ? autograd_->grad : Tensor(); }
+
+void Tensor::set_grad(Tensor grad) {
+  GLINT_CHECK(!grad.defined() || grad.shape() == shape_, "set_grad", "gradient of shape ", shape_str(grad.shape()),
+              " for a tensor of shape ", shape_str(shape_));
+  ensure_autograd_meta();
+  autograd_->grad = std::move(grad);
+}
+
+Tensor Tensor::detach() const {
+  Tensor r = *this;
+  r.autograd_.reset();
+  return r;
+}
+
+void Tensor::backward() const { autograd::backward(*this); }
+
+void Tensor::backward(const Tensor& grad, bool retain_graph) const { autograd::backward(*this, grad, retain_graph); }
+
+void Tensor::ensure_autograd_meta() {
+  if (!autograd_) autograd_ = std::make_shared<autograd::Meta>();
+}
+
+Tensor Tensor::record_view(const char* name, Tensor view, std::function<Tensor(const Tensor&)> backward) const {
+  if (autograd::needs_grad({*this}))
+    autograd::record(name, view, {*this},
+                     [backward = std::move(backward)](const Tensor& g) { return autograd::Grads{backward(g)}; });
+  return view;
 }
 
 void Tensor::read_bytes(void* dst) const {

@@ -2,6 +2,7 @@
 // Views (slice, transpose, permute, reshape, expand) share storage and copy nothing.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -14,6 +15,10 @@
 #include "runtime/core/storage.h"
 
 namespace glint {
+
+namespace autograd {
+struct Meta;
+}
 
 using Shape = std::vector<int64_t>;
 inline constexpr int kMaxDims = 8;
@@ -79,13 +84,35 @@ class Tensor {
   std::vector<T> to_vector() const;  // T's size must match dtype
   void read_bytes(void* dst) const;   // numel * dtype_size bytes, in logical (row-major) order
 
+  // Autograd (runtime/autograd/autograd.h). Handles of one tensor share its autograd state; views do not.
+  // True for a leaf marked with requires_grad_ and for the result of a recorded op.
+  bool requires_grad() const;
+  // Marks (or unmarks) a leaf whose gradient backward() accumulates (torch.Tensor.requires_grad_).
+  Tensor& requires_grad_(bool on = true);
+  bool is_leaf() const;
+  // The gradient accumulated by backward() (leaves only); undefined before the first backward or after set_grad({}).
+  Tensor grad() const;
+  void set_grad(Tensor grad);
+  // The same data outside the graph: no gradient flows through it.
+  Tensor detach() const;
+  // autograd::backward(*this, grad); without a grad, a one-element tensor is seeded with 1.
+  void backward() const;
+  void backward(const Tensor& grad, bool retain_graph = false) const;
+  // Gives the handle autograd state up front, so copies taken now (a module's weights) share a later requires_grad_.
+  void ensure_autograd_meta();
+  const std::shared_ptr<autograd::Meta>& autograd_meta() const { return autograd_; }
+  void set_autograd_meta(std::shared_ptr<autograd::Meta> meta) { autograd_ = std::move(meta); }
+
  private:
   std::optional<Shape> view_strides(const Shape& shape) const;
+  // The result of view op `name`: records its backward when this tensor requires grad.
+  Tensor record_view(const char* name, Tensor view, std::function<Tensor(const Tensor&)> backward) const;
 
   std::shared_ptr<Storage> storage_;
   Shape shape_, strides_;
   int64_t offset_ = 0;
   DType dtype_ = DType::f32;
+  std::shared_ptr<autograd::Meta> autograd_;
 };
 
 // Creation.

@@ -4,7 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/attention_grad.h"
 
 namespace glint {
 namespace {
@@ -82,6 +84,7 @@ AttentionArgs prepare(const char* op, const Tensor& q, const Tensor& k, const Te
 }  // namespace
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts) {
+  if (autograd::needs_grad({q, k, v})) return attention_with_grad(q, k, v, opts);
   if (!attention_kernel.supports(q.device().kind)) return attention_composite(q, k, v, opts);
   AttentionArgs a = prepare(kOp, q, k, v, opts);
   if (a.out.numel() > 0) attention_kernel(q.device(), a);

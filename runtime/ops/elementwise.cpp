@@ -3,7 +3,9 @@
 #include <cmath>
 #include <limits>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/elementwise_grad.h"
 
 namespace glint {
 namespace {
@@ -84,7 +86,8 @@ Tensor binary(BinaryOp op, const Tensor& a, const Tensor& b) {
   check_dtype_supported(a.dtype(), accepts_integers(op), name);
   Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
   Tensor out = Tensor::empty(shape, is_comparison(op) ? DType::u8 : a.dtype(), a.device());
-  if (out.numel()) binary_kernel(a.device(), op, a.expand(shape), b.expand(shape), out);
+  if (out.numel()) binary_kernel(a.device(), op, a.detach().expand(shape), b.detach().expand(shape), out);
+  if (autograd::needs_grad({a, b})) record_binary(op, a, b, out);
   return out;
 }
 
@@ -95,6 +98,7 @@ Tensor binary(BinaryOp op, const Tensor& a, double b) {
   if (!is_floating(a.dtype())) check_int_scalar(b, a.dtype(), name);
   Tensor out = Tensor::empty(a.shape(), is_comparison(op) ? DType::u8 : a.dtype(), a.device());
   if (out.numel()) binary_scalar_kernel(a.device(), op, a, b, out);
+  if (autograd::needs_grad({a})) record_binary_scalar(op, a, b, out);
   return out;
 }
 
@@ -136,6 +140,7 @@ Tensor unary_with(UnaryOp op, const Tensor& x, const ClampBounds& bounds) {
   check_dtype_supported(x.dtype(), accepts_integers(op), name);
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (out.numel()) unary_kernel(x.device(), op, x, bounds, out);
+  if (autograd::needs_grad({x})) record_unary(op, x, bounds, out);
   return out;
 }
 
@@ -191,11 +196,13 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   check_same_dtype(a, b, "where");
   Shape shape = broadcast_shapes(broadcast_shapes(cond.shape(), a.shape(), "where"), b.shape(), "where");
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
-  if (out.numel() == 0) return out;
-  // Kernels take a u8 condition; any other dtype becomes one (at cond's own, unbroadcast size) so that float
-  // conditions follow truthiness (0.5 and NaN are true, -0.0 false) rather than a cast's truncation.
-  Tensor c = cond.dtype() == DType::u8 ? cond : binary(BinaryOp::ne, cond, 0.0);
-  where_kernel(a.device(), c.expand(shape), a.expand(shape), b.expand(shape), out);
+  if (out.numel()) {
+    // Kernels take a u8 condition; any other dtype becomes one (at cond's own, unbroadcast size) so that float
+    // conditions follow truthiness (0.5 and NaN are true, -0.0 false) rather than a cast's truncation.
+    Tensor c = cond.dtype() == DType::u8 ? cond.detach() : binary(BinaryOp::ne, cond.detach(), 0.0);
+    where_kernel(a.device(), c.expand(shape), a.detach().expand(shape), b.detach().expand(shape), out);
+  }
+  if (autograd::needs_grad({a, b})) record_where(cond, a, b, out);
   return out;
 }
 

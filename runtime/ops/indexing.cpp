@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 
 namespace glint {
@@ -69,7 +70,9 @@ Tensor indexed_base(const Tensor& x, int dim, const Shape& shape) {
   return view(x, shape, strides);
 }
 
-Tensor embedding(const Tensor& weight, const Tensor& ids) {
+namespace {
+
+Tensor embedding_forward(const Tensor& weight, const Tensor& ids) {
   GLINT_CHECK(weight.ndim() == 2, "embedding", "weight must be 2-d (rows, dim), got shape ", shape_str(weight.shape()));
   GLINT_CHECK(is_floating(weight.dtype()), "embedding", "weight must be f32, f16 or bf16, got ",
               dtype_name(weight.dtype()));
@@ -89,7 +92,7 @@ Tensor embedding(const Tensor& weight, const Tensor& ids) {
   return out;
 }
 
-Tensor concat(const std::vector<Tensor>& xs, int dim) {
+Tensor concat_forward(const std::vector<Tensor>& xs, int dim) {
   GLINT_CHECK(!xs.empty(), "concat", "needs at least one tensor");
   const Tensor& first = xs.front();
   GLINT_CHECK(first.ndim() > 0, "concat", "cannot concatenate 0-d tensors");
@@ -116,7 +119,7 @@ Tensor concat(const std::vector<Tensor>& xs, int dim) {
   return out;
 }
 
-Tensor index_select(const Tensor& x, int dim, const Tensor& idx) {
+Tensor index_select_forward(const Tensor& x, int dim, const Tensor& idx) {
   GLINT_CHECK(x.ndim() > 0, "index_select", "x must have at least one dimension");
   const int d = norm_dim("index_select", dim, x.ndim());
   GLINT_CHECK(idx.ndim() == 1, "index_select", "indices must be 1-d, got shape ", shape_str(idx.shape()));
@@ -133,7 +136,7 @@ Tensor index_select(const Tensor& x, int dim, const Tensor& idx) {
   return out;
 }
 
-Tensor gather(const Tensor& x, int dim, const Tensor& idx) {
+Tensor gather_forward(const Tensor& x, int dim, const Tensor& idx) {
   GLINT_CHECK(x.ndim() > 0, "gather", "x must have at least one dimension");
   const int d = norm_dim("gather", dim, x.ndim());
   GLINT_CHECK(idx.ndim() == x.ndim(), "gather", "indices have ", idx.ndim(), " dims but x has ", x.ndim());
@@ -148,7 +151,7 @@ Tensor gather(const Tensor& x, int dim, const Tensor& idx) {
   return out;
 }
 
-Tensor scatter_add(const Tensor& x, int dim, const Tensor& idx, const Tensor& src) {
+Tensor scatter_add_forward(const Tensor& x, int dim, const Tensor& idx, const Tensor& src) {
   GLINT_CHECK(x.ndim() > 0, "scatter_add", "x must have at least one dimension");
   const int d = norm_dim("scatter_add", dim, x.ndim());
   const DType dt = x.dtype();
@@ -173,6 +176,89 @@ Tensor scatter_add(const Tensor& x, int dim, const Tensor& idx, const Tensor& sr
   acc.copy_from(x);
   if (i.numel() > 0) scatter_add_kernel(acc.device(), acc, d, i.contiguous(), src);
   return acc.to(dt);
+}
+
+// Runs forward without recording (it works on views of its inputs) and returns its result.
+template <class F>
+Tensor untracked(F&& forward) {
+  autograd::NoGradGuard no_grad;
+  return forward();
+}
+
+}  // namespace
+
+Tensor embedding(const Tensor& weight, const Tensor& ids) {
+  Tensor out = untracked([&] { return embedding_forward(weight, ids); });
+  if (autograd::needs_grad({weight})) {
+    // Every looked-up row's gradient added back into its row.
+    autograd::record("embedding", out, {weight, ids}, [shape = weight.shape(), ids = ids.detach()](const Tensor& g) {
+      const int64_t d = shape[1];
+      const Tensor rows = g.reshape({-1, d});
+      const Tensor at = ids.reshape({-1, 1}).expand({rows.dim(0), d});
+      return autograd::Grads{scatter_add(zeros(shape, g.dtype(), g.device()), 0, at, rows), Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor concat(const std::vector<Tensor>& xs, int dim) {
+  Tensor out = untracked([&] { return concat_forward(xs, dim); });
+  if (autograd::needs_grad(xs)) {
+    std::vector<int64_t> sizes;
+    for (const Tensor& x : xs) sizes.push_back(x.dim(dim));
+    autograd::record("concat", out, xs, [sizes, dim](const Tensor& g) {
+      autograd::Grads grads;
+      int64_t at = 0;
+      for (int64_t n : sizes) {
+        grads.push_back(g.slice(dim, at, at + n));
+        at += n;
+      }
+      return grads;
+    });
+  }
+  return out;
+}
+
+Tensor index_select(const Tensor& x, int dim, const Tensor& idx) {
+  Tensor out = untracked([&] { return index_select_forward(x, dim, idx); });
+  if (autograd::needs_grad({x})) {
+    autograd::record("index_select", out, {x, idx}, [shape = x.shape(), dim, idx = idx.detach()](const Tensor& g) {
+      Shape along(g.ndim(), 1);
+      along[dim < 0 ? dim + g.ndim() : dim] = idx.numel();
+      const Tensor at = idx.reshape(along).expand(g.shape());
+      return autograd::Grads{scatter_add(zeros(shape, g.dtype(), g.device()), dim, at, g), Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor gather(const Tensor& x, int dim, const Tensor& idx) {
+  Tensor out = untracked([&] { return gather_forward(x, dim, idx); });
+  if (autograd::needs_grad({x})) {
+    autograd::record("gather", out, {x, idx}, [shape = x.shape(), dim, idx = idx.detach()](const Tensor& g) {
+      return autograd::Grads{scatter_add(zeros(shape, g.dtype(), g.device()), dim, idx, g), Tensor()};
+    });
+  }
+  return out;
+}
+
+Tensor scatter_add(const Tensor& x, int dim, const Tensor& idx, const Tensor& src) {
+  Tensor out = untracked([&] { return scatter_add_forward(x, dim, idx, src); });
+  if (autograd::needs_grad({x, src})) {
+    const bool need_src = src.requires_grad();
+    autograd::record("scatter_add", out, {x, idx, src},
+                     [dim, idx = idx.detach(), src_shape = src.shape(), need_src](const Tensor& g) {
+                       Tensor gs;
+                       if (need_src) {  // src positions beyond idx's extent were not read
+                         gs = zeros(src_shape, g.dtype(), g.device());
+                         Tensor part = gs;
+                         for (int i = 0; i < idx.ndim(); ++i) part = part.slice(i, 0, idx.dim(i));
+                         part.copy_from(gather(g, dim, idx));
+                       }
+                       return autograd::Grads{g, Tensor(), gs};
+                     });
+  }
+  return out;
 }
 
 std::pair<Tensor, Tensor> topk(const Tensor& x, int64_t k, int dim, bool largest, bool sorted) {

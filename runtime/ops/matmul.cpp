@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <optional>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/reduce.h"
 
 namespace glint {
 namespace {
@@ -89,9 +91,7 @@ Tensor gemm(const Tensor& a_in, const Tensor& b_in, const Tensor& bias) {
   return c;
 }
 
-}  // namespace
-
-Tensor matmul(const Tensor& a, const Tensor& b) {
+Tensor matmul_forward(const Tensor& a, const Tensor& b) {
   check_operand("matmul", a, "a");
   check_operand("matmul", b, "b");
   check_same("matmul", a, b);
@@ -123,7 +123,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   return gemm(a2.expand(sa), b2.expand(sb), {}).reshape(result);
 }
 
-Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   check_operand("linear", x, "x");
   check_operand("linear", weight, "weight");
   check_same("linear", x, weight);
@@ -143,6 +143,52 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   sw.insert(sw.end(), {in, out});
   result.push_back(out);
   return gemm(x2, weight.transpose(0, 1).expand(sw), bias).reshape(result);
+}
+
+}  // namespace
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (!autograd::needs_grad({a, b})) return matmul_forward(a, b);
+  Tensor out;
+  {
+    autograd::NoGradGuard no_grad;
+    out = matmul_forward(a, b);
+  }
+  const bool need_a = a.requires_grad(), need_b = b.requires_grad();
+  autograd::record("matmul", out, {a, b}, [x = a.detach(), y = b.detach(), need_a, need_b](const Tensor& g) {
+    // In the promoted (..., M, K) @ (..., K, N) form, then summed over broadcast batch dims and unpromoted.
+    const Tensor x2 = x.ndim() == 1 ? x.unsqueeze(0) : x, y2 = y.ndim() == 1 ? y.unsqueeze(1) : y;
+    Tensor g2 = g;
+    if (x.ndim() == 1) g2 = g2.unsqueeze(y.ndim() == 1 ? 0 : -2);
+    if (y.ndim() == 1) g2 = g2.unsqueeze(-1);
+    autograd::Grads grads(2);
+    if (need_a) grads[0] = autograd::sum_to(matmul(g2, y2.transpose(-1, -2)), x2.shape()).reshape(x.shape());
+    if (need_b) grads[1] = autograd::sum_to(matmul(x2.transpose(-1, -2), g2), y2.shape()).reshape(y.shape());
+    return grads;
+  });
+  return out;
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (!autograd::needs_grad({x, weight, bias})) return linear_forward(x, weight, bias);
+  Tensor out;
+  {
+    autograd::NoGradGuard no_grad;
+    out = linear_forward(x, weight, bias);
+  }
+  const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.requires_grad();
+  autograd::record("linear", out, {x, weight, bias},
+                   [xs = x.detach(), w = weight.detach(), need_x, need_w, need_b](const Tensor& g) {
+                     // Rows of every batch position at once: (R, out) and (R, in).
+                     const int64_t in = w.dim(1), out_features = w.dim(0);
+                     const Tensor g2 = g.reshape({-1, out_features});
+                     autograd::Grads grads(3);
+                     if (need_x) grads[0] = matmul(g, w);
+                     if (need_w) grads[1] = matmul(g2.transpose(0, 1), xs.reshape({-1, in}));
+                     if (need_b) grads[2] = sum(g2, 0);
+                     return grads;
+                   });
+  return out;
 }
 
 }  // namespace glint

@@ -1,7 +1,12 @@
 // Reduction definitions: argument checks, output shape and dtype, then the backend kernel.
 #include "runtime/ops/reduce.h"
 
+#include <algorithm>
+
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/elementwise.h"
+#include "runtime/ops/indexing.h"
 
 namespace glint {
 namespace {
@@ -10,6 +15,34 @@ DType out_dtype(ReduceOp op, DType in) {
   if (op == ReduceOp::argmax) return DType::i64;
   if (op == ReduceOp::sum && !is_floating(in)) return DType::i64;
   return in;
+}
+
+// The gradient of a reduction over dim d of x (0-d x is seen as (1)) for the output gradient g (x's shape
+// without d): spread back over d by each op's rule.
+void record_reduce(ReduceOp op, const Tensor& x_in, int d, int64_t correction, Tensor& out) {
+  const Tensor x = (x_in.ndim() == 0 ? x_in.unsqueeze(0) : x_in).detach(), y = out.detach();
+  autograd::record(reduce_op_name(op), out, {x_in}, [=, shape = x_in.shape()](const Tensor& g_in) {
+    const Tensor g = g_in.unsqueeze(d);
+    const double n = double(x.dim(d));
+    Tensor gx;
+    switch (op) {
+      case ReduceOp::sum:
+        gx = g.expand(x.shape());
+        break;
+      case ReduceOp::mean:
+        gx = (g / n).expand(x.shape());
+        break;
+      case ReduceOp::var:
+        gx = g * (x - mean(x, d, true)) * (2.0 / std::max(0.0, n - double(correction)));
+        break;
+      default: {  // max / min: all of it to the element the reduction picked (torch's indices rule)
+        const Tensor at = argmax(op == ReduceOp::max ? x : neg(x), d, true);
+        gx = scatter_add(zeros(x.shape(), g.dtype(), g.device()), d, at, g);
+        break;
+      }
+    }
+    return autograd::Grads{gx.reshape(shape)};
+  });
 }
 
 Tensor reduce(const Tensor& x_in, int dim, bool keepdim, ReduceOp op, int64_t correction) {
@@ -29,7 +62,8 @@ Tensor reduce(const Tensor& x_in, int dim, bool keepdim, ReduceOp op, int64_t co
   Shape out_shape = x.shape();
   out_shape.erase(out_shape.begin() + d);
   Tensor out = Tensor::empty(out_shape, out_dtype(op, x.dtype()), x.device());
-  if (out.numel() > 0) reduce_kernel(x.device(), x, d, op, correction, out);
+  if (out.numel() > 0) reduce_kernel(x.device(), x.detach(), d, op, correction, out);
+  if (op != ReduceOp::argmax && autograd::needs_grad({x_in})) record_reduce(op, x_in, d, correction, out);
   return keepdim && !scalar ? out.unsqueeze(d) : out;
 }
 
@@ -65,7 +99,9 @@ Tensor var(const Tensor& x, int dim, int64_t correction, bool keepdim) {
 Tensor sum_all(const Tensor& x) {
   GLINT_CHECK(x.defined(), "sum_all", "undefined tensor");
   Tensor out = Tensor::empty({}, out_dtype(ReduceOp::sum, x.dtype()), x.device());
-  sum_all_kernel(x.device(), x, out);
+  sum_all_kernel(x.device(), x.detach(), out);
+  if (autograd::needs_grad({x}))
+    autograd::record("sum_all", out, {x}, [shape = x.shape()](const Tensor& g) { return autograd::Grads{g.expand(shape)}; });
   return out;
 }
 

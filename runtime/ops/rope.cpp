@@ -4,7 +4,9 @@
 #include <cmath>
 #include <numbers>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/elementwise.h"
 
 namespace glint {
 namespace {
@@ -101,7 +103,15 @@ Tensor apply_rope(const Tensor& x, const Tensor& positions, const RopeConfig& cf
   // HF rotates by position_ids.float() * inv_freq: the positions become f32 first, exactly as there.
   Tensor pos = positions.to(DType::f32).reshape({ps.size() == 2 ? B : 1, T}).expand({B, T});
   Tensor freq = Tensor::from_vector(inv_freq, {int64_t(inv_freq.size())}, DType::f32, x.device());
-  rope_kernel(x.device(), x, pos, freq, cfg.interleaved, out);
+  rope_kernel(x.device(), x.detach(), pos, freq, cfg.interleaved, out);
+  if (autograd::needs_grad({x})) {
+    // A rotation's transpose is the rotation by the opposite angle: the same kernel at negated positions.
+    autograd::record("rope", out, {x}, [back = neg(pos), freq, interleaved = cfg.interleaved](const Tensor& g) {
+      Tensor gx = Tensor::empty(g.shape(), g.dtype(), g.device());
+      rope_kernel(g.device(), g, back, freq, interleaved, gx);
+      return autograd::Grads{gx};
+    });
+  }
   return out;
 }
 

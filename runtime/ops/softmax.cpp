@@ -1,7 +1,10 @@
 // Softmax definitions: argument checks and the output, then the backend kernel.
 #include "runtime/ops/softmax.h"
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/reduce.h"
+#include "runtime/ops/elementwise.h"
 
 namespace glint {
 namespace {
@@ -15,7 +18,18 @@ Tensor softmax_impl(const Tensor& x, int dim, bool log) {
   const int d = dim < 0 ? dim + x1.ndim() : dim;
   GLINT_CHECK(d >= 0 && d < x1.ndim(), name, "dimension ", dim, " out of range for ", x.ndim(), "-d tensor");
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
-  if (out.numel() > 0) softmax_kernel(x.device(), x1, d, log, out.ndim() == 0 ? out.unsqueeze(0) : out);
+  if (out.numel() > 0)
+    softmax_kernel(x.device(), x1.detach(), d, log, out.ndim() == 0 ? out.unsqueeze(0) : out);
+  if (autograd::needs_grad({x})) {
+    // softmax: y (g - sum(g y)); log_softmax: g - exp(y) sum(g), along the row. 0-d: the row is one element.
+    const Tensor y = out.detach();
+    const int rd = x.ndim() == 0 ? -1 : d;
+    autograd::record(name, out, {x}, [y, rd, log](const Tensor& g) {
+      if (y.ndim() == 0) return autograd::Grads{g * 0.0};  // a constant: 1, or 0 for log
+      if (log) return autograd::Grads{g - exp(y) * sum(g, rd, true)};
+      return autograd::Grads{y * (g - sum(g * y, rd, true))};
+    });
+  }
   return out;
 }
 

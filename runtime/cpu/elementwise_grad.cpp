@@ -1,0 +1,65 @@
+// CPU kernel of the unary ops' backward: g * f'(x) in f32, with the derivatives torch's autograd uses
+// (tools/autograd/derivatives.yaml), one OpenMP loop over contiguous tensors.
+#include <cmath>
+#include <numbers>
+
+#include "runtime/cpu/elem.h"
+#include "runtime/ops/elementwise_grad.h"
+
+namespace glint::cpu {
+namespace {
+
+float derivative(UnaryOp op, float x, const ClampBounds& b) {
+  switch (op) {
+    case UnaryOp::neg: return -1.0f;
+    case UnaryOp::abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
+    case UnaryOp::exp: return std::exp(x);
+    case UnaryOp::log: return 1.0f / x;
+    case UnaryOp::sqrt: return 0.5f / std::sqrt(x);
+    case UnaryOp::rsqrt: return -0.5f / (x * std::sqrt(x));
+    case UnaryOp::tanh: {
+      const float t = std::tanh(x);
+      return 1.0f - t * t;
+    }
+    case UnaryOp::sigmoid: {
+      const float s = 1.0f / (1.0f + std::exp(-x));
+      return s * (1.0f - s);
+    }
+    case UnaryOp::silu: {
+      const float s = 1.0f / (1.0f + std::exp(-x));
+      return s * (1.0f + x * (1.0f - s));
+    }
+    case UnaryOp::gelu: {
+      const float cdf = 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
+      const float pdf = std::exp(-0.5f * x * x) * float(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+      return cdf + x * pdf;
+    }
+    case UnaryOp::gelu_tanh: {
+      constexpr float kBeta = float(std::numbers::sqrt2 * std::numbers::inv_sqrtpi), kKappa = 0.044715f;
+      const float t = std::tanh(kBeta * (x + kKappa * x * x * x));
+      return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * kBeta * (1.0f + 3.0f * kKappa * x * x);
+    }
+    case UnaryOp::relu: return x > 0.0f ? 1.0f : 0.0f;
+    case UnaryOp::clamp: return x >= b.lo_f && x <= b.hi_f ? 1.0f : 0.0f;
+  }
+  return 0.0f;
+}
+
+void unary_grad_cpu(UnaryOp op, const Tensor& x, const Tensor& g, const ClampBounds& bounds, const Tensor& out) {
+  visit_dtype(x.dtype(), [&]<class T>() {
+    if constexpr (is_float_elem<T>) {
+      const T* px = ptr<T>(x);
+      const T* pg = ptr<T>(g);
+      T* po = ptr<T>(out);
+      const int64_t n = out.numel();
+#pragma omp parallel for schedule(static) if (n > (1 << 15))
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = from_float<T>(to_float(pg[i]) * derivative(op, to_float(px[i]), bounds));
+    }
+  });
+}
+
+const OpRegistration reg(unary_grad_kernel, DeviceKind::cpu, unary_grad_cpu);
+
+}  // namespace
+}  // namespace glint::cpu
