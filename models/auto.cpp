@@ -63,7 +63,18 @@ std::unique_ptr<CausalLM> AutoModelForCausalLM::from_config(const io::JsonFile& 
   }
   GLINT_CHECK(!vb.device_map() || entry->device_map, "auto", config.where, ": model_type '",
               config.get_or<std::string>("model_type", "(none)"), "' does not support device maps");
-  return entry->factory(config, vb);
+  std::unique_ptr<CausalLM> model = entry->factory(config, vb);
+  model->set_parameters(vb.parameters());
+  return model;
+}
+
+std::unique_ptr<CausalLM> AutoModelForCausalLM::from_config(const io::JsonFile& config, const ModelLoadOptions& options,
+                                                            uint64_t seed) {
+  const double std = config.get_or<double>("initializer_range", 0.02);
+  const nn::VarBuilder vb = nn::VarBuilder(nn::init_weights(seed, std, options.dtype.value_or(DType::f32)),
+                                           options.device.value_or(default_device()), options.dtype)
+                                .with_device_map(options.device_map);
+  return from_config(config, vb);
 }
 
 std::unique_ptr<CausalLM> AutoModelForCausalLM::from_pretrained(const std::string& path_or_id,

@@ -39,6 +39,10 @@ class AutoModelForCausalLM {
   static std::unique_ptr<CausalLM> from_pretrained(const std::string& path_or_id, const ModelLoadOptions& options = {});
   // The architecture `config` names, with weights from `vb`; "[auto] ... is not supported (supported: ...)" else.
   static std::unique_ptr<CausalLM> from_config(const io::JsonFile& config, const nn::VarBuilder& vb);
+  // A freshly initialised model of the architecture `config` names (transformers' from_config): nn::init_weights
+  // with config's initializer_range (0.02 when absent), in options.dtype (f32 when unset).
+  static std::unique_ptr<CausalLM> from_config(const io::JsonFile& config, const ModelLoadOptions& options,
+                                               uint64_t seed);
   // Registered model types, sorted.
   static std::vector<std::string> supported_model_types();
 };

@@ -6,9 +6,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "models/nn/var_builder.h"
 #include "runtime/core/tensor.h"
+#include "runtime/ops/loss.h"
 
 namespace glint {
 
@@ -41,6 +44,27 @@ class CausalLM {
   // Returns logits (B, T, vocab) in f32, or (B, 1, vocab) for the last position only when `last_only`.
   virtual Tensor forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
                          KVCache* cache, bool last_only = false) const = 0;
+
+  // Training. The mean next-token cross-entropy of input_ids (B, T) against labels (B, T) (i64, -100 = ignored),
+  // shifted inside as transformers' ForCausalLMLoss does: position t is scored on labels[:, t + 1]. Differentiable
+  // with respect to the parameters. The default materialises the logits; architectures override it with
+  // linear_cross_entropy so a large vocabulary's f32 logits never exist at once.
+  virtual Tensor loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask = {},
+                      const CrossEntropyOptions& opts = {}) const;
+  // Recompute each transformer block in backward instead of keeping its activations (Llama family; an error
+  // elsewhere).
+  virtual void set_gradient_checkpointing(bool on);
+
+  // The parameters by HF name, as the loader built them (empty for a model made without AutoModelForCausalLM).
+  const nn::ParameterStore& parameters() const { return *parameters_; }
+  void set_parameters(std::shared_ptr<nn::ParameterStore> parameters) { parameters_ = std::move(parameters); }
+
+ private:
+  std::shared_ptr<nn::ParameterStore> parameters_ = std::make_shared<nn::ParameterStore>();
 };
+
+// The positions of (B, T) labels that score the logits of positions 0 .. T-2, flattened: labels[:, 1:] as i64 on the
+// CPU, (B * (T - 1)).
+Tensor shifted_labels(const Tensor& labels);
 
 }  // namespace glint

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include "models/auto.h"
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
@@ -183,8 +184,16 @@ Tensor LlamaForCausalLM::attention(const Layer& layer, size_t index, const Tenso
   return a.o_proj.forward(y.transpose(1, 2).reshape({b, t, cfg_.num_attention_heads * d}));
 }
 
-Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
-                                 KVCache* cache, bool last_only) const {
+Tensor LlamaForCausalLM::decoder_layer(size_t index, const Tensor& x_in, const Tensor& positions, const Tensor& mask,
+                                       KVCache* cache) const {
+  const Layer& l = layers_[index];
+  const Tensor x = x_in + attention(l, index, l.input_layernorm.forward(x_in), positions, mask, cache);
+  const Tensor h = l.post_attention_layernorm.forward(x);
+  return x + l.mlp.down_proj.forward(silu(l.mlp.gate_proj.forward(h)) * l.mlp.up_proj.forward(h));
+}
+
+Tensor LlamaForCausalLM::hidden_states(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
+                                       KVCache* cache, bool last_only) const {
   GLINT_CHECK(input_ids.ndim() == 2, "llama", "input_ids must be (B, T), got ", shape_str(input_ids.shape()));
   const int64_t b = input_ids.dim(0), t = input_ids.dim(1), past = cache ? cache->length : 0;
   if (cache) {
@@ -211,15 +220,33 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
       pos = pos.to(layer_devices_[i]);
       if (mask.defined()) mask = mask.to(layer_devices_[i]);
     }
-    const Layer& l = layers_[i];
-    x = x + attention(l, i, l.input_layernorm.forward(x), pos, mask, cache);
-    const Tensor h = l.post_attention_layernorm.forward(x);
-    x = x + l.mlp.down_proj.forward(silu(l.mlp.gate_proj.forward(h)) * l.mlp.up_proj.forward(h));
+    if (checkpointing_ && !cache) {
+      x = autograd::checkpoint(
+          [this, i, pos, mask](const std::vector<Tensor>& in) { return decoder_layer(i, in[0], pos, mask, nullptr); },
+                               {x});
+    } else {
+      x = decoder_layer(i, x, pos, mask, cache);
+    }
   }
   if (cache) cache->length += t;
   if (last_only) x = x.slice(1, t - 1, t);
-  const Tensor h = norm_.forward(x.to(norm_device_)).to(head_device_);
-  return lm_head_.forward(h).to(DType::f32);  // (B, T, vocab)
+  return norm_.forward(x.to(norm_device_)).to(head_device_);
+}
+
+Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
+                                 KVCache* cache, bool last_only) const {
+  return lm_head_.forward(hidden_states(input_ids, attention_mask, positions, cache, last_only)).to(DType::f32);
+}
+
+Tensor LlamaForCausalLM::loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask,
+                              const CrossEntropyOptions& opts) const {
+  GLINT_CHECK(labels.defined() && labels.shape() == input_ids.shape(), "loss", "labels ",
+              labels.defined() ? shape_str(labels.shape()) : "undefined", " must match input_ids ",
+              shape_str(input_ids.shape()));
+  const Tensor h = hidden_states(input_ids, attention_mask, {}, nullptr);  // (B, T, C)
+  const int64_t t = h.dim(1);
+  const Tensor rows = h.slice(1, 0, t - 1).reshape({-1, cfg_.hidden_size});
+  return linear_cross_entropy(rows, lm_head_.weight(), shifted_labels(labels), opts);
 }
 
 namespace {

@@ -58,6 +58,13 @@ class LlamaForCausalLM final : public CausalLM {
   KVCache new_cache(int64_t batch, int64_t max_length) const override;
   Tensor forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions, KVCache* cache,
                  bool last_only = false) const override;
+  // The final-norm hidden states (B, T, C) (or (B, 1, C) with last_only) on lm_head's device: forward before the head.
+  Tensor hidden_states(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions, KVCache* cache,
+                       bool last_only = false) const;
+  // Fused with the head block by block (linear_cross_entropy).
+  Tensor loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask = {},
+              const CrossEntropyOptions& opts = {}) const override;
+  void set_gradient_checkpointing(bool on) override { checkpointing_ = on; }
 
   const LlamaConfig& llama_config() const { return cfg_; }
 
@@ -79,6 +86,9 @@ class LlamaForCausalLM final : public CausalLM {
   // x (B, T, C) -> (B, T, C); writes this layer's keys and values into the cache when there is one.
   Tensor attention(const Layer& layer, size_t index, const Tensor& x, const Tensor& positions, const Tensor& mask,
                    KVCache* cache) const;
+  // One decoder layer: x (B, T, C) -> (B, T, C).
+  Tensor decoder_layer(size_t index, const Tensor& x, const Tensor& positions, const Tensor& mask,
+                       KVCache* cache) const;
 
   LlamaConfig cfg_;
   CausalLMConfig info_;
@@ -89,6 +99,7 @@ class LlamaForCausalLM final : public CausalLM {
   std::vector<Layer> layers_;
   nn::RMSNorm norm_;
   nn::Linear lm_head_;
+  bool checkpointing_ = false;
 };
 
 }  // namespace glint

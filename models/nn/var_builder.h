@@ -4,6 +4,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/device_map.h"
 #include "runtime/core/tensor.h"
@@ -20,14 +22,32 @@ class WeightSource {
  public:
   virtual ~WeightSource() = default;
   virtual bool contains(const std::string& name) const = 0;
-  // The tensor `name` on `device`, cast to `dtype` when given, else in the dtype it is stored in.
-  virtual Tensor load(const std::string& name, Device device, std::optional<DType> dtype) const = 0;
+  // The tensor `name` on `device`, cast to `dtype` when given, else in the dtype it is stored in. `shape` is what
+  // the model expects (sources that make weights rather than read them need it).
+  virtual Tensor load(const std::string& name, const Shape& shape, Device device, std::optional<DType> dtype) const = 0;
+};
+
+// The parameters a model was built with, by HF name in load order: what training updates and saving writes.
+// Every tensor has autograd state from the start, so requires_grad_ on an entry reaches the module holding it.
+class ParameterStore {
+ public:
+  void add(const std::string& name, Tensor& t);
+  const std::vector<std::pair<std::string, Tensor>>& entries() const { return entries_; }
+  // The parameter `name`; "[nn] no parameter 'x'" otherwise.
+  const Tensor& at(const std::string& name) const;
+
+ private:
+  std::vector<std::pair<std::string, Tensor>> entries_;
 };
 
 std::shared_ptr<const WeightSource> checkpoint_weights(std::shared_ptr<const io::Checkpoint> checkpoint);
 // GGUF tensors come as f32 unless a dtype is asked for: files mix quantised, f16 and f32 tensors (norms), and one
 // model needs one dtype.
 std::shared_ptr<const WeightSource> gguf_weights(std::shared_ptr<const io::GgufModel> model);
+// Fresh weights as transformers' _init_weights makes them: normal(0, std) for matrices (Linear, Embedding), ones
+// for 1-D weights (norms), zeros for biases; each tensor seeded by `seed` and its name, so the result does not depend
+// on the order modules are built in.
+std::shared_ptr<const WeightSource> init_weights(uint64_t seed, double std, DType dtype = DType::f32);
 
 class VarBuilder {
  public:
@@ -52,6 +72,8 @@ class VarBuilder {
   // resolve it over their modules and load each one `on` its device.
   const std::optional<DeviceMap>& device_map() const { return device_map_; }
   VarBuilder with_device_map(std::optional<DeviceMap> map) const;
+  // Every weight get() has returned, shared by the builders derived from this one.
+  const std::shared_ptr<ParameterStore>& parameters() const { return parameters_; }
 
  private:
   std::shared_ptr<const WeightSource> source_;
@@ -59,6 +81,7 @@ class VarBuilder {
   std::optional<DType> dtype_;
   std::string prefix_;
   std::optional<DeviceMap> device_map_;
+  std::shared_ptr<ParameterStore> parameters_ = std::make_shared<ParameterStore>();
 };
 
 }  // namespace glint::nn
