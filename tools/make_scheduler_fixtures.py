@@ -2,7 +2,8 @@
 """Fixtures for glint's diffusion schedulers (tests/models/test_schedulers.cpp), made with diffusers.
 
 For each case (a scheduler class, a scheduler_config.json, a number of inference steps and an img2img strength) it
-records what diffusers does: the timesteps (and sigmas) after set_timesteps, init_noise_sigma, and a whole denoising
+records what diffusers does: the timesteps (and sigmas) after set_timesteps(steps), init_noise_sigma, the timesteps
+the loop runs (run_timesteps: a tail of them for img2img, or LCM's strength-shortened schedule), and a whole denoising
 loop on small fixed tensors of shape (2, 4, 5, 5): scale_model_input, then step with a fixed model output (and, for
 the ancestral / LCM schedulers, a fixed noise drawn from torch.Generator().manual_seed(1000 + i), which the test feeds
 as a tensor). The loop starts from noise0 * init_noise_sigma, or for strength < 1 from add_noise(sample0, noise0,
@@ -74,6 +75,7 @@ CASES = [
     ("lcm_default", "LCMScheduler", {}, 4, 1.0),
     ("lcm_v_trailing_clip", "LCMScheduler",
      {"prediction_type": "v_prediction", "timestep_spacing": "trailing", "clip_sample": True}, 3, 1.0),
+    ("lcm_img2img", "LCMScheduler", {}, 4, 0.5),
     ("dpm_lambda_clipped_cos", "DPMSolverMultistepScheduler",
      {"beta_schedule": "squaredcos_cap_v2", "lambda_min_clipped": -5.1, "final_sigmas_type": "sigma_min"}, 5, 1.0),
 ]
@@ -87,11 +89,14 @@ def run_case(name, cls_name, config, steps, strength, shared, tensors):
     cls = getattr(diffusers, cls_name)
     full_config = {"_class_name": cls_name, **config}
     sched = cls.from_config(full_config)
-    sched.set_timesteps(steps)
+    lcm = cls_name == "LCMScheduler"
+    sched.set_timesteps(steps, **({"strength": strength} if lcm else {}))
     order = sched.order
     timesteps = sched.timesteps
     t_start = 0
-    if strength < 1.0:  # StableDiffusionImg2ImgPipeline.get_timesteps
+    if lcm and strength < 1.0:  # LatentConsistencyModelImg2ImgPipeline: the scheduler applies strength
+        sample = sched.add_noise(shared["sample0"], shared["noise0"], timesteps[:1].repeat(SHAPE[0]))
+    elif strength < 1.0:  # StableDiffusionImg2ImgPipeline.get_timesteps
         init_timestep = min(int(steps * strength), steps)
         t_start = max(steps - init_timestep, 0)
         timesteps = timesteps[t_start * order:]
@@ -100,11 +105,13 @@ def run_case(name, cls_name, config, steps, strength, shared, tensors):
         sample = sched.add_noise(shared["sample0"], shared["noise0"], timesteps[:1].repeat(SHAPE[0]))
     else:
         sample = shared["noise0"] * sched.init_noise_sigma
+    fresh = cls.from_config(full_config)  # set_timesteps(steps) alone: the full schedule
+    fresh.set_timesteps(steps)
     case = {"name": name, "class": cls_name, "config": full_config, "steps": steps, "strength": strength,
-            "timesteps": [float(t) for t in sched.timesteps],
-            "init_noise_sigma": float(sched.init_noise_sigma)}
-    if hasattr(sched, "sigmas") and sched.sigmas is not None:
-        case["sigmas"] = [float(s) for s in sched.sigmas]
+            "timesteps": [float(t) for t in fresh.timesteps], "run_timesteps": [float(t) for t in timesteps],
+            "init_noise_sigma": float(fresh.init_noise_sigma)}
+    if hasattr(fresh, "sigmas") and fresh.sigmas is not None:
+        case["sigmas"] = [float(s) for s in fresh.sigmas]
     prev, pred, scaled = [], [], []
     scales = False  # whether scale_model_input is more than the identity
     for i, t in enumerate(timesteps):
@@ -128,8 +135,6 @@ def run_case(name, cls_name, config, steps, strength, shared, tensors):
         tensors[f"{name}.pred"] = torch.stack(pred)
     case["has_pred"] = bool(pred)
 
-    fresh = cls.from_config(full_config)
-    fresh.set_timesteps(steps)
     add_ts = fresh.timesteps[[0, len(fresh.timesteps) // 2]]
     case["add_noise_timesteps"] = [float(t) for t in add_ts]
     tensors[f"{name}.add_noise"] = fresh.add_noise(shared["sample0"], shared["noise0"], add_ts)

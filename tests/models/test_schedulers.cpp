@@ -83,21 +83,55 @@ TEST(Schedulers, EveryStepMatchesDiffusers) {
       s->set_timesteps(c["steps"].get<int64_t>(), c["strength"].get<double>());
       const Tensor prev = f.get(name + ".prev");
       const bool scales = f.tensors->contains(name + ".scaled");
-      const std::vector<double> all = c["timesteps"].get<std::vector<double>>();
+      expect_timesteps(s->timesteps(), c["run_timesteps"].get<std::vector<double>>());
       ASSERT_EQ(int64_t(s->timesteps().size()), prev.dim(0));
-      expect_timesteps(s->timesteps(), std::vector<double>(all.end() - prev.dim(0), all.end()));
       Tensor x = c["strength"].get<double>() < 1
                      ? s->add_noise(sample0, noise0, std::vector<double>(size_t(batch), s->timesteps()[0]))
                      : noise0 * s->init_noise_sigma();
       for (size_t i = 0; i < s->timesteps().size(); ++i) {
         SCOPED_TRACE("step " + std::to_string(i));
         const double t = s->timesteps()[i];
-        EXPECT_CLOSE(s->scale_model_input(x, t), scales ? f.get(name + ".scaled").select(0, int64_t(i)) : x, kStepTol);
+        const Tensor want_scaled = scales ? f.get(name + ".scaled").select(0, int64_t(i)) : x;
+        EXPECT_CLOSE(s->scale_model_input(x, t), want_scaled, kStepTol);
         const auto out = s->step(outputs.select(0, int64_t(i)), t, x, noises.select(0, int64_t(i)));
         EXPECT_EQ(out.prev_sample.device(), d);
         ASSERT_TRUE(all_close(out.prev_sample, prev.select(0, int64_t(i)), kStepTol));
-        if (c["has_pred"].get<bool>()) EXPECT_CLOSE(out.pred_original_sample, f.get(name + ".pred").select(0, int64_t(i)), kStepTol);
+        if (c["has_pred"].get<bool>())
+          EXPECT_CLOSE(out.pred_original_sample, f.get(name + ".pred").select(0, int64_t(i)), kStepTol);
         x = out.prev_sample;
+      }
+    }
+  }
+}
+
+// Latents of any float dtype and layout: f16 / bf16 run in f32 and come back in their dtype; strided views give
+// what contiguous tensors give. Two steps of every case from inputs rounded to the dtype.
+TEST(Schedulers, HalfPrecisionAndStridedLatents) {
+  const Shape shape{2, 4, 3, 5};
+  for (Device d : test_devices()) {
+    SCOPED_TRACE(d.str());
+    for (DType dtype : {DType::f16, DType::bf16}) {
+      SCOPED_TRACE(dtype_name(dtype));
+      const Tensor x = rand_strided(shape, dtype, d, 3), noise = rand_strided(shape, dtype, d, 4);
+      const Tensor out0 = rand_strided(shape, dtype, d, 5), out1 = rand_strided(shape, dtype, d, 6);
+      for (const auto& c : fixture().meta["cases"]) {
+        SCOPED_TRACE(c["name"].get<std::string>());
+        auto low = scheduler_for(c), full = scheduler_for(c);
+        low->set_timesteps(c["steps"].get<int64_t>());
+        full->set_timesteps(c["steps"].get<int64_t>());
+        Tensor xl = x, xf = x.to(DType::f32).contiguous();
+        for (size_t i = 0; i < 2; ++i) {
+          const Tensor& out = i == 0 ? out0 : out1;
+          const double t = low->timesteps()[i];
+          const Tensor sl = low->scale_model_input(xl, t), sf = full->scale_model_input(xf, t);
+          EXPECT_EQ(sl.dtype(), dtype);
+          EXPECT_CLOSE(sl, sf, tol(dtype));
+          xl = low->step(out, t, xl, noise).prev_sample;
+          xf = full->step(out.to(DType::f32).contiguous(), t, xf, noise.to(DType::f32).contiguous()).prev_sample;
+          EXPECT_EQ(xl.dtype(), dtype);
+          EXPECT_CLOSE(xl, xf, tol(dtype));
+          xf = xl.to(DType::f32);  // the next step from the same rounded input
+        }
       }
     }
   }
@@ -120,14 +154,20 @@ TEST(Schedulers, AddNoiseMatchesDiffusers) {
 
 TEST(Schedulers, ShortNamesTakeTheBaseConfig) {
   // Stable Diffusion's PNDM config, re-used as diffusers' Class.from_config(pipe.scheduler.config) would.
-  const auto base = io::json_object({{"_class_name", "PNDMScheduler"}, {"beta_schedule", "scaled_linear"},
-                                     {"beta_start", 0.00085}, {"beta_end", 0.012}, {"skip_prk_steps", true},
+  const auto base = io::json_object({{"_class_name", "PNDMScheduler"},
+                                     {"beta_schedule", "scaled_linear"},
+                                     {"beta_start", 0.00085},
+                                     {"beta_end", 0.012},
+                                     {"skip_prk_steps", true},
                                      {"steps_offset", 1}},
                                     "scheduler_config.json", "scheduler");
-  const std::map<std::string, std::string> classes = {
-      {"ddim", "DDIMScheduler"},           {"euler", "EulerDiscreteScheduler"},
-      {"euler_a", "EulerAncestralDiscreteScheduler"}, {"dpm++2m", "DPMSolverMultistepScheduler"},
-      {"dpm++2m-karras", "DPMSolverMultistepScheduler"}, {"pndm", "PNDMScheduler"}, {"lcm", "LCMScheduler"}};
+  const std::map<std::string, std::string> classes = {{"ddim", "DDIMScheduler"},
+                                                      {"euler", "EulerDiscreteScheduler"},
+                                                      {"euler_a", "EulerAncestralDiscreteScheduler"},
+                                                      {"dpm++2m", "DPMSolverMultistepScheduler"},
+                                                      {"dpm++2m-karras", "DPMSolverMultistepScheduler"},
+                                                      {"pndm", "PNDMScheduler"},
+                                                      {"lcm", "LCMScheduler"}};
   EXPECT_EQ(diffusion::scheduler_short_names().size(), classes.size());
   for (const auto& [name, cls] : classes) EXPECT_EQ(make_scheduler(name, base)->class_name(), cls) << name;
   // dpm++2m-karras on SD's betas is the dpm_img2img case's schedule (SD betas + use_karras_sigmas).
@@ -207,8 +247,8 @@ TEST(Schedulers, ConfigErrorsNameTheProblem) {
   EXPECT_GLINT_ERROR(make_scheduler(cfg({{"_class_name", "DDIMScheduler"}, {"beta_end", 1.5}})),
                      "every beta must be in [0, 1)");
   EXPECT_GLINT_ERROR(
-      make_scheduler(cfg({{"_class_name", "EulerDiscreteScheduler"}, {"use_karras_sigmas", true},
-                          {"use_exponential_sigmas", true}})),
+      make_scheduler(cfg(
+          {{"_class_name", "EulerDiscreteScheduler"}, {"use_karras_sigmas", true}, {"use_exponential_sigmas", true}})),
       "only one of use_karras_sigmas and use_exponential_sigmas");
   EXPECT_GLINT_ERROR(diffusion::load_scheduler((kDir / "missing.json").string()), "missing.json");
 }

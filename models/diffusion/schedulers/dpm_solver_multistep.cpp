@@ -62,8 +62,10 @@ class DPMSolverMultistepScheduler final : public Scheduler {
     if (int64_t(history_.size()) > order_) history_.pop_front();
 
     int64_t use_order = 3;
-    if (order_ == 1 || lower_order_nums_ < 1 || first_order_final) use_order = 1;
-    else if (order_ == 2 || lower_order_nums_ < 2 || second_order_final) use_order = 2;
+    if (order_ == 1 || lower_order_nums_ < 1 || first_order_final)
+      use_order = 1;
+    else if (order_ == 2 || lower_order_nums_ < 2 || second_order_final)
+      use_order = 2;
     const Tensor prev = update(use_order, i, x);
     lower_order_nums_ = std::min(lower_order_nums_ + 1, order_);
     ++step_index_;
@@ -79,8 +81,7 @@ class DPMSolverMultistepScheduler final : public Scheduler {
       s.push_back(l.sigma);
     }
     const Tensor x = compute_dtype(original);
-    return (x * per_item(a, x, "add_noise") + compute_dtype(noise) * per_item(s, x, "add_noise"))
-        .to(original.dtype());
+    return (x * per_item(a, x, "add_noise") + compute_dtype(noise) * per_item(s, x, "add_noise")).to(original.dtype());
   }
 
  protected:
@@ -102,7 +103,8 @@ class DPMSolverMultistepScheduler final : public Scheduler {
     const std::vector<double> train = schedule_.train_sigmas();
     std::vector<double> sig;
     if (karras_ || exponential_) {
-      sig = karras_ ? karras_sigmas(train.front(), train.back(), n) : exponential_sigmas(train.front(), train.back(), n);
+      sig =
+          karras_ ? karras_sigmas(train.front(), train.back(), n) : exponential_sigmas(train.front(), train.back(), n);
       const std::vector<double> log_train = log_f32(train);
       ts.clear();
       for (double s : sig) {

@@ -68,8 +68,7 @@ Tensor EulerDiscreteScheduler::predict_original(const Tensor& x, const Tensor& m
   return model_output;  // "sample"
 }
 
-SchedulerStep EulerDiscreteScheduler::step(const Tensor& model_output, double t, const Tensor& sample,
-                                           const Tensor&) {
+SchedulerStep EulerDiscreteScheduler::step(const Tensor& model_output, double t, const Tensor& sample, const Tensor&) {
   check_ready("step");
   const int64_t i = step_index(t);
   const double sigma = sigmas_[size_t(i)], dt = sigmas_[size_t(i + 1)] - sigma;
@@ -88,9 +87,8 @@ Tensor EulerDiscreteScheduler::add_noise(const Tensor& original, const Tensor& n
 }
 
 std::unique_ptr<Scheduler> make_euler(const io::JsonFile& c) {
-  return std::make_unique<EulerDiscreteScheduler>(c, true,
-                                                  std::initializer_list<std::string_view>{"epsilon", "v_prediction",
-                                                                                          "sample"});
+  return std::make_unique<EulerDiscreteScheduler>(
+      c, true, std::initializer_list<std::string_view>{"epsilon", "v_prediction", "sample"});
 }
 
 }  // namespace glint::diffusion::detail

@@ -32,8 +32,7 @@ class LCMScheduler final : public Scheduler {
 
   // LCM applies strength to its distillation schedule itself (diffusers' LCMScheduler.set_timesteps(strength=)).
   void set_timesteps(int64_t num_inference_steps, double strength) override {
-    GLINT_CHECK(strength > 0 && strength <= 1, "scheduler", "LCMScheduler: strength must be in (0, 1], got ",
-                strength);
+    GLINT_CHECK(strength > 0 && strength <= 1, "scheduler", "LCMScheduler: strength must be in (0, 1], got ", strength);
     strength_ = strength;
     Scheduler::set_timesteps(num_inference_steps, 1.0);
   }
@@ -56,7 +55,8 @@ class LCMScheduler final : public Scheduler {
     Tensor x0 = predict_original(prediction_type_, a_t, x, compute_dtype(model_output));
     if (clip_sample_) x0 = clamp(x0, -clip_range_, clip_range_);
     const Tensor denoised = axpby(c_out, x0, c_skip, x);
-    const Tensor prev = last ? denoised : axpby(std::sqrt(a_prev), denoised, std::sqrt(1 - a_prev), compute_dtype(noise));
+    const Tensor prev =
+        last ? denoised : axpby(std::sqrt(a_prev), denoised, std::sqrt(1 - a_prev), compute_dtype(noise));
     ++step_index_;
     return {prev.to(model_output.dtype()), denoised.to(model_output.dtype())};
   }

@@ -71,7 +71,8 @@ NoiseSchedule read_noise_schedule(const io::JsonFile& c, const BetaDefaults& d) 
     if (int64_t(betas.size()) != n)
       fail("scheduler", c.where, ": trained_betas has ", betas.size(), " values, num_train_timesteps is ", n);
   } else {
-    s.beta_schedule = read_choice(c, "beta_schedule", d.beta_schedule, {"linear", "scaled_linear", "squaredcos_cap_v2"});
+    s.beta_schedule =
+        read_choice(c, "beta_schedule", d.beta_schedule, {"linear", "scaled_linear", "squaredcos_cap_v2"});
     const double start = c.get_or<double>("beta_start", d.beta_start), end = c.get_or<double>("beta_end", d.beta_end);
     if (s.beta_schedule == "linear") {
       betas = torch_linspace_f32(start, end, n);
@@ -191,8 +192,8 @@ Tensor per_item(const std::vector<double>& values, const Tensor& like, std::stri
 }
 
 void check_add_noise(const Tensor& original, const Tensor& noise, const std::vector<double>& timesteps) {
-  GLINT_CHECK(original.shape() == noise.shape(), "add_noise", "original ", original.str(), " and noise ",
-              noise.str(), " differ in shape");
+  GLINT_CHECK(original.shape() == noise.shape(), "add_noise", "original ", original.str(), " and noise ", noise.str(),
+              " differ in shape");
   GLINT_CHECK(original.ndim() >= 1 && original.dim(0) == int64_t(timesteps.size()), "add_noise", "expected one",
               " timestep per batch item of ", original.str(), ", got ", timesteps.size());
 }
@@ -210,8 +211,8 @@ Tensor add_noise_alphas(const NoiseSchedule& s, const Tensor& original, const Te
   return (x * per_item(a, x, "add_noise") + n * per_item(b, x, "add_noise")).to(original.dtype());
 }
 
-Tensor predict_original(std::string_view prediction_type, double a_t, const Tensor& sample,
-                        const Tensor& model_output, Tensor* epsilon) {
+Tensor predict_original(std::string_view prediction_type, double a_t, const Tensor& sample, const Tensor& model_output,
+                        Tensor* epsilon) {
   const double sa = std::sqrt(a_t), sb = std::sqrt(1 - a_t);
   if (prediction_type == "epsilon") {
     if (epsilon) *epsilon = model_output;

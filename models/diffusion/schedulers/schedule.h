@@ -76,8 +76,8 @@ Tensor add_noise_alphas(const NoiseSchedule& s, const Tensor& original, const Te
                         const std::vector<double>& timesteps);
 // The clean-sample estimate x0 from a model output at alpha_cumprod a_t for prediction_type epsilon, sample or
 // v_prediction (DDIM, LCM), and the matching noise estimate when `epsilon` is given.
-Tensor predict_original(std::string_view prediction_type, double a_t, const Tensor& sample,
-                        const Tensor& model_output, Tensor* epsilon = nullptr);
+Tensor predict_original(std::string_view prediction_type, double a_t, const Tensor& sample, const Tensor& model_output,
+                        Tensor* epsilon = nullptr);
 
 // The schedulers, built from a config (the factory in scheduler.cpp picks one by _class_name).
 std::unique_ptr<Scheduler> make_ddim(const io::JsonFile& c);

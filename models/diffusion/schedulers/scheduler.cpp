@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <map>
 #include <numbers>
+#include <sstream>
 
 #include "models/diffusion/schedulers/schedule.h"
 #include "runtime/core/error.h"
@@ -38,10 +38,12 @@ const std::vector<ShortName>& short_names() {
       {"ddim", "DDIMScheduler", nlohmann::json::object(), nlohmann::json::object()},
       {"euler", "EulerDiscreteScheduler", nlohmann::json::object(), nlohmann::json::object()},
       {"euler_a", "EulerAncestralDiscreteScheduler", nlohmann::json::object(), nlohmann::json::object()},
-      {"dpm++2m", "DPMSolverMultistepScheduler",
+      {"dpm++2m",
+       "DPMSolverMultistepScheduler",
        {{"algorithm_type", "dpmsolver++"}, {"solver_order", 2}, {"use_karras_sigmas", false}},
        nlohmann::json::object()},
-      {"dpm++2m-karras", "DPMSolverMultistepScheduler",
+      {"dpm++2m-karras",
+       "DPMSolverMultistepScheduler",
        {{"algorithm_type", "dpmsolver++"}, {"solver_order", 2}, {"use_karras_sigmas", true}},
        nlohmann::json::object()},
       // Stable Diffusion runs PNDM with its PLMS steps only; a base config from another class lacks the key.
@@ -61,8 +63,11 @@ std::string nonfinite_to_null(const std::string& text) {
     const char ch = text[i];
     if (in_string) {
       out += ch;
-      if (ch == '\\' && i + 1 < text.size()) out += text[++i];
-      else if (ch == '"') in_string = false;
+      if (ch == '\\' && i + 1 < text.size()) {
+        out += text[++i];  // an escaped character, maybe a quote
+      } else if (ch == '"') {
+        in_string = false;
+      }
       continue;
     }
     if (ch == '"') in_string = true;
@@ -104,18 +109,17 @@ Tensor NoiseGenerator::randn(const Shape& shape, Device device) {
 void Scheduler::set_timesteps(int64_t num_inference_steps, double strength) {
   GLINT_CHECK(num_inference_steps >= 1, "scheduler", class_name(), ": num_inference_steps must be at least 1, got ",
               num_inference_steps);
-  GLINT_CHECK(strength > 0 && strength <= 1, "scheduler", class_name(), ": strength must be in (0, 1], got ",
-              strength);
+  GLINT_CHECK(strength > 0 && strength <= 1, "scheduler", class_name(), ": strength must be in (0, 1], got ", strength);
   num_inference_steps_ = num_inference_steps;
   build_schedule(num_inference_steps);
   step_index_ = begin_index_ = -1;
   timesteps_ = full_timesteps_;
   if (strength < 1) {  // diffusers' StableDiffusionImg2ImgPipeline.get_timesteps
     const int64_t init = std::min(int64_t(double(num_inference_steps) * strength), num_inference_steps);
-    begin_index_ = std::max(num_inference_steps - init, int64_t(0)) * order();
+    begin_index_ = std::max(num_inference_steps - init, int64_t(0));
     timesteps_.erase(timesteps_.begin(), timesteps_.begin() + std::min<int64_t>(begin_index_, timesteps_.size()));
-    GLINT_CHECK(!timesteps_.empty(), "scheduler", class_name(), ": strength ", strength, " with ",
-                num_inference_steps, " steps leaves no step to run");
+    GLINT_CHECK(!timesteps_.empty(), "scheduler", class_name(), ": strength ", strength, " with ", num_inference_steps,
+                " steps leaves no step to run");
   }
 }
 
@@ -142,8 +146,8 @@ int64_t Scheduler::step_index(double t) {
     step_index_ = begin_index_ >= 0 ? begin_index_ : index_for_timestep(t);
     GLINT_CHECK(step_index_ >= 0, "scheduler", class_name(), ": timestep ", t, " is not in the schedule");
   }
-  GLINT_CHECK(step_index_ < int64_t(full_timesteps_.size()), "scheduler", class_name(),
-              ": stepped past the last of ", full_timesteps_.size(), " timesteps");
+  GLINT_CHECK(step_index_ < int64_t(full_timesteps_.size()), "scheduler", class_name(), ": stepped past the last of ",
+              full_timesteps_.size(), " timesteps");
   return step_index_;
 }
 
@@ -173,8 +177,8 @@ std::unique_ptr<Scheduler> load_scheduler(const std::string& path) {
   GLINT_CHECK(in.good(), "scheduler", path, ": cannot read the file");
   std::ostringstream text;
   text << in.rdbuf();
-  return make_scheduler(io::json_object(io::parse_json(nonfinite_to_null(text.str()), path, "scheduler"), path,
-                                        "scheduler"));
+  return make_scheduler(
+      io::json_object(io::parse_json(nonfinite_to_null(text.str()), path, "scheduler"), path, "scheduler"));
 }
 
 std::unique_ptr<Scheduler> make_scheduler(std::string_view short_name, const io::JsonFile& base) {

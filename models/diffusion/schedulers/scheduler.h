@@ -73,12 +73,11 @@ class Scheduler {
   virtual Tensor add_noise(const Tensor& original, const Tensor& noise, const std::vector<double>& timesteps) const = 0;
 
  protected:
-  // Fills timesteps_ / sigmas_ etc. for the full schedule of n steps (what diffusers' set_timesteps does).
+  // Fills full_timesteps_ (and sigmas_, and resets any multistep state) for n steps, as diffusers' set_timesteps.
+  // (Every scheduler here has diffusers' order 1: one timestep per inference step.)
   virtual void build_schedule(int64_t n) = 0;
-  // How many entries of timesteps_ one inference step uses (diffusers' `order`; 1 for every scheduler here).
-  virtual int64_t order() const { return 1; }
   // Index into the full schedule of the current step: begin_index_ when set, else found from t (diffusers'
-  // _init_step_index); advanced by each step. Throws when step() was called before set_timesteps.
+  // _init_step_index); advanced by each step. Throws when t is not in the schedule or every step has been taken.
   int64_t step_index(double t);
   // Index of timestep t in the full schedule (the second match when t repeats); -1 when absent.
   int64_t index_for_timestep(double t) const;
