@@ -38,12 +38,12 @@ std::unique_ptr<Scheduler> scheduler_for(const nlohmann::json& c) {
 }
 
 // Timesteps equal to diffusers'; Euler's fractional Karras / exponential ones (interpolated between the logs of
-// the training sigmas, see expect_sigmas) within 1e-3 of a timestep.
+// the training sigmas, see expect_sigmas) within 1e-4 of a timestep.
 void expect_timesteps(const std::vector<double>& got, const std::vector<double>& want) {
   ASSERT_EQ(got.size(), want.size());
   for (size_t i = 0; i < got.size(); ++i) {
     if (want[i] != std::floor(want[i])) {
-      EXPECT_NEAR(got[i], want[i], 1e-3) << i;
+      EXPECT_NEAR(got[i], want[i], 1e-4) << i;
     } else {
       EXPECT_EQ(got[i], want[i]) << i;
     }

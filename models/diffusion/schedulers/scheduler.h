@@ -58,7 +58,8 @@ class Scheduler {
   // The noise levels of the sigma-based schedulers (Euler, Euler ancestral, DPM-Solver): one per timestep of the
   // full schedule plus the final one; empty for the others.
   const std::vector<double>& sigmas() const { return sigmas_; }
-  // The standard deviation of the initial noise: multiply unit Gaussian noise by it to start txt2img.
+  // The standard deviation of the initial noise (after set_timesteps): multiply unit Gaussian noise by it to start
+  // txt2img.
   virtual double init_noise_sigma() const { return 1.0; }
   // The UNet input for `sample` at timestep t (divides by sqrt(sigma^2 + 1) for the Euler schedulers).
   virtual Tensor scale_model_input(const Tensor& sample, double t);
