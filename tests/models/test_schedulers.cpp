@@ -263,6 +263,7 @@ TEST(Schedulers, MisuseFailsCleanly) {
   EXPECT_GLINT_ERROR(ddim->set_timesteps(10, 0.05), "leaves no step to run");
   ddim->set_timesteps(10);
   EXPECT_GLINT_ERROR(ddim->step(y, 1000.5, x, Tensor()), "timestep 1000.5 is not an integer");
+  EXPECT_GLINT_ERROR(ddim->step(y, std::nan(""), x, Tensor()), "timestep nan is not an integer");
   EXPECT_GLINT_ERROR(ddim->add_noise(x, y.slice(0, 0, 1), {1, 2}), "differ in shape");
   EXPECT_GLINT_ERROR(ddim->add_noise(x, y, {1}), "one timestep per batch item");
 
@@ -270,6 +271,7 @@ TEST(Schedulers, MisuseFailsCleanly) {
   euler_a->set_timesteps(4);
   EXPECT_GLINT_ERROR(euler_a->step(y, euler_a->timesteps()[0], x, Tensor()), "step needs noise");
   EXPECT_GLINT_ERROR(euler_a->scale_model_input(x, 12.5), "timestep 12.5 is not in the schedule");
+  EXPECT_GLINT_ERROR(euler_a->set_timesteps(int64_t(1) << 40), "EulerAncestralDiscreteScheduler: num_inference_steps");
   auto euler = make_scheduler("euler", io::json_object(nlohmann::json::object(), "c.json", "scheduler"));
   euler->set_timesteps(1);
   euler->step(y, euler->timesteps()[0], x, Tensor());

@@ -44,8 +44,7 @@ class DDIMScheduler final : public Scheduler {
 
  protected:
   void build_schedule(int64_t n) override {
-    GLINT_CHECK(n <= schedule_.num_train_timesteps, "scheduler", "DDIMScheduler: num_inference_steps ", n,
-                " exceeds num_train_timesteps ", schedule_.num_train_timesteps);
+    schedule_.check_steps(n, class_name());
     full_timesteps_ = spaced_timesteps(spacing_, schedule_.num_train_timesteps, n, steps_offset_, true);
   }
 

@@ -86,6 +86,7 @@ class DPMSolverMultistepScheduler final : public Scheduler {
 
  protected:
   void build_schedule(int64_t n) override {
+    schedule_.check_steps(n, class_name());
     const int64_t num_train = schedule_.num_train_timesteps;
     const int64_t last = num_train - clipped_index();
     std::vector<double> ts;

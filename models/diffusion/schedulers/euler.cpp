@@ -31,6 +31,7 @@ EulerDiscreteScheduler::EulerDiscreteScheduler(const io::JsonFile& c, bool sigma
 }
 
 void EulerDiscreteScheduler::build_schedule(int64_t n) {
+  schedule_.check_steps(n, class_name());
   std::vector<double> ts = spaced_timesteps(spacing_, schedule_.num_train_timesteps, n, steps_offset_, false);
   const std::vector<double> train = schedule_.train_sigmas();
   std::vector<double> sig;

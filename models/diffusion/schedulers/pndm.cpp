@@ -40,8 +40,7 @@ class PNDMScheduler final : public Scheduler {
  protected:
   void build_schedule(int64_t n) override {
     const int64_t num_train = schedule_.num_train_timesteps;
-    GLINT_CHECK(n <= num_train, "scheduler", "PNDMScheduler: num_inference_steps ", n, " exceeds num_train_timesteps ",
-                num_train);
+    schedule_.check_steps(n, class_name());
     std::vector<double> asc = spaced_timesteps(spacing_, num_train, n, steps_offset_, true);
     std::reverse(asc.begin(), asc.end());
     full_timesteps_.clear();

@@ -97,10 +97,14 @@ NoiseSchedule read_noise_schedule(const io::JsonFile& c, const BetaDefaults& d) 
 }
 
 double NoiseSchedule::alpha_cumprod(double t) const {
-  const auto i = int64_t(t);
-  if (double(i) != t || i < 0 || i >= num_train_timesteps)
+  if (!(t >= 0 && t < double(num_train_timesteps)) || t != std::floor(t))
     fail("scheduler", "timestep ", t, " is not an integer in [0, ", num_train_timesteps, ")");
-  return alphas_cumprod[size_t(i)];
+  return alphas_cumprod[size_t(t)];
+}
+
+void NoiseSchedule::check_steps(int64_t n, std::string_view class_name) const {
+  if (n > num_train_timesteps)
+    fail("scheduler", class_name, ": num_inference_steps ", n, " exceeds num_train_timesteps ", num_train_timesteps);
 }
 
 std::vector<double> NoiseSchedule::train_sigmas() const {

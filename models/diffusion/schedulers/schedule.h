@@ -41,6 +41,9 @@ struct NoiseSchedule {
 
   // alphas_cumprod[t] for an integer timestep in [0, num_train_timesteps); throws otherwise.
   double alpha_cumprod(double t) const;
+  // Fails when n inference steps exceed the training timesteps (diffusers checks this for DDIM and PNDM; glint for
+  // every scheduler, so a huge count fails cleanly instead of allocating).
+  void check_steps(int64_t n, std::string_view class_name) const;
   // sqrt((1 - a) / a) per training timestep, computed in f32 as diffusers does (Euler / DPM-Solver's sigmas).
   std::vector<double> train_sigmas() const;
 };
