@@ -12,6 +12,10 @@
 
 namespace glint {
 
+struct GenerationOptions;  // models/generation/generate.h
+struct GenerationStats;
+class Tokenizer;
+
 // Per-layer key and value tensors, preallocated (batch, num_kv_heads, max_length, head_dim) on the model's device;
 // positions [0, length) are filled. Architectures without rotary use the same layout.
 struct KVCache {
@@ -41,6 +45,16 @@ class CausalLM {
   // Returns logits (B, T, vocab) in f32, or (B, 1, vocab) for the last position only when `last_only`.
   virtual Tensor forward(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,
                          KVCache* cache, bool last_only = false) const = 0;
+
+  // transformers' model.generate(), for every architecture alike: glint::generate() (models/generation/generate.h,
+  // which defines these) over this model. Returns each prompt's new tokens; `tokenizer` is needed only for stop
+  // strings and on_text.
+  std::vector<std::vector<int64_t>> generate(const std::vector<std::vector<int64_t>>& prompts,
+                                             const GenerationOptions& options, const Tokenizer* tokenizer = nullptr,
+                                             GenerationStats* stats = nullptr) const;
+  // One prompt as a tokenizer encodes it (Encoding::ids); the new tokens go straight to Tokenizer::decode.
+  std::vector<uint32_t> generate(const std::vector<uint32_t>& prompt, const GenerationOptions& options,
+                                 const Tokenizer* tokenizer = nullptr, GenerationStats* stats = nullptr) const;
 };
 
 }  // namespace glint
