@@ -4,7 +4,7 @@
 #version 460
 // Flash attention (prefill): a workgroup per (query tile of ROWS positions, query head, batch). It walks the keys in
 // tiles of BC staged in shared memory (with the v tile), keeps each row's running max and sum, rescales its output
-// accumulators in registers, and skips key tiles past the causal diagonal. Scores and probabilities of one tile live
+// accumulators in registers, and skips key tiles past the causal diagonal or before the sliding window. Scores and probabilities of one tile live
 // in shared memory; the output tile (ROWS x DV) is spread over the workgroup's registers: a thread owns fixed columns
 // of a set of rows, so each v value read from shared memory feeds several FMAs. Tile sizes are chosen per device and
 // head dim from the shared-memory limit (runtime/vulkan/attention.cpp); D, DV <= 256.
@@ -62,7 +62,7 @@ void main() {
   const uint key_end = causal_key_end(min(t0 + ROWS, pc.tq) - 1);
   barrier();
 
-  for (uint k0 = 0; k0 < key_end; k0 += BC) {
+  for (uint k0 = window_key_begin(t0); k0 < key_end; k0 += BC) {
     for (uint i = tid; i < BC * D4; i += NT) {
       uint c = i / D4, j = k0 + c;
       ks[c * KS4 + i % D4] = j < pc.tk ? load_vec4(pc.k, k_base + j * pc.k_st, i % D4) : vec4(0.0);

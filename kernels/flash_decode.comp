@@ -31,8 +31,11 @@ void main() {
   const uint k_base = b * pc.k_sb + hk * pc.k_sh, v_base = b * pc.v_sb + hk * pc.v_sh;
   // Local row r is query head hk * group + (r0 + r) / Tq at position (r0 + r) % Tq.
   const uint n_rows = min(ROWS, rows_per_kv - r0);
-  uint max_t = 0;
-  for (uint r = 0; r < n_rows; ++r) max_t = max(max_t, (r0 + r) % pc.tq);
+  uint max_t = 0, min_t = pc.tq;
+  for (uint r = 0; r < n_rows; ++r) {
+    max_t = max(max_t, (r0 + r) % pc.tq);
+    min_t = min(min_t, (r0 + r) % pc.tq);
+  }
 
   for (uint i = tid; i < ROWS * D; i += NT) {
     uint r = i / D, fr = r0 + r, h = hk * pc.group + fr / pc.tq;
@@ -45,8 +48,9 @@ void main() {
   const uint col = tid % COLS, subset = tid / COLS;
   float o[ROWS * OPT];
   for (uint x = 0; x < ROWS * OPT; ++x) o[x] = 0.0;
-  const uint k_begin = split * pc.split_len;
-  const uint k_end = min(causal_key_end(max_t), k_begin + pc.split_len);
+  const uint split_begin = split * pc.split_len;
+  const uint k_begin = max(split_begin, window_key_begin(min_t));
+  const uint k_end = min(causal_key_end(max_t), split_begin + pc.split_len);
   barrier();
 
   for (uint k0 = k_begin; k0 < k_end; k0 += BC) {

@@ -95,4 +95,17 @@ std::unique_ptr<CausalLM> AutoModelForCausalLM::from_pretrained(const std::strin
   return from_config(config, vb);
 }
 
+std::unique_ptr<SentenceEmbedder> AutoModel::from_pretrained(const std::string& path_or_id,
+                                                             const ModelLoadOptions& options) {
+  const std::string folder = io::resolve_model(path_or_id);
+  GLINT_CHECK(std::filesystem::is_directory(folder), "auto", folder, ": AutoModel loads a model folder");
+  const io::JsonFile config = io::load_json((std::filesystem::path(folder) / "config.json").string());
+  const std::string type = config.get_or<std::string>("model_type", "(none)");
+  GLINT_CHECK(type == "bert", "auto", config.where, ": model_type '", type,
+              "' is not supported by AutoModel (supported: bert)");
+  GLINT_CHECK(!options.device_map, "auto", config.where, ": AutoModel does not support device maps");
+  return SentenceEmbedder::from_pretrained(folder, options.device.value_or(default_device()),
+                                           options.dtype.value_or(DType::f32));
+}
+
 }  // namespace glint

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "models/bert/sentence_embedder.h"
 #include "models/causal_lm.h"
 #include "models/device_map.h"
 #include "models/nn/var_builder.h"
@@ -45,6 +46,17 @@ class AutoModelForCausalLM {
                                                uint64_t seed);
   // Registered model types, sorted.
   static std::vector<std::string> supported_model_types();
+};
+
+// AutoModel for sentence embeddings, as sentence-transformers loads all-MiniLM-L6-v2: a BERT folder or hub id with
+// its pooling and normalisation modules (models/bert/sentence_embedder.h). encode(texts) gives the (N, dim)
+// embeddings, model().forward the hidden states.
+class AutoModel {
+ public:
+  // `options.dtype` defaults to f32; device maps are not supported. A model_type other than bert is an error
+  // naming the supported one.
+  static std::unique_ptr<SentenceEmbedder> from_pretrained(const std::string& path_or_id,
+                                                           const ModelLoadOptions& options = {});
 };
 
 }  // namespace glint

@@ -15,6 +15,10 @@
 
 namespace glint {
 
+struct GenerationOptions;  // models/generation/generate.h
+struct GenerationStats;
+class Tokenizer;
+
 // Per-layer key and value tensors, preallocated (batch, num_kv_heads, max_length, head_dim) on the model's device;
 // positions [0, length) are filled. Architectures without rotary use the same layout.
 struct KVCache {
@@ -58,6 +62,16 @@ class CausalLM {
   // The parameters by HF name, as the loader built them (empty for a model made without AutoModelForCausalLM).
   const nn::ParameterStore& parameters() const { return *parameters_; }
   void set_parameters(std::shared_ptr<nn::ParameterStore> parameters) { parameters_ = std::move(parameters); }
+
+  // transformers' model.generate(), for every architecture alike: glint::generate() (models/generation/generate.h,
+  // which defines these) over this model. Returns each prompt's new tokens; `tokenizer` is needed only for stop
+  // strings and on_text.
+  std::vector<std::vector<int64_t>> generate(const std::vector<std::vector<int64_t>>& prompts,
+                                             const GenerationOptions& options, const Tokenizer* tokenizer = nullptr,
+                                             GenerationStats* stats = nullptr) const;
+  // One prompt as a tokenizer encodes it (Encoding::ids); the new tokens go straight to Tokenizer::decode.
+  std::vector<uint32_t> generate(const std::vector<uint32_t>& prompt, const GenerationOptions& options,
+                                 const Tokenizer* tokenizer = nullptr, GenerationStats* stats = nullptr) const;
 
  private:
   std::shared_ptr<nn::ParameterStore> parameters_ = std::make_shared<nn::ParameterStore>();

@@ -3,8 +3,8 @@
 #include <filesystem>
 
 #include "models/auto.h"
+#include "models/tokenizers/auto_tokenizer.h"
 #include "runtime/core/error.h"
-#include "runtime/io/gguf_model.h"
 #include "runtime/io/hf_configs.h"
 #include "runtime/io/hub.h"
 
@@ -42,23 +42,15 @@ std::string TextGenerationPipeline::chat(const nlohmann::ordered_json& messages,
 TextGenerationPipeline pipeline(const std::string& task, const std::string& path_or_id,
                                 const PipelineOptions& options) {
   GLINT_CHECK(task == "text-generation", "pipeline", "unsupported task \"", task, "\"; supported: text-generation");
-  if (path_or_id.ends_with(".gguf")) {
-    // The file carries its tokenizer (as tokenizer.json + tokenizer_config.json) and its bos/eos ids in the config,
-    // which generate() falls back to: transformers' from_pretrained(gguf_file=...) sees the same.
-    const io::GgufModel gguf = io::load_gguf(path_or_id);
-    GLINT_CHECK(gguf.tokenizer.is_object(), "pipeline", path_or_id, ": the GGUF file has no tokenizer");
-    Tokenizer tokenizer = Tokenizer::from_json(gguf.tokenizer, path_or_id);
-    tokenizer.set_config(tokenizer_config_from_json(gguf.tokenizer_config, path_or_id + ": tokenizer_config"));
-    return TextGenerationPipeline(AutoModelForCausalLM::from_pretrained(path_or_id, {options.device, options.dtype}),
-                                  std::move(tokenizer), {});
-  }
-  const std::string folder = io::resolve_model(path_or_id);
+  const std::string path = io::resolve_model(path_or_id);
+  // A GGUF file has no generation_config.json; its bos/eos ids sit in the config, which generate() falls back to
+  // (transformers' from_pretrained(gguf_file=...) sees the same).
   GenerationOptions defaults;
-  if (std::filesystem::exists(std::filesystem::path(folder) / "generation_config.json"))
-    defaults = generation_options_from(io::load_generation_config(folder));
+  if (std::filesystem::exists(std::filesystem::path(path) / "generation_config.json"))
+    defaults = generation_options_from(io::load_generation_config(path));
   return TextGenerationPipeline(
-      AutoModelForCausalLM::from_pretrained(folder, {options.device, options.dtype, options.device_map}),
-      Tokenizer::from_pretrained(folder), std::move(defaults));
+      AutoModelForCausalLM::from_pretrained(path, {options.device, options.dtype, options.device_map}),
+      AutoTokenizer::from_pretrained(path), std::move(defaults));
 }
 
 }  // namespace glint

@@ -46,6 +46,11 @@ MODELS = {
     "qwen2": Qwen2Config(**COMMON, num_key_value_heads=2, tie_word_embeddings=False),
     # q_norm / k_norm over an explicit head_dim unequal to hidden / heads.
     "qwen3": Qwen3Config(**COMMON, num_key_value_heads=2, head_dim=16, tie_word_embeddings=True),
+    # A sliding window shorter than the inputs (9 tokens) and the prompt + 32 generated tokens, on every layer.
+    "mistral-sliding": MistralConfig(**COMMON, num_key_value_heads=2, tie_word_embeddings=False, sliding_window=4),
+    # Qwen2's window only on layers >= max_window_layers: layer 0 full, layer 1 sliding.
+    "qwen2-sliding": Qwen2Config(**COMMON, num_key_value_heads=2, tie_word_embeddings=False, use_sliding_window=True,
+                                 sliding_window=3, max_window_layers=1),
 }
 
 

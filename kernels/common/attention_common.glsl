@@ -24,6 +24,7 @@ layout(push_constant) uniform PC {
   uint split_len;  // decode: keys per split
   uint n_split;    // decode: splits; 1 writes out_ directly
   uint batch;
+  uint window;  // sliding window (with CAUSAL): query t sees keys j > t + (Tk - Tq) - window; 0: none
 } pc;
 
 #define LOAD CAT3(load_, DT, _f)
@@ -33,6 +34,7 @@ layout(push_constant) uniform PC {
 // Score of query (b, h, t) for an existing key j after the causal and mask rules: -inf when masked.
 float masked_score(float s, uint b, uint h, uint t, uint j) {
   if (CAUSAL != 0 && int(j) > int(t) + int(pc.tk) - int(pc.tq)) return NEG_INF;
+  if (CAUSAL != 0 && pc.window != 0 && int(j) <= int(t) + int(pc.tk) - int(pc.tq) - int(pc.window)) return NEG_INF;
   if (MASK != 0) {
     float m = BufF32(pc.mask).v[b * pc.m_sb + h * pc.m_sh + t * pc.m_st + j];
     if (MASK == 1) return s + m;
@@ -45,6 +47,12 @@ float masked_score(float s, uint b, uint h, uint t, uint j) {
 uint causal_key_end(uint max_t) {
   if (CAUSAL == 0) return pc.tk;
   return uint(clamp(int(max_t) + int(pc.tk) - int(pc.tq) + 1, 0, int(pc.tk)));
+}
+
+// The first key any of a workgroup's queries may see under the sliding window; min_t is its smallest position.
+uint window_key_begin(uint min_t) {
+  if (CAUSAL == 0 || pc.window == 0) return 0;
+  return uint(max(int(min_t) + int(pc.tk) - int(pc.tq) - int(pc.window) + 1, 0));
 }
 
 // exp(s - m), with masked scores (-inf) giving exactly 0 without relying on the driver's exp(-inf).

@@ -22,6 +22,10 @@ class SentenceEmbedder {
 
   // (N, dim) f32 on the CPU, one row per text, computed `batch_size` texts at a time.
   Tensor embed(const std::vector<std::string>& texts, size_t batch_size = 32) const;
+  // sentence-transformers' name for embed(): model.encode(texts).
+  Tensor encode(const std::vector<std::string>& texts, size_t batch_size = 32) const {
+    return embed(texts, batch_size);
+  }
   int64_t dim() const { return model_->config().hidden_size; }
   const BertModel& model() const { return *model_; }
 

@@ -205,4 +205,17 @@ std::vector<std::vector<int64_t>> generate(const CausalLM& model, const Tokenize
   return out;
 }
 
+std::vector<std::vector<int64_t>> CausalLM::generate(const std::vector<std::vector<int64_t>>& prompts,
+                                                     const GenerationOptions& options, const Tokenizer* tokenizer,
+                                                     GenerationStats* stats) const {
+  return glint::generate(*this, tokenizer, prompts, options, stats);
+}
+
+std::vector<uint32_t> CausalLM::generate(const std::vector<uint32_t>& prompt, const GenerationOptions& options,
+                                         const Tokenizer* tokenizer, GenerationStats* stats) const {
+  const std::vector<std::vector<int64_t>> prompts{std::vector<int64_t>(prompt.begin(), prompt.end())};
+  const std::vector<int64_t> ids = glint::generate(*this, tokenizer, prompts, options, stats)[0];
+  return {ids.begin(), ids.end()};
+}
+
 }  // namespace glint

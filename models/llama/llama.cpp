@@ -1,5 +1,6 @@
 #include "models/llama/llama.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "models/auto.h"
@@ -72,6 +73,16 @@ LlamaConfig LlamaConfig::from_json(const io::JsonFile& j) {
   c.qk_norm = c.model_type == "qwen3";
   if (c.model_type == "mistral" || j.get_or<bool>("use_sliding_window", false))
     c.sliding_window = j.get_or<int64_t>("sliding_window", 0);
+  GLINT_CHECK(c.sliding_window >= 0, "config", j.where, ": sliding_window must be >= 0, got ", c.sliding_window);
+  // transformers' Mistral ignores layer_types (it warns and slides every layer); Qwen2/Qwen3 honour them.
+  const bool has_types = c.model_type != "mistral" && j.has("layer_types") && !j.json.at("layer_types").is_null();
+  const auto types = has_types ? j.get<std::vector<std::string>>("layer_types") : std::vector<std::string>{};
+  GLINT_CHECK(!has_types || int64_t(types.size()) == c.num_hidden_layers, "config", j.where, ": layer_types has ",
+              types.size(), " entries for ", c.num_hidden_layers, " layers");
+  const int64_t max_window_layers = c.model_type == "mistral" ? 0 : j.get_or<int64_t>("max_window_layers", 28);
+  for (int64_t i = 0; i < c.num_hidden_layers; ++i)
+    c.sliding_layers.push_back(c.sliding_window > 0 &&
+                               (has_types ? types[i] == "sliding_attention" : i >= max_window_layers));
   c.eos_token_ids = token_ids_from_json(j, "eos_token_id");
   c.bos_token_id = j.get_opt<int64_t>("bos_token_id");
   c.pad_token_id = j.get_opt<int64_t>("pad_token_id");
@@ -170,16 +181,21 @@ Tensor LlamaForCausalLM::attention(const Layer& layer, size_t index, const Tenso
   }
   q = apply_rope(q, positions, cfg_.rope);
   k = apply_rope(k, positions, cfg_.rope);
+  AttentionOptions opts;
+  opts.causal = true;
+  opts.mask = mask;
+  opts.window = cfg_.window(index);
   if (cache) {
     const int64_t start = cache->length, end = start + t;
     cache->keys[index].slice(2, start, end).copy_from(k);
     cache->values[index].slice(2, start, end).copy_from(v);
-    k = cache->keys[index].slice(2, 0, end);
-    v = cache->values[index].slice(2, 0, end);
+    // Under a sliding window the first new query sees keys from start - window + 1 on; older ones are not read at
+    // all (the window stays aligned to the last key, so slicing the cache and the mask changes nothing else).
+    const int64_t first = opts.window > 0 ? std::max<int64_t>(0, start - opts.window + 1) : 0;
+    k = cache->keys[index].slice(2, first, end);
+    v = cache->values[index].slice(2, first, end);
+    if (mask.defined()) opts.mask = mask.slice(1, first, end);
   }
-  AttentionOptions opts;
-  opts.causal = true;
-  opts.mask = mask;
   const Tensor y = scaled_dot_product_attention(q, k, v, opts);  // (B, H, T, D)
   return a.o_proj.forward(y.transpose(1, 2).reshape({b, t, cfg_.num_attention_heads * d}));
 }
@@ -202,8 +218,6 @@ Tensor LlamaForCausalLM::hidden_states(const Tensor& input_ids, const Tensor& at
     GLINT_CHECK(past + t <= cache->max_length, "llama", "the cache holds ", cache->max_length, " tokens; ", past,
                 " cached + ", t, " new do not fit");
   }
-  GLINT_CHECK(cfg_.sliding_window == 0 || past + t <= cfg_.sliding_window, "llama", past + t,
-              " tokens exceed the sliding window of ", cfg_.sliding_window, ", which is not implemented");
   if (attention_mask.defined()) {
     GLINT_CHECK(attention_mask.shape() == Shape({b, past + t}), "llama",
                 "attention_mask must be (B, past + T) = ", shape_str({b, past + t}), ", got ",

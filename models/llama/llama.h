@@ -27,8 +27,15 @@ struct LlamaConfig {
   bool o_bias = false;    // attention_bias; off for qwen2
   bool mlp_bias = false;
   bool qk_norm = false;  // qwen3
-  // Mistral's sliding_window (Qwen's when use_sliding_window); 0: none. Only sequences that fit in it are supported.
+  // Mistral's sliding_window (Qwen's when use_sliding_window); 0: none. The layers marked in sliding_layers (Mistral:
+  // all; others: layer_types' "sliding_attention", else those >= max_window_layers, as Qwen2Config derives them)
+  // attend to at most the last sliding_window tokens; the rest see everything.
   int64_t sliding_window = 0;
+  std::vector<bool> sliding_layers;  // per layer; empty: every layer
+  // The window of layer `layer`, or 0.
+  int64_t window(size_t layer) const {
+    return sliding_layers.empty() || (layer < sliding_layers.size() && sliding_layers[layer]) ? sliding_window : 0;
+  }
   std::vector<int64_t> eos_token_ids;
   std::optional<int64_t> bos_token_id, pad_token_id;
 

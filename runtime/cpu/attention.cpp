@@ -161,6 +161,7 @@ template <int W>
 // What the softmax needs of each query row of a task.
 struct Row {
   const float* mask;  // this row of the (B, Hq, Tq, Tk) mask view, or null
+  int64_t first_key;  // sliding window: the first key it may see (may be < 0); otherwise 0
   int64_t last_key;   // causal: the last key it may see (may be < 0); otherwise Tk - 1
 };
 
@@ -174,6 +175,8 @@ template <int W>
   for (int i = 0; i < padded_rows; ++i) {
     float* r = s + i * kKeys;
     const int n = i < int(rows.size()) ? int(std::clamp<int64_t>(rows[i].last_key - k0 + 1, 0, nk)) : 0;
+    const int first = i < int(rows.size()) ? int(std::clamp<int64_t>(rows[i].first_key - k0, 0, n)) : 0;
+    for (int j = 0; j < first; ++j) r[j] = kNegInf;
     for (int j = n; j < kKeys; ++j) r[j] = kNegInf;
     if (kind == AttentionMask::additive)
       for (int j = 0; j < n; ++j) r[j] += rows[i].mask[k0 + j];
@@ -249,7 +252,7 @@ struct Problem {
   T* out;
   const float* mask;
   Shape qs, ks, vs, ms;  // strides
-  int64_t Hq, Tq, Dv, Hkv, Tk, D, group, rows_per_kv, blocks;
+  int64_t Hq, Tq, Dv, Hkv, Tk, D, group, rows_per_kv, blocks, window;
   float scale;
   bool causal;
   AttentionMask kind;
@@ -263,21 +266,23 @@ template <class T, int W>
   const bool row_major = padded <= kMaxRowsForRowMajorK;
   w.rows.clear();
   std::fill(w.q.begin(), w.q.end(), 0.f);
-  int64_t key_end = 0;
+  int64_t key_begin = p.Tk, key_end = 0;
   for (int i = 0; i < nrows; ++i) {
     const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
     const T* src = p.q + b * p.qs[0] + h * p.qs[1] + t * p.qs[2];
     for (int64_t d = 0; d < p.D; ++d) w.q[i * w.dp + d] = load_f32(src[d]) * p.scale;
     const float* mrow = p.mask ? p.mask + b * p.ms[0] + h * p.ms[1] + t * p.ms[2] : nullptr;
     const int64_t last = p.causal ? t + p.Tk - p.Tq : p.Tk - 1;
-    w.rows.push_back({mrow, last});
+    const int64_t first = p.window > 0 ? std::max<int64_t>(0, last - p.window + 1) : 0;
+    w.rows.push_back({mrow, first, last});
+    key_begin = std::min(key_begin, first);
     key_end = std::max(key_end, std::min(last + 1, p.Tk));
   }
   std::fill(w.o.begin(), w.o.end(), 0.f);
   std::fill(w.m.begin(), w.m.end(), kNegInf);
   std::fill(w.l.begin(), w.l.end(), 0.f);
-  // Key blocks past every row's causal limit are skipped.
-  for (int64_t k0 = 0; k0 < key_end; k0 += kKeys) {
+  // Key blocks past every row's causal limit, or before every row's window, are skipped.
+  for (int64_t k0 = key_begin; k0 < key_end; k0 += kKeys) {
     const int nk = int(std::min<int64_t>(kKeys, p.Tk - k0));
     if (!row_major && nk < kKeys) std::fill(w.k.begin(), w.k.end(), 0.f);
     for (int j = 0; j < nk; ++j) {
@@ -348,7 +353,7 @@ void attention_typed(const AttentionArgs& a) {
   p.Hq = a.out.dim(1), p.Tq = a.out.dim(2), p.Dv = a.out.dim(3), p.Hkv = a.k.dim(1), p.Tk = a.k.dim(2);
   p.D = a.q.dim(3), p.group = p.Hq / p.Hkv, p.rows_per_kv = p.group * p.Tq;
   p.blocks = (p.rows_per_kv + kRows - 1) / kRows;
-  p.scale = a.scale, p.causal = a.causal, p.kind = a.mask_kind;
+  p.scale = a.scale, p.causal = a.causal, p.kind = a.mask_kind, p.window = a.window;
   const int64_t tasks = a.out.dim(0) * p.Hkv * p.blocks;
 #pragma omp parallel
   {

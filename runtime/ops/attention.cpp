@@ -71,7 +71,10 @@ AttentionArgs prepare(const char* op, const Tensor& q, const Tensor& k, const Te
   a.q = unit_last_stride(q);
   a.k = unit_last_stride(k);
   a.v = unit_last_stride(v);
+  GLINT_CHECK(o.window >= 0, op, "window must be >= 0, got ", o.window);
+  GLINT_CHECK(o.window == 0 || o.causal, op, "a sliding window needs causal attention");
   a.causal = o.causal;
+  a.window = o.window;
   a.scale = float(o.scale ? *o.scale : 1.0 / std::sqrt(double(d)));
   if (o.mask.defined()) {
     check_same_device(op, q, o.mask);
@@ -121,6 +124,7 @@ Tensor attention_composite(const Tensor& q, const Tensor& k, const Tensor& v, co
       for (int64_t d = 0; d < D; ++d) x += qv(b, h, t, d) * kv(b, hk, j, d);
       x *= a.scale;
       if (a.causal && j > t + (Tk - Tq)) x = -inf;
+      if (a.window > 0 && j <= t + (Tk - Tq) - a.window) x = -inf;
       if (a.mask_kind == AttentionMask::additive) x += mv(b, h, t, j);
       if (a.mask_kind == AttentionMask::keep && mv(b, h, t, j) == 0) x = -inf;
       s[j] = x;

@@ -1,5 +1,6 @@
-// Scaled-dot-product attention, softmax(q k^T * scale + mask) v, with causal and padding masks, GQA/MQA and KV-cache
-// decode shapes: a fused (flash-style) kernel per backend and a composite fallback that is their test oracle.
+// Scaled-dot-product attention, softmax(q k^T * scale + mask) v, with causal, sliding-window and padding masks,
+// GQA/MQA and KV-cache decode shapes: a fused (flash-style) kernel per backend and a composite fallback that is their
+// test oracle.
 #pragma once
 #include <optional>
 
@@ -16,6 +17,9 @@ struct AttentionOptions {
   Tensor mask;
   // Multiplies q k^T; defaults to 1/sqrt(D).
   std::optional<double> scale;
+  // Sliding-window attention (Mistral, Qwen2): with causal, query i also drops keys j <= i + (Tk - Tq) - window, so
+  // it sees at most the last `window` keys up to its diagonal (transformers' sliding_window). 0: no window.
+  int64_t window = 0;
 };
 
 // Attention of q (B, Hq, Tq, D) over k (B, Hkv, Tk, D) and v (B, Hkv, Tk, Dv) -> (B, Hq, Tq, Dv) in q's dtype.
@@ -39,6 +43,7 @@ struct AttentionArgs {
   AttentionMask mask_kind = AttentionMask::none;
   float scale = 1.f;
   bool causal = false;
+  int64_t window = 0;  // AttentionOptions::window; only with causal
 };
 inline OpTable<void(const AttentionArgs& args)> attention_kernel("scaled_dot_product_attention");
 

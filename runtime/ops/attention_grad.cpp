@@ -17,10 +17,13 @@ namespace {
 Tensor additive_mask(const AttentionOptions& opts, int64_t b, int64_t tq, int64_t tk, Device device) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Tensor m = zeros({1, 1, tq, tk}, DType::f32, device);
-  if (opts.causal) {
+  if (opts.causal) {  // query i sits at key position i + tk - tq; a window also hides keys `window` or more behind
     std::vector<float> tri(size_t(tq * tk), 0.0f);
-    for (int64_t i = 0; i < tq; ++i)
-      for (int64_t j = i + (tk - tq) + 1; j < tk; ++j) tri[size_t(i * tk + j)] = -kInf;
+    for (int64_t i = 0; i < tq; ++i) {
+      const int64_t at = i + (tk - tq);
+      for (int64_t j = 0; j < tk; ++j)
+        if (j > at || (opts.window > 0 && j <= at - opts.window)) tri[size_t(i * tk + j)] = -kInf;
+    }
     m = Tensor::from_vector(tri, {1, 1, tq, tk}, DType::f32, device);
   }
   if (!opts.mask.defined()) return m;

@@ -29,9 +29,9 @@ struct AttentionPC {  // mirrors kernels/common/attention_common.glsl
   uint32_t m_sb, m_sh, m_st;
   uint32_t hq, group, tq, tk;
   float scale;
-  uint32_t split_len, n_split, batch;
+  uint32_t split_len, n_split, batch, window;
 };
-static_assert(sizeof(AttentionPC) == 120 && offsetof(AttentionPC, q_sb) == 40 && offsetof(AttentionPC, hq) == 88);
+static_assert(sizeof(AttentionPC) == 128 && offsetof(AttentionPC, q_sb) == 40 && offsetof(AttentionPC, hq) == 88);
 
 struct CombinePC {  // mirrors kernels/flash_decode_combine.comp
   uint64_t part, out;
@@ -62,6 +62,7 @@ AttentionPC push_constants(const AttentionArgs& a) {
   pc.hq = u32(a.q.dim(1)), pc.group = u32(a.q.dim(1) / a.k.dim(1)), pc.tq = u32(a.q.dim(2)), pc.tk = u32(a.k.dim(2));
   pc.scale = a.scale;
   pc.n_split = 1, pc.batch = u32(a.q.dim(0));
+  pc.window = u32(a.window < a.k.dim(2) ? a.window : 0);  // a window of Tk keys or more masks nothing
   return pc;
 }
 

@@ -152,6 +152,14 @@ TEST(OpGrads, Attention) {
   check_gradients(
       [](const In& x) {
         AttentionOptions o;
+        o.causal = true;
+        o.window = 2;
+        return scaled_dot_product_attention(x[0], x[1], x[2], o);
+      },
+      {q, k, v});
+  check_gradients(
+      [](const In& x) {
+        AttentionOptions o;
         o.mask = x[3];
         o.scale = 0.3;
         return scaled_dot_product_attention(x[0], x[1], x[2], o);

@@ -144,7 +144,8 @@ TEST_P(LlamaParity, GreedyLoopReproducesGenerate) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, LlamaParity,
-                         ::testing::Values("llama", "llama3-rope-scaling", "mistral", "qwen2", "qwen3"),
+                         ::testing::Values("llama", "llama3-rope-scaling", "mistral", "qwen2", "qwen3",
+                                           "mistral-sliding", "qwen2-sliding"),
                          [](const auto& info) {
                            std::string n = info.param;
                            std::replace(n.begin(), n.end(), '-', '_');
@@ -259,6 +260,25 @@ TEST(AutoModelForCausalLM, ReadsRopeScalingAndDefaults) {
   mistral["model_type"] = "mistral";
   mistral["sliding_window"] = 4096;
   EXPECT_EQ(LlamaConfig::from_json(io::json_object(mistral, "config.json")).sliding_window, 4096);
+  EXPECT_EQ(LlamaConfig::from_json(io::json_object(mistral, "config.json")).sliding_layers, std::vector<bool>{true});
+}
+
+// Qwen2 slides only layers >= max_window_layers (or those layer_types marks), and only with use_sliding_window.
+TEST(AutoModelForCausalLM, ReadsQwenSlidingLayers) {
+  nlohmann::json j = {{"model_type", "qwen2"},   {"vocab_size", 10},       {"hidden_size", 8},
+                      {"intermediate_size", 16}, {"num_hidden_layers", 3}, {"num_attention_heads", 2},
+                      {"sliding_window", 5},     {"max_window_layers", 1}};
+  EXPECT_EQ(LlamaConfig::from_json(io::json_object(j, "config.json")).sliding_window, 0);
+  j["use_sliding_window"] = true;
+  LlamaConfig c = LlamaConfig::from_json(io::json_object(j, "config.json"));
+  EXPECT_EQ(c.sliding_layers, (std::vector<bool>{false, true, true}));
+  EXPECT_EQ(c.window(0), 0);
+  EXPECT_EQ(c.window(2), 5);
+  j["layer_types"] = {"sliding_attention", "full_attention", "sliding_attention"};
+  c = LlamaConfig::from_json(io::json_object(j, "config.json"));
+  EXPECT_EQ(c.sliding_layers, (std::vector<bool>{true, false, true}));
+  j["layer_types"] = {"full_attention"};
+  EXPECT_GLINT_ERROR(LlamaConfig::from_json(io::json_object(j, "config.json")), "layer_types has 1 entries for 3");
 }
 
 }  // namespace

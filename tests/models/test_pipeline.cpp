@@ -53,7 +53,8 @@ TEST_P(GenerateModel, BatchedWithPaddingEqualsOneAtATime) {
     EXPECT_EQ(batched[i], generate(*model, nullptr, {prompts[i]}, o)[0]) << "prompt " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(Llama, GenerateModel, ::testing::Values("llama", "mistral", "qwen2", "qwen3"));
+INSTANTIATE_TEST_SUITE_P(Llama, GenerateModel,
+                         ::testing::Values("llama", "mistral", "qwen2", "qwen3", "mistral-sliding", "qwen2-sliding"));
 
 // A model that records the prompt it is given and then says `reply`.
 class ScriptedLM : public CausalLM {

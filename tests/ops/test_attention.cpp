@@ -12,9 +12,10 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 constexpr Tol kExact{0, 0};
 
-// softmax(q k^T * scale + mask) v on contiguous host copies, for one tiny case with a (Tq, Tk) additive mask.
+// softmax(q k^T * scale + mask) v on contiguous host copies, for one tiny case with a (Tq, Tk) additive mask;
+// with a window, query i (at key position i + Tk - Tq) sees only the `window` keys up to it.
 std::vector<float> naive_attention(const Tensor& q, const Tensor& k, const Tensor& v, const std::vector<float>& mask,
-                                   bool causal, double scale) {
+                                   bool causal, double scale, int64_t window = 0) {
   const int64_t B = q.dim(0), Hq = q.dim(1), Tq = q.dim(2), D = q.dim(3), Hkv = k.dim(1), Tk = k.dim(2), Dv = v.dim(3);
   const std::vector<float> qv = q.to_f32(), kv = k.to_f32(), vv = v.to_f32();
   std::vector<float> out;
@@ -30,6 +31,7 @@ std::vector<float> naive_attention(const Tensor& q, const Tensor& k, const Tenso
             s += double(qv[((b * Hq + h) * Tq + i) * D + d]) * kv[((b * Hkv + g) * Tk + j) * D + d];
           s = s * scale + mask[i * Tk + j];
           if (causal && j > i + Tk - Tq) s = -INFINITY;
+          if (window > 0 && i + Tk - Tq - j >= window) s = -INFINITY;
           p[j] = s;
           mx = std::max(mx, s);
         }
@@ -56,6 +58,22 @@ TEST(Attention, CompositeMatchesNaiveLoop) {
   EXPECT_CLOSE(got.slice(2, 2, 3), std::vector<float>(2 * 4 * 3, 0.f), kExact);
 }
 
+TEST(Attention, CompositeSlidingWindowMatchesNaiveLoop) {
+  // Tq=4 over Tk=7 (a KV cache of 3), window 3: query 0 (key position 3) sees keys 1..3, query 3 sees 4..6.
+  Tensor q = rand({2, 2, 4, 4}, DType::f32, Device::cpu(), 21, -2, 2);
+  Tensor k = rand({2, 1, 7, 4}, DType::f32, Device::cpu(), 22, -2, 2);
+  Tensor v = rand({2, 1, 7, 3}, DType::f32, Device::cpu(), 23);
+  const std::vector<float> none(4 * 7, 0.f);
+  for (int64_t window : {1, 3, 7}) {
+    SCOPED_TRACE(window);
+    EXPECT_CLOSE(attention_composite(q, k, v, {.causal = true, .window = window}),
+                 naive_attention(q, k, v, none, true, 0.5, window), tol(DType::f32));
+  }
+  // window 1: each query sees only its own key, so the output is that key's value.
+  EXPECT_CLOSE(attention_composite(q, k, v, {.causal = true, .window = 1}).select(1, 1), v.slice(2, 3, 7).select(1, 0),
+               tol(DType::f32));
+}
+
 TEST(Attention, PaddingMaskDropsZeroKeys) {
   // A key-padding mask drops keys where it is 0 and keeps any nonzero value: the additive mask 0 / -inf.
   Tensor q = rand({1, 2, 3, 4}, DType::f32, Device::cpu(), 4, -2, 2),
@@ -80,6 +98,7 @@ struct Case {
   MaskCase mask = MaskCase::none;
   Layout layout = Layout::contiguous;
   DType dtype = DType::f32;
+  int64_t window = 0;  // sliding window (causal cases only)
 };
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
@@ -124,7 +143,7 @@ TEST_P(AttentionFused, MatchesComposite) {
   const Case& c = GetParam();
   Tensor q = make_input(c, c.Hq, c.Tq, c.D, 11, 2), k = make_input(c, c.Hkv, c.Tk, c.D, 12, 2);
   Tensor v = make_input(c, c.Hkv, c.Tk, c.Dv, 13, 1), mask = make_mask(c);
-  AttentionOptions opts{.causal = c.causal, .mask = mask};
+  AttentionOptions opts{.causal = c.causal, .mask = mask, .window = c.window};
   Tensor want = attention_composite(q, k, v, opts);
   ASSERT_EQ(want.shape(), (Shape{c.B, c.Hq, c.Tq, c.Dv}));
   for (Device dev : test_devices()) {
@@ -166,6 +185,16 @@ const Case kCases[] = {
     {"prefill_d256", 1, 2, 1, 19, 43, 256, 256, true},
     {"prefill_odd_dims", 1, 2, 1, 19, 23, 5, 3, true, MaskCase::additive},
     {"prefill_long_keys", 1, 1, 1, 11, 300, 64, 32, false, MaskCase::additive},
+    // Sliding windows: smaller than a key tile, across split-key decode, with a KV cache, padding, f16 and a window
+    // longer than the keys (no effect).
+    {"decode_window", 2, 4, 2, 1, 150, 64, 64, true, MaskCase::none, Layout::contiguous, DType::f32, 37},
+    {"decode_window_long_split", 1, 6, 1, 1, 700, 80, 80, true, MaskCase::padding, Layout::contiguous, DType::f32, 130},
+    {"decode_window_rows", 2, 16, 1, 3, 45, 8, 8, true, MaskCase::none, Layout::contiguous, DType::f16, 5},
+    {"prefill_window", 2, 2, 1, 61, 61, 64, 64, true, MaskCase::padding, Layout::contiguous, DType::f32, 7},
+    {"prefill_window_kv_cache", 1, 4, 2, 13, 61, 64, 64, true, MaskCase::none, Layout::heads_last, DType::f16, 20},
+    {"prefill_window_odd", 1, 3, 1, 37, 37, 5, 3, true, MaskCase::additive_2d, Layout::strided, DType::bf16, 11},
+    {"prefill_window_wider_than_keys", 1, 2, 2, 29, 29, 64, 64, true, MaskCase::none, Layout::contiguous, DType::f32,
+     100},
 };
 INSTANTIATE_TEST_SUITE_P(Attention, AttentionFused, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
@@ -227,6 +256,9 @@ TEST(Attention, Errors) {
   EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.mask = zeros({3, 4}, DType::f32, Device::cpu())}),
                      op + " mask of shape (3,4)");
   EXPECT_GLINT_ERROR(attention_composite(q, k, rand({1, 1, 5, 8})), "[attention_composite] k and v head counts");
+  EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.window = 2}), op + " a sliding window needs causal");
+  EXPECT_GLINT_ERROR(scaled_dot_product_attention(q, k, v, {.causal = true, .window = -1}),
+                     op + " window must be >= 0");
   for (Device dev : vulkan_devices()) {
     SCOPED_TRACE(dev.str());
     EXPECT_GLINT_ERROR(scaled_dot_product_attention(q.to(dev), k, v), op + " tensors on different devices");
