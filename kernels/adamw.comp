@@ -16,13 +16,14 @@ const uint kFlagDecay = 1u, kFlagSmallWeight = 2u;
 layout(push_constant) uniform PC {  // mirrors AdamWPC in runtime/vulkan/optim.cpp
   uint64_t param, grad, exp_avg, exp_avg_sq;
   uint n, flags;
-  float decay, lerp_weight, beta2, one_minus_beta2, bias_correction2_sqrt, neg_step_size, eps, grad_scale;
+  float decay, lerp_weight, beta2, one_minus_beta2, bias_correction2_sqrt, neg_step_size, eps, grad_scale, inv_grad_scale;
 } pc;
 
 void main() {
   uint i = linear_id();
   if (i >= pc.n) return;
-  precise float g = CAT3(load_, GRAD, _f)(pc.grad, i) / pc.grad_scale;
+  precise float g = CAT3(load_, GRAD, _f)(pc.grad, i);
+  g = pc.inv_grad_scale != 0.0 ? g * pc.inv_grad_scale : g / pc.grad_scale;  // see grad_inverse() in optim.h
   precise float p = BufF32(pc.param).v[i];
   if ((pc.flags & kFlagDecay) != 0u) p = p * pc.decay;
   precise float m = BufF32(pc.exp_avg).v[i];

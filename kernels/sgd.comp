@@ -15,13 +15,14 @@ const uint kFlagDecay = 1u, kFlagMomentum = 2u, kFlagNesterov = 4u, kFlagFirst =
 layout(push_constant) uniform PC {  // mirrors SgdPC in runtime/vulkan/optim.cpp
   uint64_t param, grad, momentum_buf;
   uint n, flags;
-  float weight_decay, momentum, one_minus_dampening, neg_lr, grad_scale;
+  float weight_decay, momentum, one_minus_dampening, neg_lr, grad_scale, inv_grad_scale;
 } pc;
 
 void main() {
   uint i = linear_id();
   if (i >= pc.n) return;
-  precise float g = CAT3(load_, GRAD, _f)(pc.grad, i) / pc.grad_scale;
+  precise float g = CAT3(load_, GRAD, _f)(pc.grad, i);
+  g = pc.inv_grad_scale != 0.0 ? g * pc.inv_grad_scale : g / pc.grad_scale;  // see grad_inverse() in optim.h
   precise float p = BufF32(pc.param).v[i];
   if ((pc.flags & kFlagDecay) != 0u) g = exact_fma(pc.weight_decay, p, g);
   if ((pc.flags & kFlagMomentum) != 0u) {

@@ -53,9 +53,7 @@ bool GradScaler::step(Optimizer& optimizer, std::span<ParamRef> params, double l
   }
   double grad_scale = 1.0;
   if (stage_ == Stage::ready) {
-    int exponent = 0;
-    const bool power_of_two = std::frexp(scale_, &exponent) == 0.5f;
-    if (power_of_two) {
+    if (grad_inverse(scale_) != 0) {  // a power of two: the optimizer's kernel divides exactly
       check(params, 1.f);
       grad_scale = scale_;
     } else {

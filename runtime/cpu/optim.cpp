@@ -11,12 +11,9 @@
 
 #include "runtime/cpu/reduce_rows.h"
 
-#if defined(__x86_64__) && defined(__has_attribute)
-#if __has_attribute(target_clones)
-#define GLINT_FMA_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#endif
-#endif
-#ifndef GLINT_FMA_CLONES
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GLINT_FMA_CLONES __attribute__((target_clones("fma", "default")))
+#else
 #define GLINT_FMA_CLONES
 #endif
 
@@ -34,40 +31,73 @@ void with_flags(bool a, bool b, F&& f) {
   return f.template operator()<false, false>();
 }
 
+// Gradient element as f32 divided by the loss scale (by the exact inverse when there is one: see grad_inverse).
+// The condition is loop-invariant, so the compiler unswitches it.
+template <class G>
+inline float unscaled(G g, float scale, float inv) {
+  return inv != 0.f ? to_float(g) * inv : to_float(g) / scale;
+}
+
 // torch: param.mul_(decay); exp_avg.lerp_(g, w) = fma(w, g - m, m) below 0.5, fma(w - 1, g - m, g) above;
 // exp_avg_sq.mul_(beta2).addcmul_(g, g, 1 - beta2) = fma((1 - beta2) * g, g, v * beta2);
 // param.addcdiv_(exp_avg, denom, -step_size) = p + (-step_size * m) / denom.
+// Blocks of kBlock elements go through three loops: the moments (vectorised), the square roots (scalar: std::sqrt
+// may set errno and the build does not pass -fno-math-errno, which keeps GCC from vectorising any loop holding
+// it), then the parameter update (vectorised, with its two divisions). Same operations in the same order per
+// element as one loop.
 template <class G, bool kDecay, bool kSmallWeight>
-GLINT_FMA_CLONES void adamw_loop(float* p, const G* g, float* m, float* v, int64_t n, AdamWScalars s) {
-#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
-  for (int64_t i = 0; i < n; ++i) {
-    const float gi = to_float(g[i]) / s.grad_scale;
-    float pi = p[i];
-    if constexpr (kDecay) pi = pi * s.decay;
-    const float diff = gi - m[i];
-    const float mi = kSmallWeight ? std::fma(s.lerp_weight, diff, m[i]) : std::fma(s.lerp_weight - 1.f, diff, gi);
-    const float vi = std::fma(s.one_minus_beta2 * gi, gi, v[i] * s.beta2);
-    const float denom = std::sqrt(vi) / s.bias_correction2_sqrt + s.eps;
-    p[i] = pi + s.neg_step_size * mi / denom;
-    m[i] = mi;
-    v[i] = vi;
+GLINT_FMA_CLONES void adamw_loop(float* __restrict p, const G* __restrict g, float* __restrict m,
+                                 float* __restrict v, int64_t n, const AdamWScalars s) {
+  constexpr int64_t kBlock = 512;
+  // Locals, not members of s: the loops then keep them in registers.
+  const float scale = s.grad_scale, inv = s.inv_grad_scale, decay = s.decay;
+  const float w = kSmallWeight ? s.lerp_weight : s.lerp_weight - 1.f, beta2 = s.beta2;
+  const float one_minus_beta2 = s.one_minus_beta2, bc2 = s.bias_correction2_sqrt, eps = s.eps;
+  const float neg_step = s.neg_step_size;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (n > kParallelMin)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t begin = b * kBlock, len = std::min(kBlock, n - begin);
+    float* __restrict pb = p + begin;
+    float* __restrict mb = m + begin;
+    float* __restrict vb = v + begin;
+    const G* __restrict gb = g + begin;
+    float root[kBlock];
+    for (int64_t i = 0; i < len; ++i) {
+      const float gi = unscaled(gb[i], scale, inv);
+      const float mi = std::fma(w, gi - mb[i], kSmallWeight ? mb[i] : gi);
+      const float vi = std::fma(one_minus_beta2 * gi, gi, vb[i] * beta2);
+      mb[i] = mi;
+      vb[i] = vi;
+      root[i] = vi;
+    }
+    for (int64_t i = 0; i < len; ++i) root[i] = std::sqrt(root[i]);
+    for (int64_t i = 0; i < len; ++i) {
+      float pi = pb[i];
+      if constexpr (kDecay) pi = pi * decay;
+      pb[i] = pi + neg_step * mb[i] / (root[i] / bc2 + eps);
+    }
   }
 }
 
 // torch: g = g.add(param, alpha=wd); buf = first ? g : buf.mul_(momentum).add_(g, alpha=1 - dampening);
 // g = nesterov ? g.add(buf, alpha=momentum) : buf; param.add_(g, alpha=-lr). Each add with alpha is an fma.
 template <class G, bool kDecay, bool kMomentum>
-GLINT_FMA_CLONES void sgd_loop(float* p, const G* g, float* buf, int64_t n, SgdScalars s) {
+GLINT_FMA_CLONES void sgd_loop(float* __restrict p, const G* __restrict g, float* __restrict buf, int64_t n,
+                               const SgdScalars s) {
+  const float scale = s.grad_scale, inv = s.inv_grad_scale, wd = s.weight_decay, momentum = s.momentum, damp = s.one_minus_dampening;
+  const float neg_lr = s.neg_lr;
+  const bool first = s.first, nesterov = s.nesterov;
 #pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; ++i) {
-    float gi = to_float(g[i]) / s.grad_scale;
-    if constexpr (kDecay) gi = std::fma(s.weight_decay, p[i], gi);
+    float gi = unscaled(g[i], scale, inv);
+    if constexpr (kDecay) gi = std::fma(wd, p[i], gi);
     if constexpr (kMomentum) {
-      const float b = s.first ? gi : std::fma(s.one_minus_dampening, gi, buf[i] * s.momentum);
+      const float b = first ? gi : std::fma(damp, gi, buf[i] * momentum);
       buf[i] = b;
-      gi = s.nesterov ? std::fma(s.momentum, b, gi) : b;
+      gi = nesterov ? std::fma(momentum, b, gi) : b;
     }
-    p[i] = std::fma(s.neg_lr, gi, p[i]);
+    p[i] = std::fma(neg_lr, gi, p[i]);
   }
 }
 

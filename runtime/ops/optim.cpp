@@ -39,6 +39,12 @@ void check_hyper(const char* op, double lr, double grad_scale) {
 
 }  // namespace
 
+float grad_inverse(double scale) {
+  int exponent = 0;
+  const float inverse = 1.f / float(scale);
+  return std::frexp(float(scale), &exponent) == 0.5f && std::isnormal(inverse) ? inverse : 0.f;
+}
+
 void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                 const AdamWStep& h) {
   const Tensor g = check_update("adamw_step", param, grad, {&exp_avg, &exp_avg_sq});
@@ -60,6 +66,7 @@ void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, 
                        .neg_step_size = float(-(h.lr / bias_correction1)),
                        .eps = float(h.eps),
                        .grad_scale = float(h.grad_scale),
+                       .inv_grad_scale = grad_inverse(h.grad_scale),
                        .has_decay = h.weight_decay != 0};
   if (param.numel() > 0) adamw_kernel(param.device(), param, g, exp_avg, exp_avg_sq, s);
 }
@@ -78,6 +85,7 @@ void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_bu
                      .one_minus_dampening = float(1 - h.dampening),
                      .neg_lr = float(-h.lr),
                      .grad_scale = float(h.grad_scale),
+                     .inv_grad_scale = grad_inverse(h.grad_scale),
                      .has_decay = h.weight_decay != 0,
                      .has_momentum = has_momentum,
                      .nesterov = h.nesterov,

@@ -1,6 +1,7 @@
 // Fused optimizer ops: one pass over a parameter updates it and its optimizer state in place (torch.optim.AdamW and
-// torch.optim.SGD with foreach=False, same formulas in the same order), plus the reductions mixed-precision training
-// needs each step: an inf/NaN check with optional unscaling (dynamic loss scaling) and a sum of squares (norms).
+// torch.optim.SGD with foreach=False, same formulas in the same order, with a fused multiply-add wherever ATen's CPU
+// kernels use one: lerp, addcmul, add with alpha), plus the reductions mixed-precision training needs each step: an
+// inf/NaN check with optional unscaling (dynamic loss scaling) and a sum of squares (norms).
 // Parameters and states are f32 master weights; gradients may be f32, f16 or bf16 and are read as f32.
 #pragma once
 #include <cstdint>
@@ -49,6 +50,11 @@ bool has_nonfinite(const Tensor& x);
 // x's device. Backends without the fused kernel use sum_all(x*x) in f32.
 Tensor sum_squares(const Tensor& x);
 
+// 1/scale when scale is a power of two, else 0. Multiplying by an exact inverse gives the bits of dividing (both
+// are one rounding of the same real number) at a fraction of the cost, so kernels compute g / grad_scale as
+// g * inv_grad_scale whenever inv_grad_scale != 0.
+float grad_inverse(double scale);
+
 // Scalars of one AdamW step, already rounded to f32 the way torch rounds its Python-float scalars.
 struct AdamWScalars {
   float decay;                  // 1 - lr*wd, applied only when has_decay
@@ -56,12 +62,14 @@ struct AdamWScalars {
   float beta2, one_minus_beta2;
   float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
   float neg_step_size;          // -lr / (1 - beta1^t)
-  float eps, grad_scale;
+  float eps;
+  float grad_scale, inv_grad_scale;  // see grad_inverse()
   bool has_decay;
 };
 // Scalars of one SGD step, rounded to f32 like torch's.
 struct SgdScalars {
-  float weight_decay, momentum, one_minus_dampening, neg_lr, grad_scale;
+  float weight_decay, momentum, one_minus_dampening, neg_lr;
+  float grad_scale, inv_grad_scale;  // see grad_inverse()
   bool has_decay, has_momentum, nesterov, first;
 };
 

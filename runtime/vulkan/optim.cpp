@@ -16,13 +16,14 @@ struct AdamWPC {  // mirrors kernels/adamw.comp
   uint64_t param, grad, exp_avg, exp_avg_sq;
   uint32_t n, flags;
   float decay, lerp_weight, beta2, one_minus_beta2, bias_correction2_sqrt, neg_step_size, eps, grad_scale;
+  float inv_grad_scale, pad_;
 };
-static_assert(sizeof(AdamWPC) == 72);
+static_assert(sizeof(AdamWPC) == 80);
 
 struct SgdPC {  // mirrors kernels/sgd.comp
   uint64_t param, grad, momentum_buf;
   uint32_t n, flags;
-  float weight_decay, momentum, one_minus_dampening, neg_lr, grad_scale;
+  float weight_decay, momentum, one_minus_dampening, neg_lr, grad_scale, inv_grad_scale;
 };
 static_assert(sizeof(SgdPC) == 56);
 
@@ -47,7 +48,8 @@ void adamw_vulkan(const Tensor& param, const Tensor& grad, const Tensor& exp_avg
   const AdamWPC pc{address(param),        address(grad),       address(exp_avg), address(exp_avg_sq),
                    count(param, "adamw_step"), flags,          s.decay,          s.lerp_weight,
                    s.beta2,               s.one_minus_beta2,   s.bias_correction2_sqrt,
-                   s.neg_step_size,       s.eps,               s.grad_scale};
+                   s.neg_step_size,       s.eps,               s.grad_scale,
+                   s.inv_grad_scale,      0.f};
   dispatch(variant("adamw", grad), pc, grid_1d(param.numel(), kLocalSize), {grad, param, exp_avg, exp_avg_sq},
            {param, exp_avg, exp_avg_sq});
 }
@@ -56,7 +58,8 @@ void sgd_vulkan(const Tensor& param, const Tensor& grad, const Tensor& momentum_
   const uint32_t flags = (s.has_decay ? 1u : 0u) | (s.has_momentum ? 2u : 0u) | (s.nesterov ? 4u : 0u) |
                          (s.first ? 8u : 0u);
   const SgdPC pc{address(param), address(grad), s.has_momentum ? address(momentum_buf) : 0, count(param, "sgd_step"),
-                 flags,          s.weight_decay, s.momentum, s.one_minus_dampening, s.neg_lr, s.grad_scale};
+                 flags,          s.weight_decay, s.momentum, s.one_minus_dampening, s.neg_lr, s.grad_scale,
+                 s.inv_grad_scale};
   const Grid grid = grid_1d(param.numel(), kLocalSize);
   if (s.has_momentum)
     dispatch(variant("sgd", grad), pc, grid, {grad, param, momentum_buf}, {param, momentum_buf});
