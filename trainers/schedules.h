@@ -10,7 +10,15 @@
 namespace glint::train {
 
 // The supported lr_scheduler_type values.
-enum class ScheduleType { constant, constant_with_warmup, linear, cosine, cosine_with_restarts, polynomial, inverse_sqrt };
+enum class ScheduleType {
+  constant,
+  constant_with_warmup,
+  linear,
+  cosine,
+  cosine_with_restarts,
+  polynomial,
+  inverse_sqrt
+};
 
 // Parses an lr_scheduler_type string ("linear", "cosine", ...); an unknown or unsupported name is an error listing
 // the supported ones.
@@ -23,10 +31,10 @@ std::string_view schedule_type_name(ScheduleType type);
 struct ScheduleConfig {
   ScheduleType type = ScheduleType::linear;
   int64_t warmup_steps = 0;
-  int64_t training_steps = 0;               // unused by constant, constant_with_warmup and inverse_sqrt
-  std::optional<double> num_cycles;         // cosine: 0.5, cosine_with_restarts: 1
-  double lr_end = 1e-7, power = 1.0;        // polynomial
-  std::optional<int64_t> timescale;         // inverse_sqrt: warmup_steps, or 10000 without warmup
+  int64_t training_steps = 0;         // unused by constant, constant_with_warmup and inverse_sqrt
+  std::optional<double> num_cycles;   // cosine: 0.5, cosine_with_restarts: 1
+  double lr_end = 1e-7, power = 1.0;  // polynomial
+  std::optional<int64_t> timescale;   // inverse_sqrt: warmup_steps, or 10000 without warmup
 };
 
 // The schedule of one run: base_lr * multiplier(step) is the learning rate of optimizer step `step` (0 for the

@@ -46,8 +46,8 @@ inline float unscaled(G g, float scale, float inv) {
 // it), then the parameter update (vectorised, with its two divisions). Same operations in the same order per
 // element as one loop.
 template <class G, bool kDecay, bool kSmallWeight>
-GLINT_FMA_CLONES void adamw_loop(float* __restrict p, const G* __restrict g, float* __restrict m,
-                                 float* __restrict v, int64_t n, const AdamWScalars s) {
+GLINT_FMA_CLONES void adamw_loop(float* __restrict p, const G* __restrict g, float* __restrict m, float* __restrict v,
+                                 int64_t n, const AdamWScalars s) {
   constexpr int64_t kBlock = 512;
   // Locals, not members of s: the loops then keep them in registers.
   const float scale = s.grad_scale, inv = s.inv_grad_scale, decay = s.decay;
@@ -85,7 +85,8 @@ GLINT_FMA_CLONES void adamw_loop(float* __restrict p, const G* __restrict g, flo
 template <class G, bool kDecay, bool kMomentum>
 GLINT_FMA_CLONES void sgd_loop(float* __restrict p, const G* __restrict g, float* __restrict buf, int64_t n,
                                const SgdScalars s) {
-  const float scale = s.grad_scale, inv = s.inv_grad_scale, wd = s.weight_decay, momentum = s.momentum, damp = s.one_minus_dampening;
+  const float scale = s.grad_scale, inv = s.inv_grad_scale, wd = s.weight_decay, momentum = s.momentum,
+              damp = s.one_minus_dampening;
   const float neg_lr = s.neg_lr;
   const bool first = s.first, nesterov = s.nesterov;
 #pragma omp parallel for simd schedule(static) if (n > kParallelMin)

@@ -12,7 +12,8 @@ namespace {
 
 // param (and each state) must be writable in place as flat f32 arrays; grad is read through a contiguous copy
 // when it is a view.
-Tensor check_update(const char* op, const Tensor& param, const Tensor& grad, std::initializer_list<const Tensor*> states) {
+Tensor check_update(const char* op, const Tensor& param, const Tensor& grad,
+                    std::initializer_list<const Tensor*> states) {
   GLINT_CHECK(param.defined() && grad.defined(), op, "undefined parameter or gradient");
   GLINT_CHECK(param.dtype() == DType::f32, op, "parameters must be f32 master weights, got ", param.str());
   GLINT_CHECK(param.is_contiguous(), op, "parameter must be contiguous, got a strided view ", param.str());
@@ -49,8 +50,8 @@ void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, 
                 const AdamWStep& h) {
   const Tensor g = check_update("adamw_step", param, grad, {&exp_avg, &exp_avg_sq});
   check_hyper("adamw_step", h.lr, h.grad_scale);
-  GLINT_CHECK(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1, "adamw_step", "betas must be in [0, 1), got (",
-              h.beta1, ", ", h.beta2, ")");
+  GLINT_CHECK(h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 && h.beta2 < 1, "adamw_step",
+              "betas must be in [0, 1), got (", h.beta1, ", ", h.beta2, ")");
   GLINT_CHECK(h.eps >= 0 && h.weight_decay >= 0, "adamw_step", "invalid eps ", h.eps, " or weight decay ",
               h.weight_decay);
   GLINT_CHECK(h.step >= 1, "adamw_step", "step counts from 1, got ", h.step);
@@ -73,11 +74,11 @@ void adamw_step(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, 
 
 void sgd_step(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf, const SgdStep& h) {
   const bool has_momentum = h.momentum != 0;
-  const Tensor g = has_momentum ? check_update("sgd_step", param, grad, {&momentum_buf})
-                                : check_update("sgd_step", param, grad, {});
+  const Tensor g =
+      has_momentum ? check_update("sgd_step", param, grad, {&momentum_buf}) : check_update("sgd_step", param, grad, {});
   check_hyper("sgd_step", h.lr, h.grad_scale);
-  GLINT_CHECK(h.momentum >= 0 && h.weight_decay >= 0, "sgd_step", "invalid momentum ", h.momentum,
-              " or weight decay ", h.weight_decay);
+  GLINT_CHECK(h.momentum >= 0 && h.weight_decay >= 0, "sgd_step", "invalid momentum ", h.momentum, " or weight decay ",
+              h.weight_decay);
   GLINT_CHECK(!h.nesterov || (has_momentum && h.dampening == 0), "sgd_step",
               "nesterov momentum requires a momentum and zero dampening");
   const SgdScalars s{.weight_decay = float(h.weight_decay),

@@ -57,8 +57,8 @@ float grad_inverse(double scale);
 
 // Scalars of one AdamW step, already rounded to f32 the way torch rounds its Python-float scalars.
 struct AdamWScalars {
-  float decay;                  // 1 - lr*wd, applied only when has_decay
-  float lerp_weight;            // 1 - beta1
+  float decay;        // 1 - lr*wd, applied only when has_decay
+  float lerp_weight;  // 1 - beta1
   float beta2, one_minus_beta2;
   float bias_correction2_sqrt;  // sqrt(1 - beta2^t)
   float neg_step_size;          // -lr / (1 - beta1^t)

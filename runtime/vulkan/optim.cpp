@@ -1,10 +1,11 @@
 // Vulkan optimizer kernels: kernels/adamw.comp, sgd.comp and nonfinite.comp, one thread per element of contiguous
 // tensors, the shader variant picked by the gradient's dtype. sum_squares has no kernel here: the op falls back to
 // sum_all(x*x) in f32, which is already two bandwidth-bound passes on the GPU.
+#include "runtime/ops/optim.h"
+
 #include <cstddef>
 #include <string>
 
-#include "runtime/ops/optim.h"
 #include "runtime/vulkan/dispatch.h"
 
 namespace glint::vk {
@@ -40,25 +41,46 @@ uint32_t count(const Tensor& t, const char* op) {
   return uint32_t(t.numel());
 }
 
-std::string variant(const char* shader, const Tensor& t) { return std::string(shader) + "_" + std::string(dtype_name(t.dtype())); }
+std::string variant(const char* shader, const Tensor& t) {
+  return std::string(shader) + "_" + std::string(dtype_name(t.dtype()));
+}
 
 void adamw_vulkan(const Tensor& param, const Tensor& grad, const Tensor& exp_avg, const Tensor& exp_avg_sq,
                   const AdamWScalars& s) {
   const uint32_t flags = (s.has_decay ? 1u : 0u) | (s.lerp_weight < 0.5f ? 2u : 0u);
-  const AdamWPC pc{address(param),        address(grad),       address(exp_avg), address(exp_avg_sq),
-                   count(param, "adamw_step"), flags,          s.decay,          s.lerp_weight,
-                   s.beta2,               s.one_minus_beta2,   s.bias_correction2_sqrt,
-                   s.neg_step_size,       s.eps,               s.grad_scale,
-                   s.inv_grad_scale,      0.f};
+  const AdamWPC pc{address(param),
+                   address(grad),
+                   address(exp_avg),
+                   address(exp_avg_sq),
+                   count(param, "adamw_step"),
+                   flags,
+                   s.decay,
+                   s.lerp_weight,
+                   s.beta2,
+                   s.one_minus_beta2,
+                   s.bias_correction2_sqrt,
+                   s.neg_step_size,
+                   s.eps,
+                   s.grad_scale,
+                   s.inv_grad_scale,
+                   0.f};
   dispatch(variant("adamw", grad), pc, grid_1d(param.numel(), kLocalSize), {grad, param, exp_avg, exp_avg_sq},
            {param, exp_avg, exp_avg_sq});
 }
 
 void sgd_vulkan(const Tensor& param, const Tensor& grad, const Tensor& momentum_buf, const SgdScalars& s) {
-  const uint32_t flags = (s.has_decay ? 1u : 0u) | (s.has_momentum ? 2u : 0u) | (s.nesterov ? 4u : 0u) |
-                         (s.first ? 8u : 0u);
-  const SgdPC pc{address(param), address(grad), s.has_momentum ? address(momentum_buf) : 0, count(param, "sgd_step"),
-                 flags,          s.weight_decay, s.momentum, s.one_minus_dampening, s.neg_lr, s.grad_scale,
+  const uint32_t flags =
+      (s.has_decay ? 1u : 0u) | (s.has_momentum ? 2u : 0u) | (s.nesterov ? 4u : 0u) | (s.first ? 8u : 0u);
+  const SgdPC pc{address(param),
+                 address(grad),
+                 s.has_momentum ? address(momentum_buf) : 0,
+                 count(param, "sgd_step"),
+                 flags,
+                 s.weight_decay,
+                 s.momentum,
+                 s.one_minus_dampening,
+                 s.neg_lr,
+                 s.grad_scale,
                  s.inv_grad_scale};
   const Grid grid = grid_1d(param.numel(), kLocalSize);
   if (s.has_momentum)

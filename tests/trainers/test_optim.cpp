@@ -6,9 +6,9 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-#include <nlohmann/json.hpp>
 
 #include "runtime/io/safetensors.h"
 #include "runtime/ops/elementwise.h"
@@ -88,7 +88,9 @@ TEST(OptimSgd, MatchesTorchAfterFiveSteps) {
     for (const char* c : {"sgd_plain", "sgd_momentum", "sgd_dampening", "sgd_nesterov"}) {
       SCOPED_TRACE(device.str() + " " + c);
       const nlohmann::json& h = fixture()[c];
-      train::Sgd opt({.momentum = h["momentum"], .dampening = h["dampening"], .weight_decay = h["weight_decay"],
+      train::Sgd opt({.momentum = h["momentum"],
+                      .dampening = h["dampening"],
+                      .weight_decay = h["weight_decay"],
                       .nesterov = h["nesterov"]});
       std::vector<ParamRef> params = fixture_params(device);
       for (int k = 0; k < fixture()["steps"].get<int>(); ++k) {
@@ -122,8 +124,8 @@ Host host(const Tensor& p, const Tensor& g, const Tensor& m, const Tensor& v) {
 }
 
 TEST(OptimKernels, AdamWMatchesDoubleReference) {
-  const AdamWStep h{.lr = 0.01, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.1, .step = 3,
-                    .grad_scale = 8};
+  const AdamWStep h{
+      .lr = 0.01, .beta1 = 0.9, .beta2 = 0.99, .eps = 1e-8, .weight_decay = 0.1, .step = 3, .grad_scale = 8};
   for (Device device : test_devices())
     for (DType gt : kGradTypes)
       for (const Shape& shape : {Shape{0}, Shape{1}, Shape{257}, Shape{13, 31}, Shape{3, 5, 7}})
@@ -157,8 +159,13 @@ TEST(OptimKernels, SgdMatchesDoubleReference) {
         for (bool first : {false, true}) {
           SCOPED_TRACE(device.str() + " " + std::string(dtype_name(gt)) + (nesterov ? " nesterov" : "") +
                        (first ? " first" : ""));
-          const SgdStep h{.lr = 0.1, .momentum = 0.9, .dampening = nesterov ? 0.0 : 0.25, .weight_decay = 0.01,
-                          .nesterov = nesterov, .first = first, .grad_scale = 1};
+          const SgdStep h{.lr = 0.1,
+                          .momentum = 0.9,
+                          .dampening = nesterov ? 0.0 : 0.25,
+                          .weight_decay = 0.01,
+                          .nesterov = nesterov,
+                          .first = first,
+                          .grad_scale = 1};
           const Shape shape{7, 37};
           const Tensor p = rand(shape, DType::f32, device, 5), b = rand(shape, DType::f32, device, 6);
           const Tensor g = rand_strided(shape, gt, device, 7);
@@ -251,8 +258,7 @@ TEST(OptimKernels, Errors) {
   EXPECT_GLINT_ERROR(nonfinite_check(zeros({4}, DType::i32), zeros({})), "[nonfinite_check] needs a floating");
   EXPECT_GLINT_ERROR(nonfinite_check(g, zeros({1})), "[nonfinite_check] found_inf");
   EXPECT_GLINT_ERROR(sum_squares(zeros({4}, DType::i64)), "[sum_squares]");
-  for (Device d : vulkan_devices())
-    EXPECT_GLINT_ERROR(adamw_step(p, g.to(d), s, s, {}), "[adamw_step] gradient on");
+  for (Device d : vulkan_devices()) EXPECT_GLINT_ERROR(adamw_step(p, g.to(d), s, s, {}), "[adamw_step] gradient on");
 }
 
 // Resuming from a state dict saved to safetensors (counters in its metadata) continues bit for bit.
