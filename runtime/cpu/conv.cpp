@@ -12,6 +12,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "runtime/cpu/elem.h"
@@ -19,8 +20,19 @@
 namespace glint::cpu {
 namespace {
 
-constexpr int64_t kScratchFloats = int64_t(1) << 22;  // 16 MiB of im2col columns at most
-constexpr int64_t kParallelWork = int64_t(1) << 15;   // elements below which a gather stays on one thread
+// 64 MiB of im2col columns at most: an SD UNet 3x3 convolution at 64x64 latents (47 MiB) stays one chunk. Smaller
+// chunks make sgemm pack the weight again for each one: 16 MiB chunks measured 25-30% slower there.
+constexpr int64_t kScratchFloats = int64_t(1) << 24;
+constexpr int64_t kParallelWork = int64_t(1) << 15;  // elements below which a gather stays on one thread
+
+// Uninitialised scratch for the im2col chunks, kept per thread across calls: a fresh block every call costs its page
+// faults (and zeroing, for a vector) on every convolution, which measured 20-30% of an SD-sized one.
+float* scratch(int64_t n) {
+  thread_local std::unique_ptr<float[]> buf;
+  thread_local int64_t size = 0;
+  if (n > size) buf.reset(new float[size_t(n)]), size = n;
+  return buf.get();
+}
 
 // t as f32: itself, or a widened copy.
 Tensor f32(const Tensor& t) { return t.defined() && t.dtype() != DType::f32 ? t.to(DType::f32) : t; }
@@ -54,40 +66,60 @@ struct Geometry {
   int64_t w_at(int64_t g) const { return g * og * k; }
 };
 
-// Calls f(row, ih, iw, p, inside) for every element of the im2col matrix's rows (c, ki, kj) and output pixels
-// [p0, p0 + cols) (column p - p0): (ih, iw) is the input pixel it reads, `inside` false where that is padding.
-// Rows are split across threads.
+// Walks the im2col matrix's rows (c, ki, kj) over output pixels [p0, p0 + cols) in runs along an output row:
+// calls f(at, src, count) where `at` is the run's first element in the (K, cols) matrix and `src` the offset in the
+// (image, group)'s x of the input pixel it reads, the next ones stride[1] apart, or -1 for a run of padding. Runs
+// make the gathers plain strided copies without a bounds check per element. Rows are split across threads.
 template <class F>
-void for_each_tap(const Geometry& g, int64_t p0, int64_t cols, bool channel_parallel, const F& f) {
+void for_each_run(const Geometry& g, int64_t p0, int64_t cols, bool channel_parallel, const F& f) {
   const Conv2dShape& s = g.s;
-  const int64_t taps = s.kh * s.kw;
+  const int64_t taps = s.kh * s.kw, sh = s.p.stride[0], sw = s.p.stride[1];
   // Rows of one channel go to one thread when the caller writes per channel (col2im adds into x's channel).
   const int64_t units = channel_parallel ? g.cg : g.k, per = channel_parallel ? taps : 1;
 #pragma omp parallel for schedule(static) if (g.k * cols > kParallelWork)
   for (int64_t u = 0; u < units; ++u)
     for (int64_t row = u * per; row < (u + 1) * per; ++row) {
-      const int64_t tap = row % taps, ki = tap / s.kw, kj = tap % s.kw;
+      const int64_t c = row / taps, ki = row % taps / s.kw, kj = row % s.kw;
       const int64_t dh = ki * s.p.dilation[0] - s.p.padding[0], dw = kj * s.p.dilation[1] - s.p.padding[1];
-      int64_t oh = p0 / s.ow, ow = p0 % s.ow;
-      for (int64_t p = p0; p < p0 + cols; ++p) {
-        const int64_t ih = oh * s.p.stride[0] + dh, iw = ow * s.p.stride[1] + dw;
-        f(row, ih, iw, p, ih >= 0 && ih < s.h && iw >= 0 && iw < s.w);
-        if (++ow == s.ow) ow = 0, ++oh;
+      // The output columns whose input column is inside the image: ow * sw + dw in [0, w).
+      const int64_t ow_lo = std::min(s.ow, dw >= 0 ? 0 : (-dw + sw - 1) / sw);
+      const int64_t ow_hi = std::clamp<int64_t>(s.w - dw > 0 ? (s.w - dw + sw - 1) / sw : 0, ow_lo, s.ow);
+      for (int64_t p = p0; p < p0 + cols;) {
+        const int64_t oh = p / s.ow, a = p % s.ow, b = std::min(s.ow, a + p0 + cols - p);
+        const int64_t ih = oh * sh + dh, at = row * cols + p - p0;
+        if (ih < 0 || ih >= s.h) {
+          f(at, int64_t(-1), b - a);
+        } else {
+          const int64_t lo = std::clamp(ow_lo, a, b), hi = std::clamp(ow_hi, lo, b);
+          if (lo > a) f(at, int64_t(-1), lo - a);
+          if (hi > lo) f(at + lo - a, (c * s.h + ih) * s.w + lo * sw + dw, hi - lo);
+          if (b > hi) f(at + hi - a, int64_t(-1), b - hi);
+        }
+        p += b - a;
       }
     }
 }
 
 // col (K, cols) = im2col of one (image, group) x_g for output pixels [p0, p0 + cols); zeros for padding.
 void im2col(const Geometry& g, const float* x_g, int64_t p0, int64_t cols, float* col) {
-  for_each_tap(g, p0, cols, false, [&](int64_t row, int64_t ih, int64_t iw, int64_t p, bool inside) {
-    col[row * cols + p - p0] = inside ? x_g[(row / (g.s.kh * g.s.kw) * g.s.h + ih) * g.s.w + iw] : 0.f;
+  const int64_t sw = g.s.p.stride[1];
+  for_each_run(g, p0, cols, false, [&](int64_t at, int64_t src, int64_t count) {
+    float* dst = col + at;
+    if (src < 0)
+      std::fill_n(dst, count, 0.f);
+    else if (sw == 1)
+      std::copy_n(x_g + src, count, dst);
+    else
+      for (int64_t i = 0; i < count; ++i) dst[i] = x_g[src + i * sw];
   });
 }
 
 // dx_g += col2im of col (K, cols) for output pixels [p0, p0 + cols).
 void col2im(const Geometry& g, const float* col, int64_t p0, int64_t cols, float* dx_g) {
-  for_each_tap(g, p0, cols, true, [&](int64_t row, int64_t ih, int64_t iw, int64_t p, bool inside) {
-    if (inside) dx_g[(row / (g.s.kh * g.s.kw) * g.s.h + ih) * g.s.w + iw] += col[row * cols + p - p0];
+  const int64_t sw = g.s.p.stride[1];
+  for_each_run(g, p0, cols, true, [&](int64_t at, int64_t src, int64_t count) {
+    if (src >= 0)
+      for (int64_t i = 0; i < count; ++i) dx_g[src + i * sw] += col[at + i];
   });
 }
 
@@ -101,7 +133,7 @@ void conv2d_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, const
   const Geometry g(s);
   const float *px = xf.data<float>(), *pw = wf.data<float>(), *pb = bf.defined() ? bf.data<float>() : nullptr;
   float* py = yf.data<float>();
-  std::vector<float> col(size_t(g.pointwise ? 0 : g.k * g.chunk));
+  float* col = g.pointwise ? nullptr : scratch(g.k * g.chunk);
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t gi = 0; gi < s.p.groups; ++gi) {
       float* y_g = py + g.y_at(n, gi);
@@ -115,9 +147,8 @@ void conv2d_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, const
       }
       for (int64_t p0 = 0; p0 < g.ohw; p0 += g.chunk) {
         const int64_t cols = std::min(g.chunk, g.ohw - p0);
-        im2col(g, px + g.x_at(n, gi), p0, cols, col.data());
-        sgemm(CblasNoTrans, CblasNoTrans, g.og, cols, g.k, pw + g.w_at(gi), g.k, col.data(), cols, beta, y_g + p0,
-              g.ohw);
+        im2col(g, px + g.x_at(n, gi), p0, cols, col);
+        sgemm(CblasNoTrans, CblasNoTrans, g.og, cols, g.k, pw + g.w_at(gi), g.k, col, cols, beta, y_g + p0, g.ohw);
       }
     }
   finish(yf, y);
@@ -128,21 +159,20 @@ void conv2d_backward_input_cpu(const Tensor& dy, const Tensor& weight, const Con
   const Geometry g(s);
   const float *pdy = dyf.data<float>(), *pw = wf.data<float>();
   float* pdx = dxf.data<float>();
-  std::vector<float> col(size_t(g.pointwise ? 0 : g.k * g.chunk));
+  float* col = g.pointwise ? nullptr : scratch(g.k * g.chunk);
   if (!g.pointwise) std::fill_n(pdx, dxf.numel(), 0.f);
   for (int64_t n = 0; n < s.n; ++n)
     for (int64_t gi = 0; gi < s.p.groups; ++gi) {
       const float* dy_g = pdy + g.y_at(n, gi);
       if (g.pointwise) {
-        sgemm(CblasTrans, CblasNoTrans, g.k, g.ohw, g.og, pw + g.w_at(gi), g.k, dy_g, g.ohw, 0.f,
-              pdx + g.x_at(n, gi), g.hw);
+        sgemm(CblasTrans, CblasNoTrans, g.k, g.ohw, g.og, pw + g.w_at(gi), g.k, dy_g, g.ohw, 0.f, pdx + g.x_at(n, gi),
+              g.hw);
         continue;
       }
       for (int64_t p0 = 0; p0 < g.ohw; p0 += g.chunk) {
         const int64_t cols = std::min(g.chunk, g.ohw - p0);
-        sgemm(CblasTrans, CblasNoTrans, g.k, cols, g.og, pw + g.w_at(gi), g.k, dy_g + p0, g.ohw, 0.f, col.data(),
-              cols);
-        col2im(g, col.data(), p0, cols, pdx + g.x_at(n, gi));
+        sgemm(CblasTrans, CblasNoTrans, g.k, cols, g.og, pw + g.w_at(gi), g.k, dy_g + p0, g.ohw, 0.f, col, cols);
+        col2im(g, col, p0, cols, pdx + g.x_at(n, gi));
       }
     }
   finish(dxf, dx);
@@ -153,22 +183,21 @@ void conv2d_backward_weight_cpu(const Tensor& dy, const Tensor& x, const Conv2dS
   const Geometry g(s);
   const float *pdy = dyf.data<float>(), *px = xf.data<float>();
   float* pdw = dwf.data<float>();
-  std::vector<float> col(size_t(g.pointwise ? 0 : g.k * g.chunk));
+  float* col = g.pointwise ? nullptr : scratch(g.k * g.chunk);
   for (int64_t gi = 0; gi < s.p.groups; ++gi) {
     float beta = 0.f;  // the first product of each group overwrites, the rest accumulate
     for (int64_t n = 0; n < s.n; ++n) {
       const float* dy_g = pdy + g.y_at(n, gi);
       if (g.pointwise) {
-        sgemm(CblasNoTrans, CblasTrans, g.og, g.k, g.ohw, dy_g, g.ohw, px + g.x_at(n, gi), g.hw, beta,
-              pdw + g.w_at(gi), g.k);
+        sgemm(CblasNoTrans, CblasTrans, g.og, g.k, g.ohw, dy_g, g.ohw, px + g.x_at(n, gi), g.hw, beta, pdw + g.w_at(gi),
+              g.k);
         beta = 1.f;
         continue;
       }
       for (int64_t p0 = 0; p0 < g.ohw; p0 += g.chunk) {
         const int64_t cols = std::min(g.chunk, g.ohw - p0);
-        im2col(g, px + g.x_at(n, gi), p0, cols, col.data());
-        sgemm(CblasNoTrans, CblasTrans, g.og, g.k, cols, dy_g + p0, g.ohw, col.data(), cols, beta, pdw + g.w_at(gi),
-              g.k);
+        im2col(g, px + g.x_at(n, gi), p0, cols, col);
+        sgemm(CblasNoTrans, CblasTrans, g.og, g.k, cols, dy_g + p0, g.ohw, col, cols, beta, pdw + g.w_at(gi), g.k);
         beta = 1.f;
       }
     }

@@ -74,28 +74,50 @@ void run(Mode mode, const char* op, const Conv2dShape& s, const Tensor& x, const
   const int64_t groups = s.p.groups, cg = s.c / groups, og = s.o / groups, taps = s.kh * s.kw;
   int64_t m = 0, nc = 0, k = 0;  // the GEMM of one group
   switch (mode) {
-    case Mode::forward: m = s.n * s.oh * s.ow, nc = og, k = cg * taps; break;
-    case Mode::input_grad: m = s.n * s.h * s.w, nc = cg, k = og * taps; break;
-    case Mode::weight_grad: m = og, nc = cg * taps, k = s.n * s.oh * s.ow; break;
+    case Mode::forward:
+      m = s.n * s.oh * s.ow, nc = og, k = cg * taps;
+      break;
+    case Mode::input_grad:
+      m = s.n * s.h * s.w, nc = cg, k = og * taps;
+      break;
+    case Mode::weight_grad:
+      m = og, nc = cg * taps, k = s.n * s.oh * s.ow;
+      break;
   }
   for (const Tensor& t : {x, weight, y}) u32(op, t.numel());
   u32(op, m * nc);
-  const bool pointwise = taps == 1 && s.p.stride[0] == 1 && s.p.stride[1] == 1 && s.p.padding[0] == 0 &&
-                         s.p.padding[1] == 0;
-  ConvPC pc{address(x), address(weight), address(y), bias.defined() ? address(bias) : 0,
-            uint32_t(s.n), uint32_t(s.c), uint32_t(s.h), uint32_t(s.w),
-            uint32_t(s.o), uint32_t(s.oh), uint32_t(s.ow), uint32_t(cg),
-            uint32_t(og), u32(op, s.p.stride[0]), u32(op, s.p.stride[1]), u32(op, s.p.padding[0]),
-            u32(op, s.p.padding[1]), u32(op, s.p.dilation[0]), u32(op, s.p.dilation[1]), uint32_t(m),
-            uint32_t(nc), uint32_t(k)};
+  const bool pointwise =
+      taps == 1 && s.p.stride[0] == 1 && s.p.stride[1] == 1 && s.p.padding[0] == 0 && s.p.padding[1] == 0;
+  const ConvPC pc{.x = address(x),
+                  .weight = address(weight),
+                  .y = address(y),
+                  .bias = bias.defined() ? address(bias) : 0,
+                  .n = uint32_t(s.n),
+                  .c = uint32_t(s.c),
+                  .h = uint32_t(s.h),
+                  .w = uint32_t(s.w),
+                  .o = uint32_t(s.o),
+                  .oh = uint32_t(s.oh),
+                  .ow = uint32_t(s.ow),
+                  .cg = uint32_t(cg),
+                  .og = uint32_t(og),
+                  .stride_h = u32(op, s.p.stride[0]),
+                  .stride_w = u32(op, s.p.stride[1]),
+                  .pad_h = u32(op, s.p.padding[0]),
+                  .pad_w = u32(op, s.p.padding[1]),
+                  .dil_h = u32(op, s.p.dilation[0]),
+                  .dil_w = u32(op, s.p.dilation[1]),
+                  .m = uint32_t(m),
+                  .nc = uint32_t(nc),
+                  .k = uint32_t(k)};
   const Limits& lim = limits(device_of(out));
   const Tiles t = pick_tiles(lim, m, nc, groups);
   const Grid grid{uint32_t((nc + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm), uint32_t(groups)};
   GLINT_CHECK(grid.x <= lim.max_groups[0] && grid.y <= lim.max_groups[1] && grid.z <= lim.max_groups[2], op,
               "the convolution exceeds the workgroup grid of this device");
-  dispatch("conv2d_" + std::string(dtype_name(out.dtype())), pc, grid, reads, {out},
-           {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, uint32_t(mode), u32(op, s.kh), u32(op, s.kw),
-            pointwise ? 1u : 0u});
+  dispatch(
+      "conv2d_" + std::string(dtype_name(out.dtype())), pc, grid, reads, {out},
+      {t.threads(), t.bm, t.bn, t.bk, t.tm, t.tn, uint32_t(mode), u32(op, s.kh), u32(op, s.kw), pointwise ? 1u : 0u});
 }
 
 void conv2d_vulkan(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dShape& s, const Tensor& y) {
@@ -123,9 +145,15 @@ void upsample(bool backward, const Tensor& small, const Tensor& big, const Tenso
   u32(op, small.numel());
   u32(op, big.numel());
   const int64_t h = small.dim(2), w = small.dim(3), oh = big.dim(2), ow = big.dim(3);
-  const UpsamplePC pc{address(src),  address(dst),   uint32_t(small.dim(0) * small.dim(1)),
-                      uint32_t(h),   uint32_t(w),    uint32_t(oh),
-                      uint32_t(ow),  float(h) / float(oh), float(w) / float(ow)};
+  const UpsamplePC pc{.src = address(src),
+                      .dst = address(dst),
+                      .planes = uint32_t(small.dim(0) * small.dim(1)),
+                      .h = uint32_t(h),
+                      .w = uint32_t(w),
+                      .oh = uint32_t(oh),
+                      .ow = uint32_t(ow),
+                      .scale_h = float(h) / float(oh),
+                      .scale_w = float(w) / float(ow)};
   dispatch("upsample_nearest_" + std::string(dtype_name(dst.dtype())), pc, grid_1d(uint64_t(dst.numel()), 256), {src},
            {dst}, {backward ? 1u : 0u});
 }

@@ -19,10 +19,9 @@ struct Ref {
   Shape shape;
   std::vector<double> value, magnitude;
   std::vector<int64_t> terms;
-  explicit Ref(Shape s) : shape(std::move(s)), value(size_t(numel_of(shape))), magnitude(value.size()), terms(value.size()) {}
-  void add(int64_t i, double v) {
-    value[size_t(i)] += v, magnitude[size_t(i)] += std::fabs(v), ++terms[size_t(i)];
-  }
+  explicit Ref(Shape s)
+      : shape(std::move(s)), value(size_t(numel_of(shape))), magnitude(value.size()), terms(value.size()) {}
+  void add(int64_t i, double v) { value[size_t(i)] += v, magnitude[size_t(i)] += std::fabs(v), ++terms[size_t(i)]; }
 };
 
 double unit_roundoff(DType dt) { return dt == DType::f32 ? 0x1p-24 : dt == DType::f16 ? 0x1p-11 : 0x1p-8; }
@@ -66,7 +65,8 @@ void for_each_product(const Shape& xs, const Shape& ws, const Conv2dParams& p,
                 const int64_t iw = j * p.stride[1] - p.padding[1] + kj * p.dilation[1];
                 if (ih < 0 || ih >= h || iw < 0 || iw >= w) continue;
                 const int64_t xc = oc / og * cg + ci;
-                f(((b * o + oc) * oh + i) * ow + j, ((b * c + xc) * h + ih) * w + iw, ((oc * cg + ci) * kh + ki) * kw + kj);
+                f(((b * o + oc) * oh + i) * ow + j, ((b * c + xc) * h + ih) * w + iw,
+                  ((oc * cg + ci) * kh + ki) * kw + kj);
               }
 }
 
@@ -187,12 +187,26 @@ TEST(Conv2d, BackwardWeightMatchesNaiveLoops) {
     }
 }
 
+// Products with enough output tiles that the GPU kernel takes its largest tiles (the cases above all get the
+// smallest): the forward pass (M = 128 * 128 pixels, N = 128 channels) and the input gradient (N = 128 channels).
+TEST(Conv2d, LargeTiles) {
+  const Conv2dParams p = params({1, 1}, {1, 1}, {1, 1}, 1);
+  const Shape xs{1, 2, 128, 128}, ws{128, 2, 3, 3}, wts{2, 128, 3, 3}, dxs{1, 128, 128, 128};
+  const Tensor x = rand(xs, DType::f32, Device::cpu(), 14), w = rand(ws, DType::f32, Device::cpu(), 15);
+  const Tensor dy = rand(xs, DType::f32, Device::cpu(), 16), wt = rand(wts, DType::f32, Device::cpu(), 17);
+  const Ref y = conv_ref(x, w, Tensor(), p), dx = input_grad_ref(dy, wt, dxs, p);
+  for (Device d : test_devices()) {
+    EXPECT_TRUE(matches(conv2d(x.to(d), w.to(d), Tensor(), p), y)) << d.str();
+    EXPECT_TRUE(matches(conv2d_backward_input(dy.to(d), wt.to(d), dxs, p), dx)) << d.str();
+  }
+}
+
 TEST(Conv2d, EmptyBatch) {
   for (Device d : test_devices()) {
     EXPECT_EQ(conv2d(rand({0, 3, 5, 5}, DType::f32, d), rand({2, 3, 3, 3}, DType::f32, d)).shape(),
               (Shape{0, 2, 3, 3}));
-    const Tensor dw = conv2d_backward_weight(rand({0, 2, 3, 3}, DType::f32, d), rand({0, 3, 5, 5}, DType::f32, d),
-                                             {2, 3, 3, 3});
+    const Tensor dw =
+        conv2d_backward_weight(rand({0, 2, 3, 3}, DType::f32, d), rand({0, 3, 5, 5}, DType::f32, d), {2, 3, 3, 3});
     EXPECT_CLOSE(dw, std::vector<float>(54, 0.f), tol(DType::f32));
   }
 }
@@ -237,7 +251,8 @@ TEST(Upsample, NearestMatchesTorch) {
       for (int64_t pl = 0; pl < 6; ++pl)
         for (int64_t i = 0; i < r[2]; ++i)
           for (int64_t j = 0; j < r[3]; ++j)
-            want.push_back(vx[size_t((pl * r[0] + torch_nearest(i, r[0], r[2])) * r[1] + torch_nearest(j, r[1], r[3]))]);
+            want.push_back(
+                vx[size_t((pl * r[0] + torch_nearest(i, r[0], r[2])) * r[1] + torch_nearest(j, r[1], r[3]))]);
       for (Device d : test_devices()) {
         SCOPED_TRACE(d.str() + " " + std::string(dtype_name(dt)));
         EXPECT_CLOSE(upsample_nearest(x.to(d), r[2], r[3]), want, Tol{0, 0});
