@@ -114,7 +114,8 @@ struct Case {
   Conv2dParams p;
 };
 // Tiny and 1x1-output cases, SD's 3x3 / pad 1, stride 2 downsampling, 1x1 (fast path and strided), asymmetric
-// stride / padding / dilation, grouped and depthwise, and sizes that cross the GPU kernel's tile edges.
+// stride / padding / dilation, grouped and depthwise, and sizes that cross the GPU kernel's tile edges. Three kernel
+// sizes only: each is a pipeline per dtype and product on Vulkan, and lavapipe compiles each for about a second.
 const Case kCases[] = {
     {{1, 1, 1, 1}, {1, 1, 1, 1}, {}},
     {{2, 3, 7, 5}, {4, 3, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 1)},
@@ -123,10 +124,10 @@ const Case kCases[] = {
     {{1, 3, 6, 7}, {5, 3, 1, 1}, params({2, 2}, {0, 0}, {1, 1}, 1)},
     {{1, 2, 13, 11}, {3, 2, 3, 2}, params({1, 2}, {2, 0}, {2, 1}, 1)},
     {{2, 6, 5, 5}, {6, 1, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 6)},
-    {{1, 3, 4, 5}, {2, 3, 4, 5}, {}},
+    {{1, 3, 3, 2}, {2, 3, 3, 2}, {}},
     {{2, 17, 12, 13}, {33, 17, 3, 3}, params({1, 1}, {1, 1}, {1, 1}, 1)},
     {{1, 70, 9, 9}, {40, 70, 1, 1}, {}},
-    {{1, 6, 11, 10}, {9, 2, 5, 3}, params({3, 2}, {2, 1}, {1, 2}, 3)},
+    {{1, 6, 11, 10}, {9, 2, 3, 2}, params({3, 2}, {2, 1}, {2, 2}, 3)},
 };
 
 const DType kFloatTypes[] = {DType::f32, DType::f16, DType::bf16};
