@@ -3,7 +3,9 @@
 // (and coalesces best on a GPU) over a dense (N, C, H, W) layout; making it contiguous is cheap next to the product.
 #include "runtime/ops/conv.h"
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/reduce.h"
 
 namespace glint {
 namespace {
@@ -65,7 +67,18 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   }
   Tensor y = Tensor::empty(out_shape(s), x.dtype(), x.device());
   if (y.numel() > 0)
-    conv2d_kernel(x.device(), x.contiguous(), weight.contiguous(), bias.defined() ? bias.contiguous() : bias, s, y);
+    conv2d_kernel(x.device(), x.detach().contiguous(), weight.detach().contiguous(),
+                  bias.defined() ? bias.detach().contiguous() : bias, s, y);
+  if (autograd::needs_grad({x, weight, bias})) {
+    const bool need_x = x.requires_grad(), need_w = weight.requires_grad(), need_b = bias.requires_grad();
+    autograd::record("conv2d", y, {x, weight, bias},
+                     [xs = x.detach(), w = weight.detach(), p, need_x, need_w, need_b](const Tensor& g) {
+                       return autograd::Grads{
+                           need_x ? conv2d_backward_input(g, w, xs.shape(), p) : Tensor(),
+                           need_w ? conv2d_backward_weight(g, xs, w.shape(), p) : Tensor(),
+                           need_b ? sum(sum(sum(g, 3), 2), 0) : Tensor()};
+                     });
+  }
   return y;
 }
 
@@ -106,7 +119,11 @@ Tensor upsample_nearest(const Tensor& x, int64_t out_h, int64_t out_w) {
   if (y.numel() == 0) return y;
   GLINT_CHECK(x.dim(2) >= 1 && x.dim(3) >= 1, "upsample_nearest", "cannot resize an empty image ",
               shape_str(x.shape()));
-  upsample_nearest_kernel(x.device(), x.contiguous(), y);
+  upsample_nearest_kernel(x.device(), x.detach().contiguous(), y);
+  if (autograd::needs_grad({x}))
+    autograd::record("upsample_nearest", y, {x}, [h = x.dim(2), w = x.dim(3)](const Tensor& g) {
+      return autograd::Grads{upsample_nearest_backward(g, h, w)};
+    });
   return y;
 }
 

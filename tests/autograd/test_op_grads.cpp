@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "runtime/ops/attention.h"
+#include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/indexing.h"
 #include "runtime/ops/loss.h"
@@ -165,6 +166,24 @@ TEST(OpGrads, Attention) {
         return scaled_dot_product_attention(x[0], x[1], x[2], o);
       },
       {q, k, v, rand({1, 1, 3, 5}, DType::f32, Device::cpu(), 36)}, {true, true, true, false});
+}
+
+TEST(OpGrads, Conv) {
+  Conv2dParams p;
+  p.stride = {2, 1};
+  p.padding = {1, 0};
+  p.dilation = {1, 2};
+  check_gradients([p](const In& x) { return conv2d(x[0], x[1], x[2], p); },
+                  {rand({2, 3, 5, 6}, DType::f32, Device::cpu(), 41), rand({4, 3, 2, 2}, DType::f32, Device::cpu(), 42),
+                   rand({4}, DType::f32, Device::cpu(), 43)});
+  Conv2dParams grouped;
+  grouped.groups = 2;
+  grouped.padding = {1, 1};
+  check_gradients([grouped](const In& x) { return conv2d(x[0], x[1], {}, grouped); },
+                  {rand({1, 4, 4, 3}, DType::f32, Device::cpu(), 44), rand({2, 2, 3, 3}, DType::f32, Device::cpu(), 45)});
+  check_gradients([](const In& x) { return upsample_nearest(x[0], 2); }, {rand({1, 2, 3, 2}, DType::f32, Device::cpu(), 46)});
+  check_gradients([](const In& x) { return upsample_nearest(x[0], 5, 3); },
+                  {rand({1, 2, 3, 2}, DType::f32, Device::cpu(), 47)});
 }
 
 TEST(OpGrads, CrossEntropy) {

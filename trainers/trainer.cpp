@@ -1,0 +1,306 @@
+#include "trainers/trainer.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "runtime/autograd/autograd.h"
+#include "runtime/core/error.h"
+#include "runtime/io/atomic_file.h"
+#include "runtime/io/checkpoint.h"
+#include "runtime/io/safetensors.h"
+#include "trainers/loss_curve.h"
+
+namespace glint::train {
+namespace fs = std::filesystem;
+namespace {
+
+std::atomic<bool> g_interrupted{false};
+extern "C" void on_sigint(int) { g_interrupted = true; }
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // Linux reports KiB
+}
+
+std::string format_seconds(double s) {
+  const int64_t t = int64_t(s);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60),
+                (long long)(t % 60));
+  return buf;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const TrainingArguments& a) {
+  if (a.optim == "adamw_torch" || a.optim == "adamw") {
+    AdamWConfig c;
+    c.beta1 = a.adam_beta1;
+    c.beta2 = a.adam_beta2;
+    c.eps = a.adam_epsilon;
+    c.weight_decay = a.weight_decay;
+    return std::make_unique<AdamW>(c);
+  }
+  if (a.optim == "sgd") {
+    SgdConfig c;
+    c.weight_decay = a.weight_decay;
+    return std::make_unique<Sgd>(c);
+  }
+  fail("train", "optim '", a.optim, "' is not supported (adamw_torch, sgd)");
+}
+
+}  // namespace
+
+std::string latest_checkpoint(const std::string& output_dir) {
+  std::string best;
+  int64_t best_step = -1;
+  if (!fs::is_directory(output_dir)) return best;
+  for (const auto& e : fs::directory_iterator(output_dir)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_directory() || name.rfind("checkpoint-", 0) != 0) continue;
+    const int64_t step = std::strtoll(name.c_str() + 11, nullptr, 10);
+    if (step > best_step && fs::exists(e.path() / "trainer_state.json")) best_step = step, best = e.path().string();
+  }
+  return best;
+}
+
+Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
+                 std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id)
+    : model_(model),
+      args_(std::move(args)),
+      train_rows_(std::move(train_rows)),
+      eval_rows_(std::move(eval_rows)),
+      model_config_(std::move(model_config)),
+      pad_id_(pad_id) {
+  GLINT_CHECK(!args_.output_dir.empty(), "train", "output_dir is required");
+  GLINT_CHECK(!train_rows_.empty(), "train", "the training set is empty");
+  model_.set_gradient_checkpointing(args_.gradient_checkpointing);
+  for (const auto& [name, value] : model_.parameters().entries()) {
+    Tensor p = value;
+    p.requires_grad_();
+    params_.push_back({name, p, {}});
+  }
+  GLINT_CHECK(!params_.empty(), "train", "the model has no parameters to train");
+  optimizer_ = make_optimizer(args_);
+  const int64_t bs = args_.per_device_train_batch_size, accum = args_.gradient_accumulation_steps;
+  batches_per_epoch_ = (int64_t(train_rows_.size()) + bs - 1) / bs;
+  const int64_t steps_per_epoch = std::max<int64_t>(1, batches_per_epoch_ / accum);
+  total_steps_ = args_.max_steps > 0 ? args_.max_steps
+                                     : int64_t(std::ceil(args_.num_train_epochs * double(steps_per_epoch)));
+  ScheduleConfig sc;
+  sc.type = parse_schedule_type(args_.lr_scheduler_type);
+  sc.warmup_steps = args_.warmup_steps > 0 ? args_.warmup_steps
+                                           : int64_t(std::ceil(args_.warmup_ratio * double(total_steps_)));
+  sc.training_steps = total_steps_;
+  schedule_ = std::make_unique<LrSchedule>(sc, args_.learning_rate);
+}
+
+Batch Trainer::micro_batch(int64_t index) const {
+  const int64_t epoch = index / batches_per_epoch_, j = index % batches_per_epoch_;
+  const std::vector<size_t> order = epoch_order(train_rows_.size(), args_.seed, epoch);
+  const size_t begin = size_t(j * args_.per_device_train_batch_size);
+  const size_t end = std::min(order.size(), begin + size_t(args_.per_device_train_batch_size));
+  std::vector<const TokenizedRow*> rows;
+  for (size_t i = begin; i < end; ++i) rows.push_back(&train_rows_[order[i]]);
+  return collate(rows, pad_id_);
+}
+
+double Trainer::train_step() {
+  std::vector<Batch> micro;
+  int64_t targets = 0;
+  for (int64_t i = 0; i < args_.gradient_accumulation_steps; ++i) {
+    micro.push_back(micro_batch(pos_.micro_batches + i));
+    targets += micro.back().targets;
+  }
+  // Each micro-batch's summed loss over the whole step's target count, so the accumulated gradient is that of
+  // the step's mean token loss (transformers' num_items_in_batch).
+  CrossEntropyOptions opts;
+  opts.normalizer = double(std::max<int64_t>(targets, 1));
+  double loss = 0;
+  last_tokens_ = 0;
+  for (const Batch& b : micro) {
+    const Tensor l = model_.loss(b.input_ids, b.labels, b.attention_mask, opts);
+    l.backward();
+    loss += double(l.to_f32()[0]);
+    last_tokens_ += b.tokens;
+  }
+  pos_.micro_batches += args_.gradient_accumulation_steps;
+  for (ParamRef& p : params_) p.grad = p.value.grad();
+  last_grad_norm_ = args_.max_grad_norm > 0 ? clip_grad_norm(params_, args_.max_grad_norm) : grad_norm(params_);
+  optimizer_->step(params_, schedule_->lr(pos_.step));
+  for (ParamRef& p : params_) {
+    p.value.set_grad({});
+    p.grad = {};
+  }
+  ++pos_.step;
+  return loss;
+}
+
+double Trainer::evaluate() {
+  GLINT_CHECK(!eval_rows_.empty(), "train", "no eval set");
+  autograd::NoGradGuard no_grad;
+  CrossEntropyOptions opts;
+  opts.normalizer = 1.0;  // summed; divided by the total target count below
+  double sum = 0;
+  int64_t targets = 0;
+  const size_t bs = size_t(args_.per_device_eval_batch_size);
+  for (size_t i = 0; i < eval_rows_.size(); i += bs) {
+    std::vector<const TokenizedRow*> rows;
+    for (size_t j = i; j < std::min(eval_rows_.size(), i + bs); ++j) rows.push_back(&eval_rows_[j]);
+    const Batch b = collate(rows, pad_id_);
+    if (b.targets == 0) continue;
+    sum += double(model_.loss(b.input_ids, b.labels, b.attention_mask, opts).to_f32()[0]);
+    targets += b.targets;
+  }
+  return targets ? sum / double(targets) : std::nan("");
+}
+
+void Trainer::log(nlohmann::json record) {
+  record["step"] = pos_.step;
+  record["epoch"] = double(pos_.micro_batches) / double(batches_per_epoch_);
+  history_.push_back(record);
+  std::ofstream(fs::path(args_.output_dir) / "metrics.jsonl", std::ios::app) << record.dump() << "\n";
+  write_loss_svg((fs::path(args_.output_dir) / "loss.svg").string(), history_, "glint train: " + args_.output_dir);
+}
+
+void Trainer::save_model(const std::string& dir) const {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (const ParamRef& p : params_) tensors.emplace_back(p.name, p.value.detach());
+  io::save_safetensors((fs::path(dir) / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  io::write_file_atomically((fs::path(dir) / "config.json").string(), model_config_.dump(2) + "\n", "train");
+}
+
+void Trainer::save_checkpoint() const {
+  const fs::path out(args_.output_dir);
+  const fs::path final_dir = out / ("checkpoint-" + std::to_string(pos_.step));
+  const fs::path tmp = out / (".checkpoint-" + std::to_string(pos_.step) + ".tmp");
+  fs::remove_all(tmp);
+  fs::create_directories(tmp);
+  save_model(tmp.string());
+  const OptimizerState state = optimizer_->state_dict();
+  std::vector<std::pair<std::string, Tensor>> tensors(state.tensors.begin(), state.tensors.end());
+  io::save_safetensors((tmp / "optimizer.safetensors").string(), tensors);
+  nlohmann::json ts;
+  ts["global_step"] = pos_.step;
+  ts["micro_batches"] = pos_.micro_batches;
+  ts["optimizer_counters"] = state.counters;
+  ts["log_history"] = history_;
+  ts["args"] = args_.to_json();
+  io::write_file_atomically((tmp / "trainer_state.json").string(), ts.dump(1) + "\n", "train");
+  // A checkpoint appears whole or not at all: the folder is renamed into place after every file is on disk.
+  fs::remove_all(final_dir);
+  fs::rename(tmp, final_dir);
+  if (args_.save_total_limit > 0) {
+    std::vector<std::pair<int64_t, fs::path>> all;
+    for (const auto& e : fs::directory_iterator(out)) {
+      const std::string name = e.path().filename().string();
+      if (e.is_directory() && name.rfind("checkpoint-", 0) == 0)
+        all.emplace_back(std::strtoll(name.c_str() + 11, nullptr, 10), e.path());
+    }
+    std::sort(all.begin(), all.end());
+    for (size_t i = 0; i + size_t(args_.save_total_limit) < all.size(); ++i) fs::remove_all(all[i].second);
+  }
+}
+
+void Trainer::load_checkpoint(const std::string& dir) {
+  const fs::path d(dir);
+  std::ifstream in(d / "trainer_state.json");
+  GLINT_CHECK(in, "train", (d / "trainer_state.json").string(), ": cannot read the checkpoint's trainer state");
+  nlohmann::json ts;
+  try {
+    ts = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail("train", (d / "trainer_state.json").string(), ": ", e.what());
+  }
+  pos_.step = ts.at("global_step").get<int64_t>();
+  pos_.micro_batches = ts.at("micro_batches").get<int64_t>();
+  history_ = ts.at("log_history").get<std::vector<nlohmann::json>>();
+  const auto weights = io::Checkpoint::open((d / "model.safetensors").string());
+  {
+    autograd::NoGradGuard no_grad;
+    for (ParamRef& p : params_) p.value.copy_from(weights->tensor(p.name, p.value.device(), p.value.dtype()));
+  }
+  OptimizerState state;
+  const auto opt = io::Checkpoint::open((d / "optimizer.safetensors").string());
+  for (const std::string& name : opt->names()) state.tensors[name] = opt->tensor(name);
+  state.counters = ts.at("optimizer_counters").get<std::map<std::string, int64_t>>();
+  optimizer_->load_state_dict(state);
+  // The metrics file holds what the checkpoint knew: lines a killed run logged after it are dropped.
+  std::string lines;
+  for (const nlohmann::json& r : history_) lines += r.dump() + "\n";
+  io::write_file_atomically((fs::path(args_.output_dir) / "metrics.jsonl").string(), lines, "train");
+}
+
+TrainResult Trainer::train(const std::string& resume_from) {
+  fs::create_directories(args_.output_dir);
+  const std::string resume = resume_from == "latest" ? latest_checkpoint(args_.output_dir) : resume_from;
+  if (!resume.empty()) {
+    load_checkpoint(resume);
+  } else {
+    fs::remove(fs::path(args_.output_dir) / "metrics.jsonl");
+  }
+  g_interrupted = false;
+  auto previous = std::signal(SIGINT, on_sigint);
+  const bool tty = isatty(STDERR_FILENO);
+  TrainResult result;
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  auto window_start = start;
+  int64_t window_tokens = 0, window_steps = 0;
+  double window_loss = 0;
+  const int64_t first_step = pos_.step;
+  while (pos_.step < total_steps_) {
+    const double loss = train_step();
+    window_loss += loss;
+    window_tokens += last_tokens_;
+    ++window_steps;
+    const double lr = schedule_->lr(pos_.step - 1);
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (tty) {
+      const double per_step = elapsed / double(pos_.step - first_step);
+      const int filled = int(30 * pos_.step / total_steps_);
+      std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4f lr %.2e ETA %s ", std::string(size_t(filled), '#').c_str(),
+                   std::string(size_t(30 - filled), ' ').c_str(), (long long)pos_.step, (long long)total_steps_,
+                   loss, lr, format_seconds(per_step * double(total_steps_ - pos_.step)).c_str());
+    }
+    const bool last = pos_.step == total_steps_;
+    if (pos_.step % std::max<int64_t>(1, args_.logging_steps) == 0 || last) {
+      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
+      result.last_loss = window_loss / double(window_steps);
+      log({{"loss", result.last_loss},
+           {"learning_rate", lr},
+           {"grad_norm", last_grad_norm_},
+           {"tokens_per_second", double(window_tokens) / std::max(secs, 1e-9)},
+           {"peak_rss_mb", peak_rss_mb()},
+           {"elapsed_seconds", elapsed}});
+      window_start = Clock::now();
+      window_tokens = window_steps = 0;
+      window_loss = 0;
+    }
+    if (!eval_rows_.empty() && ((args_.eval_steps > 0 && pos_.step % args_.eval_steps == 0) || last)) {
+      result.eval_loss = evaluate();
+      log({{"eval_loss", *result.eval_loss}, {"eval_perplexity", std::exp(*result.eval_loss)}});
+    }
+    if ((args_.save_steps > 0 && pos_.step % args_.save_steps == 0) || last || g_interrupted) save_checkpoint();
+    if (g_interrupted) {
+      result.interrupted = true;
+      break;
+    }
+  }
+  if (tty) std::fprintf(stderr, "\n");
+  std::signal(SIGINT, previous);
+  if (!result.interrupted) save_model(args_.output_dir);
+  result.global_step = pos_.step;
+  return result;
+}
+
+}  // namespace glint::train
