@@ -16,6 +16,9 @@ Writes tests/data/nf4/:
   linear_bnb.safetensors  the state dict of bnb.nn.Linear4bit layers (nf4 with double quant, fp4 without) under
                         "q." / "f.", the keys transformers writes for a bnb-4bit checkpoint, plus the float
                         weights they quantised ("q_ref.weight", "f_ref.weight"), an input x and the layers' outputs
+  tiny_llama_bnb4/     a 1-layer Llama (hidden 32) loaded by transformers with BitsAndBytesConfig(load_in_4bit,
+                      nf4, double quant) on the CPU and saved with save_pretrained (model.safetensors, config.json)
+  tiny_llama_ref.safetensors  the float weights of its quantised linear layers, under the same names
   versions.json       library versions, the case list, and where bitsandbytes' own CPU dequantisation differs
                       from its arithmetic (below)
 
@@ -29,13 +32,16 @@ installed library's CPU output differs from that, and the Linear4bit outputs are
 """
 import json
 import os
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 import torch
 import bitsandbytes as bnb
 import bitsandbytes.functional as F
-from safetensors.torch import save_file
+import transformers
+from safetensors.torch import load_file, save_file
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data", "nf4")
 
@@ -65,6 +71,33 @@ def reference_dequant(packed, st, like):
         absmax = F.dequantize_blockwise(st.absmax, st.state2) + st.offset
     scale = absmax.float().repeat_interleave(st.blocksize)[:n]
     return (code[idx] * scale).to(like.dtype).reshape(like.shape)
+
+
+def tiny_llama():
+    """A transformers bnb-4bit checkpoint made the way users make one: from_pretrained with a BitsAndBytesConfig."""
+    torch.manual_seed(1)
+    cfg = transformers.LlamaConfig(vocab_size=64, hidden_size=32, intermediate_size=48, num_hidden_layers=1,
+                                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32)
+    model = transformers.LlamaForCausalLM(cfg)
+    tmp = tempfile.mkdtemp()
+    try:
+        model.save_pretrained(os.path.join(tmp, "f"))
+        qcfg = transformers.BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4",
+                                               bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.float32)
+        q = transformers.AutoModelForCausalLM.from_pretrained(os.path.join(tmp, "f"), quantization_config=qcfg,
+                                                              device_map="cpu")
+        out = os.path.join(OUT, "tiny_llama_bnb4")
+        shutil.rmtree(out, ignore_errors=True)
+        q.save_pretrained(out)
+        for extra in os.listdir(out):
+            if extra not in ("model.safetensors", "config.json"):
+                os.remove(os.path.join(out, extra))
+        saved = load_file(os.path.join(out, "model.safetensors"))
+        ref = {k: v for k, v in model.state_dict().items()
+               if k + ".quant_state.bitsandbytes__nf4" in saved}
+        save_file({k: v.contiguous() for k, v in ref.items()}, os.path.join(OUT, "tiny_llama_ref.safetensors"))
+    finally:
+        shutil.rmtree(tmp)
 
 
 def main():
@@ -116,10 +149,13 @@ def main():
     sd["x"] = x
     save_file({k: v.contiguous() for k, v in sd.items()}, os.path.join(OUT, "linear_bnb.safetensors"))
 
+    tiny_llama()
+
     versions = {
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "bitsandbytes": bnb.__version__,
+        "transformers": transformers.__version__,
         "numpy": np.__version__,
         "weights": {k: [list(s), str(d).replace("torch.", "")] for k, (s, d) in WEIGHTS.items()},
         "cases": [case_name(*c) for c in CASES],

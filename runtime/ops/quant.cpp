@@ -154,6 +154,65 @@ void quantize_blockwise_8bit(const std::vector<float>& a, int64_t blocksize, std
   }
 }
 
+// torch's f32 sum on one thread (aten SumKernel's cascade_sum): rows of 8-lane vectors summed 4 at a time in a
+// cascade of 4 levels whose step grows with the length, lanes then added in order after the leftover elements;
+// under 8 elements the same cascade over single floats. It matches torch.sum bit for bit up to 32768 elements;
+// beyond that torch splits the sum across its threads, so its result depends on the thread count.
+template <size_t W>
+using Lanes = std::array<float, W>;
+
+template <size_t W>
+void add_lanes(Lanes<W>& a, const Lanes<W>& b) {
+  for (size_t l = 0; l < W; ++l) a[l] += b[l];
+}
+
+template <size_t W, size_t R, class Row>
+std::array<Lanes<W>, R> multi_row_sum(int64_t size, const Row& row) {
+  constexpr int kLevels = 4;
+  int64_t log2 = 0;
+  while ((int64_t(1) << log2) < size) ++log2;
+  const int64_t power = std::max<int64_t>(4, log2 / kLevels), step = int64_t(1) << power, mask = step - 1;
+  std::array<std::array<Lanes<W>, R>, kLevels> acc{};
+  int64_t i = 0;
+  for (; i + step <= size; i += step) {
+    for (int64_t j = 0; j < step; ++j)
+      for (size_t k = 0; k < R; ++k) add_lanes(acc[0][k], row(i + j, k));
+    for (int j = 1; j < kLevels; ++j) {
+      for (size_t k = 0; k < R; ++k) add_lanes(acc[size_t(j)][k], acc[size_t(j - 1)][k]), acc[size_t(j - 1)][k] = {};
+      if (((i + step) & (mask << (j * power))) != 0) break;
+    }
+  }
+  for (; i < size; ++i)
+    for (size_t k = 0; k < R; ++k) add_lanes(acc[0][k], row(i, k));
+  for (int j = 1; j < kLevels; ++j)
+    for (size_t k = 0; k < R; ++k) add_lanes(acc[0][k], acc[size_t(j)][k]);
+  return acc[0];
+}
+
+float torch_sum(const std::vector<float>& a) {
+  constexpr size_t kLanes = 8, kIlp = 4;
+  const int64_t n = int64_t(a.size());
+  if (n < int64_t(kLanes)) {
+    auto ps = multi_row_sum<1, kIlp>(n / 4, [&](int64_t i, size_t k) { return Lanes<1>{a[size_t(i) * 4 + k]}; });
+    for (int64_t r = n / 4 * 4; r < n; ++r) ps[0][0] += a[size_t(r)];
+    for (size_t k = 1; k < kIlp; ++k) ps[0][0] += ps[k][0];
+    return ps[0][0];
+  }
+  const int64_t vecs = n / int64_t(kLanes), rows = vecs / int64_t(kIlp);
+  auto vec = [&](int64_t v) {
+    Lanes<kLanes> x;
+    std::copy_n(a.begin() + v * int64_t(kLanes), kLanes, x.begin());
+    return x;
+  };
+  auto ps = multi_row_sum<kLanes, kIlp>(rows, [&](int64_t i, size_t k) { return vec(i * int64_t(kIlp) + int64_t(k)); });
+  for (int64_t r = rows * int64_t(kIlp); r < vecs; ++r) add_lanes(ps[0], vec(r));
+  for (size_t k = 1; k < kIlp; ++k) add_lanes(ps[0], ps[k]);
+  float sum = 0.f;
+  for (int64_t k = vecs * int64_t(kLanes); k < n; ++k) sum += a[size_t(k)];
+  for (size_t l = 0; l < kLanes; ++l) sum += ps[0][l];
+  return sum;
+}
+
 Tensor f32_tensor(const float* p, int64_t n, Device device) {
   return Tensor::from_vector(std::vector<float>(p, p + n), {n}, DType::f32, Device::cpu()).to(device);
 }
@@ -261,11 +320,8 @@ QuantizedTensor quantize_4bit(const Tensor& w, Quant4Type type, int64_t blocksiz
     s.absmax = f32_tensor(absmax.data(), blocks, dev);
     return q;
   }
-  // offset = absmax.mean(), an f32 sum divided by the count. Summed in order in f32, which is what torch's
-  // reduction does for the sizes of the fixtures; for long rows torch's vectorised cascade may round differently.
-  float sum = 0.f;
-  for (float v : absmax) sum += v;
-  s.offset = sum / float(blocks);
+  // offset = absmax.mean(): torch's f32 sum divided by the count.
+  s.offset = torch_sum(absmax) / float(blocks);
   std::vector<float> centred(absmax.size());
   for (size_t i = 0; i < absmax.size(); ++i) centred[i] = absmax[i] - s.offset;
   std::vector<uint8_t> qabs;

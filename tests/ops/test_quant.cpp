@@ -309,6 +309,33 @@ TEST(QuantCheckpoint, LoadsAndWritesTransformersKeys) {
   }
 }
 
+// A model transformers quantised with BitsAndBytesConfig(load_in_4bit, nf4, double quant) and saved: every 4-bit
+// weight loads, equals glint's quantisation of the float weight, and writes back to the same bytes.
+TEST(QuantCheckpoint, TransformersTinyLlama) {
+  const std::shared_ptr<io::Checkpoint> ckpt = io::Checkpoint::open((nf4_dir() / "tiny_llama_bnb4").string());
+  const std::shared_ptr<io::SafetensorsFile> ref =
+      io::SafetensorsFile::open((nf4_dir() / "tiny_llama_ref.safetensors").string());
+  const std::vector<std::string> names = ref->names();
+  ASSERT_EQ(names.size(), 7u);  // q, k, v, o, gate, up, down
+  for (const std::string& w : names) {
+    SCOPED_TRACE(w);
+    ASSERT_TRUE(io::is_bnb_4bit(*ckpt, w));
+    const QuantizedTensor loaded = io::load_bnb_4bit(*ckpt, w);
+    const QuantizedTensor mine = quantize_4bit(ref->tensor(w), Quant4Type::nf4, 64, true);
+    EXPECT_EQ(loaded.shape(), ref->tensor(w).shape());
+    for (const auto& [key, t] : io::bnb_4bit_tensors(w, mine)) {
+      SCOPED_TRACE(key);
+      const std::span<const std::byte> want = ckpt->file_of(key).raw(key);
+      const Tensor c = t.contiguous();
+      ASSERT_EQ(c.nbytes(), want.size());
+      EXPECT_EQ(std::memcmp(c.data<std::byte>(), want.data(), want.size()), 0);
+    }
+    for (Device d : test_devices())
+      EXPECT_TRUE(same(bits(dequantize_4bit(loaded.to(d))), bits(dequantize_4bit(mine)))) << "on " << d.str();
+  }
+  EXPECT_FALSE(io::is_bnb_4bit(*ckpt, "model.embed_tokens.weight"));
+}
+
 TEST(QuantCheckpoint, RoundTripsThroughSafetensors) {
   TempDir dir;
   const QuantizedTensor q = quantize_4bit(rand({33, 70}, DType::bf16), Quant4Type::nf4, 64, true);
