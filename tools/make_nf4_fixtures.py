@@ -100,6 +100,25 @@ def tiny_llama():
         shutil.rmtree(tmp)
 
 
+# Double-quantisation offsets (torch's mean of the absmax) for long weights, too large to commit: each weight is
+# (blocks, 64) f32 with w[i] = ((i * 2654435761) % 1000 - 500) * ((i // 64) % 7 + 1) / 65536, exact in f32, so the
+# test rebuilds it. Checks glint's copy of torch's f32 cascade sum where it is defined by one thread (<= 32768).
+OFFSET_BLOCKS = [5, 100, 2000, 5000, 20000, 32768]
+
+
+def formula_weight(blocks):
+    i = torch.arange(blocks * 64, dtype=torch.int64)
+    return (((i * 2654435761) % 1000 - 500) * ((i // 64) % 7 + 1)).float().div(65536).reshape(blocks, 64)
+
+
+def long_offsets():
+    out = {}
+    for b in OFFSET_BLOCKS:
+        _, st = F.quantize_4bit(formula_weight(b), blocksize=64, quant_type="nf4", compress_statistics=True)
+        out[str(b)] = st.offset.item().hex()
+    return out
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
@@ -161,6 +180,8 @@ def main():
         "cases": [case_name(*c) for c in CASES],
         "linear_keys": sorted(sd.keys()),
         "bnb_cpu_dequantize_differs": differs,
+        "long_offsets": long_offsets(),
+        "torch_threads": torch.get_num_threads(),
     }
     with open(os.path.join(OUT, "versions.json"), "w") as f:
         json.dump(versions, f, indent=2)

@@ -142,6 +142,22 @@ TEST(QuantFixtures, QuantizeIsBitIdenticalToBitsandbytes) {
   EXPECT_LE(farther, 2);  // one absmax of w_many, in its nf4 and fp4 cases, of 1,700 nested values
 }
 
+// The double-quantisation offset of long weights (up to 32768 blocks: torch's mean on one thread of its cascade).
+TEST(QuantFixtures, LongOffsetsMatchTorchMean) {
+  const nlohmann::json offsets = versions()["long_offsets"];
+  ASSERT_EQ(offsets.size(), 6u);
+  for (const auto& [blocks_str, hex] : offsets.items()) {
+    SCOPED_TRACE(blocks_str + " blocks");
+    const int64_t blocks = std::stoll(blocks_str);
+    std::vector<float> w(size_t(blocks * 64));
+    for (int64_t i = 0; i < blocks * 64; ++i)
+      w[size_t(i)] = float(((i * 2654435761LL) % 1000 - 500) * ((i / 64) % 7 + 1)) / 65536.f;
+    const QuantizedTensor q = quantize_4bit(Tensor::from_vector(w, {blocks, 64}, DType::f32, Device::cpu()),
+                                            Quant4Type::nf4, 64, true);
+    EXPECT_EQ(q.state.offset, float(std::strtod(hex.get<std::string>().c_str(), nullptr)));
+  }
+}
+
 TEST(QuantFixtures, DequantizeIsBitIdenticalOnEveryDevice) {
   for (const Case& c : cases()) {
     SCOPED_TRACE(c.weight + "." + c.name);
