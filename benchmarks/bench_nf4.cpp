@@ -70,13 +70,17 @@ void run(Device dev, int64_t n, int64_t k) {
         9, 2);
     const double nf4_bytes = double(q.nbytes()), f16_bytes = double(n * k * 2);
     if (m == 1)
-      std::printf("%-10s matvec %5lldx%-5lld  nf4 %8.3f ms %7.1f GB/s | f16 %8.3f ms %7.1f GB/s | time ratio %.2f | err %.1e %s\n",
-                  dev.str().c_str(), (long long)n, (long long)k, t4 * 1e3, nf4_bytes / t4 * 1e-9, t16 * 1e3,
-                  f16_bytes / t16 * 1e-9, t4 / t16, err, ok ? "ok" : "MISMATCH");
+      std::printf(
+          "%-10s matvec %5lldx%-5lld  nf4 %8.3f ms %7.1f GB/s | f16 %8.3f ms %7.1f GB/s | time ratio %.2f | err %.1e "
+          "%s\n",
+          dev.str().c_str(), (long long)n, (long long)k, t4 * 1e3, nf4_bytes / t4 * 1e-9, t16 * 1e3,
+          f16_bytes / t16 * 1e-9, t4 / t16, err, ok ? "ok" : "MISMATCH");
     else
-      std::printf("%-10s gemm M=%-3lld %5lldx%-5lld nf4 %8.3f ms %7.1f GFLOP/s | f16 %8.3f ms %7.1f GFLOP/s | time ratio %.2f | err %.1e %s\n",
-                  dev.str().c_str(), (long long)m, (long long)n, (long long)k, t4 * 1e3, 2.0 * m * n * k / t4 * 1e-9,
-                  t16 * 1e3, 2.0 * m * n * k / t16 * 1e-9, t4 / t16, err, ok ? "ok" : "MISMATCH");
+      std::printf(
+          "%-10s gemm M=%-3lld %5lldx%-5lld nf4 %8.3f ms %7.1f GFLOP/s | f16 %8.3f ms %7.1f GFLOP/s | time ratio %.2f "
+          "| err %.1e %s\n",
+          dev.str().c_str(), (long long)m, (long long)n, (long long)k, t4 * 1e3, 2.0 * m * n * k / t4 * 1e-9, t16 * 1e3,
+          2.0 * m * n * k / t16 * 1e-9, t4 / t16, err, ok ? "ok" : "MISMATCH");
   }
 }
 
@@ -87,8 +91,8 @@ int main(int argc, char** argv) {
   using namespace glint;
   std::printf("%s\n", bench::machine_line().c_str());
   for (bool dq : {false, true}) {
-    const QuantizedTensor q = quantize_4bit(bench::random_tensor({4096, 4096}, 3, DType::f32, Device::cpu()),
-                                            Quant4Type::nf4, 64, dq);
+    const QuantizedTensor q =
+        quantize_4bit(bench::random_tensor({4096, 4096}, 3, DType::f32, Device::cpu()), Quant4Type::nf4, 64, dq);
     std::printf("NF4 blocksize 64%s: %.4f bytes per parameter\n", dq ? ", double quantisation" : "",
                 double(q.nbytes()) / double(4096 * 4096));
   }

@@ -5,6 +5,8 @@
 //    block's sum once.
 //  - linear_4bit with more rows: panels of weight rows dequantised into a small f32 buffer, multiplied by
 //    OpenBLAS (x @ panel^T) into the output columns they cover.
+#include "runtime/ops/quant.h"
+
 #include <cblas.h>
 
 #include <algorithm>
@@ -13,7 +15,6 @@
 #include <vector>
 
 #include "runtime/cpu/elem.h"
-#include "runtime/ops/quant.h"
 
 namespace glint::cpu {
 namespace {

@@ -13,10 +13,14 @@ constexpr const char* kStateKey = ".quant_state.bitsandbytes__";
 
 std::string torch_dtype_name(DType t) {
   switch (t) {
-    case DType::f32: return "float32";
-    case DType::f16: return "float16";
-    case DType::bf16: return "bfloat16";
-    default: fail("bnb_4bit", "original dtype ", dtype_name(t), " is not a float dtype");
+    case DType::f32:
+      return "float32";
+    case DType::f16:
+      return "float16";
+    case DType::bf16:
+      return "bfloat16";
+    default:
+      fail("bnb_4bit", "original dtype ", dtype_name(t), " is not a float dtype");
   }
 }
 
@@ -30,8 +34,10 @@ std::string python_float_repr(double v) {
   const int exp = std::atoi(s.c_str() + e + 1);
   std::string sign, digits;
   for (size_t i = 0; i < e; ++i) {
-    if (s[i] == '-') sign = "-";
-    else if (s[i] != '.') digits += s[i];
+    if (s[i] == '-')
+      sign = "-";
+    else if (s[i] != '.')
+      digits += s[i];
   }
   if (exp < -4 || exp >= 16) {
     std::string out = sign + digits.substr(0, 1);
@@ -62,8 +68,8 @@ std::string bnb_quant_state_json(const QuantState& s) {
   for (size_t i = 0; i < s.shape.size(); ++i) shape += (i ? ", " : "") + std::to_string(s.shape[i]);
   shape += "]";
   std::string j = "{\"quant_type\": \"" + std::string(quant4_name(s.quant_type)) +
-                  "\", \"blocksize\": " + std::to_string(s.blocksize) + ", \"dtype\": \"" +
-                  torch_dtype_name(s.dtype) + "\", \"shape\": " + shape;
+                  "\", \"blocksize\": " + std::to_string(s.blocksize) + ", \"dtype\": \"" + torch_dtype_name(s.dtype) +
+                  "\", \"shape\": " + shape;
   if (s.nested())
     j += ", \"nested_blocksize\": " + std::to_string(s.nested_blocksize) +
          ", \"nested_dtype\": \"float32\", \"nested_offset\": " + python_float_repr(double(s.offset));
@@ -117,17 +123,16 @@ QuantizedTensor load_bnb_4bit(const Checkpoint& ckpt, const std::string& prefix,
 
 std::vector<std::pair<std::string, Tensor>> bnb_4bit_tensors(const std::string& prefix, const QuantizedTensor& q) {
   const QuantizedTensor c = q.to(Device::cpu());
-  std::vector<std::pair<std::string, Tensor>> out = {{prefix, c.packed},
-                                                     {prefix + ".absmax", c.state.absmax},
-                                                     {prefix + ".quant_map", c.state.code}};
+  std::vector<std::pair<std::string, Tensor>> out = {
+      {prefix, c.packed}, {prefix + ".absmax", c.state.absmax}, {prefix + ".quant_map", c.state.code}};
   if (c.state.nested()) {
     out.emplace_back(prefix + ".nested_absmax", c.state.nested_absmax);
     out.emplace_back(prefix + ".nested_quant_map", c.state.nested_code);
   }
   const std::string j = bnb_quant_state_json(c.state);
-  out.emplace_back(prefix + kStateKey + std::string(quant4_name(c.state.quant_type)),
-                   Tensor::from_vector(std::vector<uint8_t>(j.begin(), j.end()), {int64_t(j.size())}, DType::u8,
-                                       Device::cpu()));
+  out.emplace_back(
+      prefix + kStateKey + std::string(quant4_name(c.state.quant_type)),
+      Tensor::from_vector(std::vector<uint8_t>(j.begin(), j.end()), {int64_t(j.size())}, DType::u8, Device::cpu()));
   return out;
 }
 

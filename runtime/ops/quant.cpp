@@ -11,12 +11,12 @@ namespace glint {
 namespace {
 
 // bitsandbytes' get_4bit_type tables, bit for bit (printed with float.hex from bitsandbytes 0.50.2).
-constexpr std::array<float, 16> kNf4 = {
-    -0x1p+0f,         -0x1.647362p-1f, -0x1.0cd66p-1f,  -0x1.94654p-2f,  -0x1.23449ap-2f, -0x1.7a6a7ep-3f,
-    -0x1.74f0e2p-4f,  0.f,             0x1.45f5fep-4f,  0x1.4995c6p-3f,  0x1.f809bap-3f,  0x1.5a0674p-2f,
-    0x1.c3497p-2f,    0x1.200f56p-1f,  0x1.722766p-1f,  0x1p+0f};
+constexpr std::array<float, 16> kNf4 = {-0x1p+0f,        -0x1.647362p-1f, -0x1.0cd66p-1f,  -0x1.94654p-2f,
+                                        -0x1.23449ap-2f, -0x1.7a6a7ep-3f, -0x1.74f0e2p-4f, 0.f,
+                                        0x1.45f5fep-4f,  0x1.4995c6p-3f,  0x1.f809bap-3f,  0x1.5a0674p-2f,
+                                        0x1.c3497p-2f,   0x1.200f56p-1f,  0x1.722766p-1f,  0x1p+0f};
 constexpr std::array<float, 16> kFp4 = {
-    0.f,  0x1.555556p-8f,  0x1.555556p-1f,  0x1p+0f,  0x1.555556p-2f,  0x1p-1f,  0x1.555556p-3f,  0x1p-2f,
+    0.f, 0x1.555556p-8f,  0x1.555556p-1f,  0x1p+0f,  0x1.555556p-2f,  0x1p-1f,  0x1.555556p-3f,  0x1p-2f,
     0.f, -0x1.555556p-8f, -0x1.555556p-1f, -0x1p+0f, -0x1.555556p-2f, -0x1p-1f, -0x1.555556p-3f, -0x1p-2f};
 // The indices of a table in ascending order of value, as torch.argsort gives them (FP4's two zeros: 0, then 8).
 constexpr std::array<uint8_t, 16> kNf4Order = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
@@ -229,8 +229,8 @@ void validate_4bit(const QuantizedTensor& q, std::string_view op) {
   GLINT_CHECK(s.code.defined() && s.code.dtype() == DType::f32 && s.code.numel() == 16, op,
               "the code table (quant_map) must be 16 f32 values");
   GLINT_CHECK(s.absmax.defined() && s.absmax.numel() == s.blocks(), op, "absmax has ",
-              s.absmax.defined() ? s.absmax.numel() : 0, " values, ", shape_str(s.shape), " in blocks of ",
-              s.blocksize, " needs ", s.blocks());
+              s.absmax.defined() ? s.absmax.numel() : 0, " values, ", shape_str(s.shape), " in blocks of ", s.blocksize,
+              " needs ", s.blocks());
   if (s.nested()) {
     GLINT_CHECK(s.absmax.dtype() == DType::u8, op, "double-quantised absmax must be u8, got ",
                 dtype_name(s.absmax.dtype()));
@@ -274,8 +274,8 @@ QuantizedTensor QuantizedTensor::to(Device device) const {
 }
 
 size_t QuantizedTensor::nbytes() const {
-  size_t n = packed.nbytes() + state.absmax.nbytes();
-  if (state.nested()) n += state.nested_absmax.nbytes();
+  size_t n = packed.nbytes() + state.absmax.nbytes() + state.code.nbytes();
+  if (state.nested()) n += state.nested_absmax.nbytes() + state.nested_code.nbytes();
   return n;
 }
 
@@ -357,13 +357,12 @@ Tensor dequantize_4bit(const QuantizedTensor& q, std::optional<DType> dtype) {
 Tensor linear_4bit(const Tensor& x, const QuantizedTensor& w, const Tensor& bias) {
   validate_4bit(w, "linear_4bit");
   GLINT_CHECK(x.defined() && is_floating(x.dtype()), "linear_4bit", "x must be f32, f16 or bf16");
-  GLINT_CHECK(x.device() == w.device(), "linear_4bit", "x on ", x.device().str(), ", weight on ",
-              w.device().str());
+  GLINT_CHECK(x.device() == w.device(), "linear_4bit", "x on ", x.device().str(), ", weight on ", w.device().str());
   GLINT_CHECK(w.shape().size() == 2, "linear_4bit", "weight must be 2-D (out, in), got ", shape_str(w.shape()));
   GLINT_CHECK(x.ndim() >= 1, "linear_4bit", "x must have at least 1 dimension, got a 0-d tensor");
   const int64_t out_f = w.shape()[0], in_f = w.shape()[1];
-  GLINT_CHECK(x.dim(-1) == in_f, "linear_4bit", "x ", shape_str(x.shape()), " has ", x.dim(-1),
-              " features but weight ", shape_str(w.shape()), " takes ", in_f);
+  GLINT_CHECK(x.dim(-1) == in_f, "linear_4bit", "x ", shape_str(x.shape()), " has ", x.dim(-1), " features but weight ",
+              shape_str(w.shape()), " takes ", in_f);
   if (bias.defined()) {
     GLINT_CHECK(bias.dtype() == x.dtype() && bias.device() == x.device(), "linear_4bit",
                 "bias must have x's dtype and device");

@@ -30,16 +30,16 @@ const float* dynamic_map_8bit();
 
 // Everything but the packed bytes: bitsandbytes' QuantState. All tensors live on the packed tensor's device.
 struct QuantState {
-  Shape shape;                   // the original tensor's shape
-  DType dtype = DType::f32;      // the original tensor's dtype (dequantize_4bit's default output)
-  int64_t blocksize = 64;        // elements per absmax block
+  Shape shape;               // the original tensor's shape
+  DType dtype = DType::f32;  // the original tensor's dtype (dequantize_4bit's default output)
+  int64_t blocksize = 64;    // elements per absmax block
   Quant4Type quant_type = Quant4Type::nf4;
-  Tensor code;                   // f32 (16): the code table (checkpoints store it as quant_map)
-  Tensor absmax;                 // f32 (blocks), or u8 (blocks) with double quantisation
-  Tensor nested_absmax;          // double quantisation: f32 (ceil(blocks / nested_blocksize)); else undefined
-  Tensor nested_code;            // double quantisation: f32 (256), the 8-bit map (nested_quant_map)
+  Tensor code;           // f32 (16): the code table (checkpoints store it as quant_map)
+  Tensor absmax;         // f32 (blocks), or u8 (blocks) with double quantisation
+  Tensor nested_absmax;  // double quantisation: f32 (ceil(blocks / nested_blocksize)); else undefined
+  Tensor nested_code;    // double quantisation: f32 (256), the 8-bit map (nested_quant_map)
   int64_t nested_blocksize = 256;
-  float offset = 0.f;            // double quantisation: the mean absmax, added back after dequantising
+  float offset = 0.f;  // double quantisation: the mean absmax, added back after dequantising
 
   bool nested() const { return nested_absmax.defined(); }
   int64_t numel() const { return numel_of(shape); }
@@ -55,7 +55,7 @@ struct QuantizedTensor {
   const Shape& shape() const { return state.shape; }
   // The same tensor on `device` (itself when already there).
   QuantizedTensor to(Device device) const;
-  // Bytes held on the device: packed data, absmax and the nested statistics.
+  // Bytes held on the device: packed data, absmax, code tables and the nested statistics.
   size_t nbytes() const;
 };
 

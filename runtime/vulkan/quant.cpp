@@ -1,10 +1,11 @@
 // Vulkan 4-bit kernels: dequantize_4bit (kernels/dequantize_4bit.comp) and linear_4bit, which reads the packed
 // weight inside the kernels: the matrix-vector kernel (kernels/linear_4bit_matvec.comp) for up to kMatvecRows
 // rows of x, the tiled GEMM that dequantises tiles into shared memory (kernels/linear_4bit.comp) otherwise.
+#include "runtime/ops/quant.h"
+
 #include <algorithm>
 #include <string>
 
-#include "runtime/ops/quant.h"
 #include "runtime/vulkan/device.h"
 #include "runtime/vulkan/dispatch.h"
 
@@ -72,8 +73,7 @@ void linear_4bit_vulkan(const Tensor& x, const QuantizedTensor& q, const Tensor&
     const Grid grid{uint32_t((n + 63) / 64), uint32_t((m + 63) / 64), 1};
     GLINT_CHECK(grid.x <= kMaxGroups && grid.y <= kMaxGroups, "linear_4bit", "a ", m, "x", n,
                 " product exceeds the workgroup grid");
-    dispatch("linear_4bit_" + dt, p, grid, {x, q.packed, s.absmax, s.code, s.nested_absmax, s.nested_code, bias},
-             {y});
+    dispatch("linear_4bit_" + dt, p, grid, {x, q.packed, s.absmax, s.code, s.nested_absmax, s.nested_code, bias}, {y});
   }
 }
 

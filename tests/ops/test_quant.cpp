@@ -25,7 +25,8 @@ namespace {
 std::filesystem::path nf4_dir() { return io_data_dir() / "nf4"; }
 
 const io::SafetensorsFile& fixtures() {
-  static const std::shared_ptr<io::SafetensorsFile> f = io::SafetensorsFile::open((nf4_dir() / "quant.safetensors").string());
+  static const std::shared_ptr<io::SafetensorsFile> f =
+      io::SafetensorsFile::open((nf4_dir() / "quant.safetensors").string());
   return *f;
 }
 
@@ -59,8 +60,8 @@ template <class T>
   if (got.size() != want.size()) return ::testing::AssertionFailure() << got.size() << " values, want " << want.size();
   for (size_t i = 0; i < got.size(); ++i)
     if (got[i] != want[i])
-      return ::testing::AssertionFailure() << "element " << i << ": got " << uint64_t(got[i]) << ", want "
-                                           << uint64_t(want[i]);
+      return ::testing::AssertionFailure()
+             << "element " << i << ": got " << uint64_t(got[i]) << ", want " << uint64_t(want[i]);
   return ::testing::AssertionSuccess();
 }
 
@@ -152,8 +153,8 @@ TEST(QuantFixtures, LongOffsetsMatchTorchMean) {
     std::vector<float> w(size_t(blocks * 64));
     for (int64_t i = 0; i < blocks * 64; ++i)
       w[size_t(i)] = float(((i * 2654435761LL) % 1000 - 500) * ((i / 64) % 7 + 1)) / 65536.f;
-    const QuantizedTensor q = quantize_4bit(Tensor::from_vector(w, {blocks, 64}, DType::f32, Device::cpu()),
-                                            Quant4Type::nf4, 64, true);
+    const QuantizedTensor q =
+        quantize_4bit(Tensor::from_vector(w, {blocks, 64}, DType::f32, Device::cpu()), Quant4Type::nf4, 64, true);
     EXPECT_EQ(q.state.offset, float(std::strtod(hex.get<std::string>().c_str(), nullptr)));
   }
 }
@@ -205,8 +206,8 @@ double unit_roundoff(DType dt) { return dt == DType::f32 ? 0x1p-24 : dt == DType
     const double acc = double(k + 3) * 0x1p-24 * want.magnitude[i];
     const double bound = acc + u * (std::fabs(want.value[i]) + acc) + 0x1p-14 * u;
     if (!(std::fabs(g[i] - want.value[i]) <= bound))
-      return ::testing::AssertionFailure() << "element " << i << ": got " << g[i] << ", want " << want.value[i]
-                                           << " (bound " << bound << ")";
+      return ::testing::AssertionFailure()
+             << "element " << i << ": got " << g[i] << ", want " << want.value[i] << " (bound " << bound << ")";
   }
   return ::testing::AssertionSuccess();
 }
@@ -259,9 +260,9 @@ TEST(QuantLinear, BatchedStridedNoBias) {
 }
 
 TEST(QuantLinear, BytesPerParameter) {
-  const QuantizedTensor q = quantize_4bit(rand({256, 1024}), Quant4Type::nf4, 64, true);
-  EXPECT_LE(double(q.nbytes()) / double(256 * 1024), 0.52);
-  EXPECT_GT(double(quantize_4bit(rand({256, 1024})).nbytes()) / double(256 * 1024), 0.56);  // f32 absmax: 0.5625
+  const QuantizedTensor q = quantize_4bit(rand({1024, 1024}), Quant4Type::nf4, 64, true);
+  EXPECT_LE(double(q.nbytes()) / double(1024 * 1024), 0.52);
+  EXPECT_GT(double(quantize_4bit(rand({1024, 1024})).nbytes()) / double(1024 * 1024), 0.56);  // f32 absmax: 0.5625
 }
 
 TEST(QuantErrors, BadInput) {
