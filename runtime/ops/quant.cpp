@@ -258,8 +258,6 @@ Quant4Type parse_quant4(std::string_view name) {
   fail("quantize_4bit", "unknown 4-bit type '", name, "' (nf4 or fp4)");
 }
 
-const float* quant4_code(Quant4Type t) { return t == Quant4Type::nf4 ? kNf4.data() : kFp4.data(); }
-
 const float* dynamic_map_8bit() {
   static const std::array<float, 256> map = make_dynamic_map();
   return map.data();

@@ -23,8 +23,6 @@ enum class Quant4Type : uint8_t { nf4, fp4 };
 std::string_view quant4_name(Quant4Type t);
 // Parses "nf4" / "fp4"; throws on anything else.
 Quant4Type parse_quant4(std::string_view name);
-// bitsandbytes' code table of `t` (16 f32 values, as get_4bit_type returns them).
-const float* quant4_code(Quant4Type t);
 // bitsandbytes' signed 8-bit dynamic map (create_dynamic_map(signed=True), 256 ascending f32 values).
 const float* dynamic_map_8bit();
 
