@@ -212,15 +212,16 @@ void LoraModel::make_trainable(const std::string& name) {
   }
 }
 
+bool LoraModel::is_merged(const std::string& name) const {
+  for (const auto& [module, layer] : layers_)
+    if (auto it = layer->adapters().find(name); it != layer->adapters().end() && it->second.merged) return true;
+  return false;
+}
+
 void LoraModel::set_adapter(const std::string& name) {
   GLINT_CHECK(configs_.count(name), "peft", "no adapter '", name, "'");
-  GLINT_CHECK(active_.empty() || active_ == name ||
-                  std::none_of(layers_.begin(), layers_.end(),
-                               [&](const auto& l) {
-                                 auto it = l.second->adapters().find(active_);
-                                 return it != l.second->adapters().end() && it->second.merged;
-                               }),
-              "peft", "set_adapter('", name, "'): adapter '", active_, "' is merged; unmerge it first");
+  GLINT_CHECK(active_ == name || !is_merged(active_), "peft", "set_adapter('", name, "'): adapter '", active_,
+              "' is merged; unmerge it first");
   active_ = name;
   for (auto& [module, layer] : layers_)
     layer->set_active(layer->adapters().count(name) ? std::vector<std::string>{name} : std::vector<std::string>{});

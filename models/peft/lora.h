@@ -94,7 +94,8 @@ class LoraLayer final : public nn::LinearAdapter {
 
 // peft's PeftModel over a CausalLM: adds, loads, saves and switches named adapters on the model's Linear layers
 // (through the shared LinearState each registered, which is why a const model will do: its code never changes).
-// The model must outlive it; its base parameters stop requiring grad, only adapter parameters do.
+// The model must outlive it; its base parameters stop requiring grad, only adapter parameters do. Attached adapters
+// stay on the model when the LoraModel goes (peft injects in place too).
 class LoraModel {
  public:
   explicit LoraModel(const CausalLM& model);
@@ -136,6 +137,8 @@ class LoraModel {
   // Loads adapter `name`'s tensors (already attached by `config`) from `file`.
   void fill_from(const io::Checkpoint& file, const std::string& weights_path, const std::string& name,
                  const LoraConfig& config);
+  // Whether adapter `name` is folded into the base weights of some layer.
+  bool is_merged(const std::string& name) const;
   // Every tensor of adapter `name` requires grad (in place, so the layers see it).
   void make_trainable(const std::string& name);
   LoraLayer& layer_for(const std::string& module, const std::shared_ptr<nn::LinearState>& state);

@@ -12,10 +12,10 @@
 #include "models/peft/lora.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/io/checkpoint.h"
-#include "trainers/optimizers.h"
 #include "tests/harness.h"
 #include "tests/io/io_test_util.h"
 #include "tests/models/json_fixture.h"
+#include "trainers/optimizers.h"
 
 namespace glint::test {
 namespace {
@@ -120,7 +120,8 @@ TEST_P(PeftAdapter, SavesWhatPeftSaved) {
     EXPECT_EQ(got[key], want[key]) << key;
 }
 
-INSTANTIATE_TEST_SUITE_P(Fixtures, PeftAdapter, ::testing::Values("qv", "all_linear_rslora", "lm_head_saved"));
+// No prefix, so that ctest's `--gtest_filter=PeftAdapter.*` selects them.
+INSTANTIATE_TEST_SUITE_P(, PeftAdapter, ::testing::Values("qv", "all_linear_rslora", "lm_head_saved"));
 
 // The adapter glint saves with a fixed seed is tests/data/lora/glint_saved byte for byte, and peft's logits for that
 // folder (peft_logits.bin, by `tools/make_lora_fixtures.py --glint`) are glint's. GLINT_UPDATE_LORA_FIXTURES=1
