@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A training run killed with SIGKILL and resumed with --resume latest ends with the same bytes of model weights as an
-# uninterrupted run. Usage: kill_resume.sh GLINT_BINARY WORK_DIR
+# A training run killed with SIGKILL, or stopped with SIGINT, and resumed with --resume latest ends with the same
+# bytes of model weights as an uninterrupted run. Usage: kill_resume.sh GLINT_BINARY WORK_DIR
 set -euo pipefail
 glint=$1
 work=$2
@@ -31,4 +31,18 @@ echo "killed after checkpoint-$last"
 
 "$glint" "${common[@]}" --output "$work/killed" --resume latest > "$work/resumed.log"
 cmp "$work/straight/model.safetensors" "$work/killed/model.safetensors"
+# SIGINT: the run finishes its step, saves a checkpoint of it, says so and exits 0; resuming still ends identical.
+"$glint" "${common[@]}" --output "$work/interrupted" > "$work/interrupted.log" &
+pid=$!
+for _ in $(seq 1 600); do
+  if ls -d "$work/interrupted"/checkpoint-2 > /dev/null 2>&1; then break; fi
+  sleep 0.05
+done
+kill -INT "$pid"
+wait "$pid"
+grep -q "^interrupted at step" "$work/interrupted.log"
+step=$(sed -n 's/^interrupted at step \([0-9]*\).*/\1/p' "$work/interrupted.log")
+test -f "$work/interrupted/checkpoint-$step/trainer_state.json"
+"$glint" "${common[@]}" --output "$work/interrupted" --resume latest > /dev/null
+cmp "$work/straight/model.safetensors" "$work/interrupted/model.safetensors"
 echo "resumed run is bit-identical"
