@@ -3,7 +3,6 @@
 #include <cmath>
 
 #include "runtime/core/error.h"
-#include "runtime/io/checkpoint.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/indexing.h"
 
@@ -75,7 +74,7 @@ UNet2DConditionConfig UNet2DConditionConfig::from_json(const io::JsonFile& j) {
 
 std::unique_ptr<UNet2DConditionModel> UNet2DConditionModel::from_pretrained(const std::string& folder, Device device,
                                                                             DType dtype) {
-  const auto weights = io::Checkpoint::open(folder + "/diffusion_pytorch_model.safetensors");
+  const auto weights = diffusion::open_diffusers_weights(folder);
   const nn::VarBuilder vb(nn::checkpoint_weights(weights), device, dtype);
   return std::make_unique<UNet2DConditionModel>(
       UNet2DConditionConfig::from_json(io::load_json(folder + "/config.json")), vb);

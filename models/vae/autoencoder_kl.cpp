@@ -1,7 +1,6 @@
 #include "models/vae/autoencoder_kl.h"
 
 #include "runtime/core/error.h"
-#include "runtime/io/checkpoint.h"
 #include "runtime/ops/elementwise.h"
 
 namespace glint {
@@ -42,7 +41,7 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const io::JsonFile& j) {
 }
 
 std::unique_ptr<AutoencoderKL> AutoencoderKL::from_pretrained(const std::string& folder, Device device, DType dtype) {
-  const auto weights = io::Checkpoint::open(folder + "/diffusion_pytorch_model.safetensors");
+  const auto weights = diffusion::open_diffusers_weights(folder);
   const nn::VarBuilder vb(nn::checkpoint_weights(weights), device, dtype);
   return std::make_unique<AutoencoderKL>(AutoencoderKLConfig::from_json(io::load_json(folder + "/config.json")), vb);
 }

@@ -1,11 +1,23 @@
 #include "models/vae/blocks.h"
 
+#include <filesystem>
+
+#include "runtime/core/error.h"
+#include "runtime/io/checkpoint.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/indexing.h"
 #include "runtime/ops/norm.h"
 
 namespace glint::diffusion {
+
+std::shared_ptr<io::Checkpoint> open_diffusers_weights(const std::string& folder) {
+  for (const char* name : {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.safetensors.index.json"}) {
+    const std::string path = folder + "/" + name;
+    if (std::filesystem::exists(path)) return io::Checkpoint::open(path);
+  }
+  fail("diffusion", folder, ": neither diffusion_pytorch_model.safetensors nor its .index.json is there");
+}
 
 Conv2d::Conv2d(const nn::VarBuilder& vb, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding)
     : weight_(vb.get("weight", {out, in, kernel, kernel})), bias_(vb.get("bias", {out})) {
@@ -64,11 +76,13 @@ Upsample2D::Upsample2D(const nn::VarBuilder& vb, int64_t channels)
 Tensor Upsample2D::forward(const Tensor& x) const { return conv_.forward(upsample_nearest(x.contiguous(), 2)); }
 
 SpatialSelfAttention::SpatialSelfAttention(const nn::VarBuilder& vb, int64_t channels, int64_t groups, double eps)
-    : norm_(vb.pp("group_norm"), groups, channels, eps),
-      q_(vb.pp("to_q"), channels, channels, true),
-      k_(vb.pp("to_k"), channels, channels, true),
-      v_(vb.pp("to_v"), channels, channels, true),
-      out_(vb.pp("to_out").pp(0), channels, channels, true) {}
+    : norm_(vb.pp("group_norm"), groups, channels, eps) {
+  const bool legacy = vb.contains("query.weight");
+  q_ = nn::Linear(vb.pp(legacy ? "query" : "to_q"), channels, channels, true);
+  k_ = nn::Linear(vb.pp(legacy ? "key" : "to_k"), channels, channels, true);
+  v_ = nn::Linear(vb.pp(legacy ? "value" : "to_v"), channels, channels, true);
+  out_ = nn::Linear(legacy ? vb.pp("proj_attn") : vb.pp("to_out").pp(0), channels, channels, true);
+}
 
 Tensor SpatialSelfAttention::forward(const Tensor& x) const {
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);

@@ -2,13 +2,23 @@
 // upsampling.py, downsampling.py, attention_processor.py), each loading its weights by diffusers' names.
 #pragma once
 #include <cstdint>
+#include <memory>
+#include <string>
 
 #include "models/nn/layers.h"
 #include "models/nn/var_builder.h"
 #include "runtime/core/tensor.h"
 #include "runtime/ops/conv.h"
 
+namespace glint::io {
+class Checkpoint;
+}
+
 namespace glint::diffusion {
+
+// The weights of a diffusers model folder (unet/, vae/): diffusion_pytorch_model.safetensors, else the shards of
+// diffusion_pytorch_model.safetensors.index.json; fails naming the folder when it has neither.
+std::shared_ptr<io::Checkpoint> open_diffusers_weights(const std::string& folder);
 
 // nn.Conv2d with square kernels: weight (out, in, k, k) and a bias (out).
 class Conv2d {
@@ -78,7 +88,8 @@ class Upsample2D {
 };
 
 // The VAE mid-block's single-head spatial self-attention (diffusers Attention with a group_norm, residual
-// connection): every pixel attends to every pixel over its channel vector.
+// connection): every pixel attends to every pixel over its channel vector. Also reads the names of checkpoints saved
+// before diffusers 0.14 (query / key / value / proj_attn), which diffusers converts on load.
 class SpatialSelfAttention {
  public:
   SpatialSelfAttention() = default;

@@ -11,6 +11,7 @@
 #include "models/diffusion/pipeline.h"
 #include "models/unet/unet_2d_condition.h"
 #include "models/vae/autoencoder_kl.h"
+#include "runtime/io/checkpoint.h"
 #include "runtime/io/safetensors.h"
 #include "tests/harness.h"
 
@@ -84,6 +85,29 @@ TEST(Vae, EncodeMatchesDiffusers) {
   }
 }
 
+// A VAE saved before diffusers 0.14 (attention query / key / value / proj_attn) and sharded: the same decode.
+TEST(Vae, LoadsLegacyAttentionNamesFromShards) {
+  const auto file = io::SafetensorsFile::open((kSd / "vae" / "diffusion_pytorch_model.safetensors").string());
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (std::string name : file->names()) {
+    const Tensor t = file->tensor(name);
+    for (const auto& [from, to] : {std::pair<std::string, std::string>{"to_q.", "query."},
+                                   {"to_k.", "key."},
+                                   {"to_v.", "value."},
+                                   {"to_out.0.", "proj_attn."}})
+      if (const auto at = name.find(from); at != std::string::npos) name.replace(at, from.size(), to);
+    tensors.emplace_back(name, t);
+  }
+  const fs::path dir = fs::temp_directory_path() / "glint_test_legacy_vae";
+  fs::remove_all(dir);
+  const auto written = io::save_checkpoint(dir.string(), tensors, 50'000, "diffusion_pytorch_model");
+  ASSERT_GT(written.size(), 2u);
+  fs::copy_file(kSd / "vae" / "config.json", dir / "config.json");
+  EXPECT_CLOSE(AutoencoderKL::from_pretrained(dir.string(), Device::cpu())->decode(fixture("vae.latents")),
+               fixture("vae.decoded"), kTol);
+  fs::remove_all(dir);
+}
+
 TEST(Vae, RejectsBadInputs) {
   const auto vae = AutoencoderKL::from_pretrained((kSd / "vae").string(), Device::cpu());
   EXPECT_GLINT_ERROR(vae->decode(zeros({1, 3, 4, 4}, DType::f32, Device::cpu())), "[vae] latents must be (N, 4, h, w)");
@@ -91,7 +115,8 @@ TEST(Vae, RejectsBadInputs) {
                      "[vae] image size 15x16 is not a multiple of 2");
   EXPECT_GLINT_ERROR(vae->encode_sample(fixture("vae.image"), zeros({1, 4, 4, 4}, DType::f32, Device::cpu())),
                      "[vae] noise");
-  EXPECT_GLINT_ERROR(AutoencoderKL::from_pretrained((kDir / "missing").string(), Device::cpu()), "missing");
+  EXPECT_GLINT_ERROR(AutoencoderKL::from_pretrained((kDir / "missing").string(), Device::cpu()),
+                     "missing: neither diffusion_pytorch_model.safetensors nor its .index.json");
 }
 
 // The fixture's two timesteps, one per batch item.
@@ -129,6 +154,27 @@ TEST(Unet, OneTimestepIsSharedByTheBatch) {
   const Tensor first = unet->forward(latents.slice(0, 0, 1).contiguous(), {981.0}, states.slice(0, 0, 1).contiguous());
   EXPECT_CLOSE(both.slice(0, 0, 1), first, kTol);
   EXPECT_CLOSE(first, fixture("unet.out").slice(0, 0, 1), kTol);
+}
+
+TEST(Unet, ConfigRejectsWhatIsNotImplemented) {
+  const io::JsonFile base = io::load_json((kSd / "unet" / "config.json").string());
+  auto with = [&](const std::string& key, const nlohmann::json& value) {
+    nlohmann::json j = base.json;
+    j[key] = value;
+    return io::json_object(j, "config.json");
+  };
+  EXPECT_GLINT_ERROR(UNet2DConditionConfig::from_json(with("resnet_time_scale_shift", "scale_shift")),
+                     "[unet] config.json: unsupported resnet_time_scale_shift (only default is implemented)");
+  EXPECT_GLINT_ERROR(UNet2DConditionConfig::from_json(with("class_embed_type", "timestep")),
+                     "unsupported option class_embed_type");
+  EXPECT_GLINT_ERROR(UNet2DConditionConfig::from_json(with("down_block_types", {"DownBlock2D", "AttnDownBlock2D"})),
+                     "unsupported down block 'AttnDownBlock2D'");
+  EXPECT_GLINT_ERROR(UNet2DConditionConfig::from_json(with("attention_head_dim", {2, 2, 2})),
+                     "attention_head_dim has 3 entries for 2 blocks");
+  EXPECT_GLINT_ERROR(UNet2DConditionConfig::from_json(with("norm_num_groups", 3)),
+                     "block_out_channels entry 8 is not divisible by norm_num_groups 3");
+  const UNet2DConditionConfig heads = UNet2DConditionConfig::from_json(with("num_attention_heads", {1, 4}));
+  EXPECT_EQ(heads.heads, (std::vector<int64_t>{1, 4}));  // num_attention_heads wins over attention_head_dim
 }
 
 TEST(Unet, RejectsBadInputs) {
