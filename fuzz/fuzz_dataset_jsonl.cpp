@@ -46,7 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     LoadStats stats;
     Dataset d = load_dataset("jsonl", {path}, {.on_bad_row = OnBadRow::kSkip}, &stats);
-    RowStream s = IterableDataset::from_files("jsonl", {path}, {.on_bad_row = OnBadRow::kSkip, .chunk_size = 3}).stream();
+    RowStream s =
+        IterableDataset::from_files("jsonl", {path}, {.on_bad_row = OnBadRow::kSkip, .chunk_size = 3}).stream();
     size_t n = 0;
     while (auto row = s.next()) {
       if (n >= d.num_rows() || !same_row(*row, d.row(n))) std::abort();  // streaming and loading disagree

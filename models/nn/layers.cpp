@@ -7,9 +7,15 @@
 namespace glint::nn {
 
 Linear::Linear(const VarBuilder& vb, int64_t in_features, int64_t out_features, bool bias)
-    : weight_(vb.get("weight", {out_features, in_features})), bias_(bias ? vb.get("bias", {out_features}) : Tensor()) {}
+    : state_(std::make_shared<LinearState>(LinearState{vb.get("weight", {out_features, in_features}),
+                                                       bias ? vb.get("bias", {out_features}) : Tensor(), nullptr})) {
+  vb.parameters()->add_linear(vb.prefix(), state_);
+}
 
-Tensor Linear::forward(const Tensor& x) const { return linear(x, weight_, bias_); }
+Tensor Linear::forward(const Tensor& x) const {
+  if (state_->adapter) return state_->adapter->forward(x, state_->weight, state_->bias);
+  return linear(x, state_->weight, state_->bias);
+}
 
 Embedding::Embedding(const VarBuilder& vb, int64_t num_embeddings, int64_t dim)
     : weight_(vb.get("weight", {num_embeddings, dim})) {}

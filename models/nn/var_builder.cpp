@@ -86,6 +86,10 @@ const Tensor& ParameterStore::at(const std::string& name) const {
   fail("nn", "no parameter '", name, "'");
 }
 
+void ParameterStore::add_linear(const std::string& name, std::shared_ptr<LinearState> linear) {
+  linears_.emplace_back(name, std::move(linear));
+}
+
 std::shared_ptr<const WeightSource> init_weights(uint64_t seed, double std, DType dtype) {
   return std::make_shared<InitWeights>(seed, std, dtype);
 }

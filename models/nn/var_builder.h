@@ -17,6 +17,15 @@ struct GgufModel;
 
 namespace glint::nn {
 
+class LinearAdapter;  // models/nn/layers.h
+
+// A Linear layer's parameters and the adapter on it, shared by every copy of the nn::Linear holding it: what
+// adapters (models/peft) attach to by module name without the model's code knowing.
+struct LinearState {
+  Tensor weight, bias;
+  std::shared_ptr<LinearAdapter> adapter;  // null: plain x W^T + b
+};
+
 // A store of named tensors.
 class WeightSource {
  public:
@@ -35,9 +44,13 @@ class ParameterStore {
   const std::vector<std::pair<std::string, Tensor>>& entries() const { return entries_; }
   // The parameter `name`; "[nn] no parameter 'x'" otherwise.
   const Tensor& at(const std::string& name) const;
+  // Linear layers by module name ("model.layers.0.self_attn.q_proj"), in load order.
+  void add_linear(const std::string& name, std::shared_ptr<LinearState> linear);
+  const std::vector<std::pair<std::string, std::shared_ptr<LinearState>>>& linears() const { return linears_; }
 
  private:
   std::vector<std::pair<std::string, Tensor>> entries_;
+  std::vector<std::pair<std::string, std::shared_ptr<LinearState>>> linears_;
 };
 
 std::shared_ptr<const WeightSource> checkpoint_weights(std::shared_ptr<const io::Checkpoint> checkpoint);
@@ -57,6 +70,8 @@ class VarBuilder {
   VarBuilder pp(const std::string& name) const;
   VarBuilder pp(int64_t index) const { return pp(std::to_string(index)); }
 
+  // The prefix itself: the name of the module this builder loads ("model.layers.0.mlp").
+  const std::string& prefix() const { return prefix_; }
   // The full name of `name` under this prefix.
   std::string path(const std::string& name) const;
   bool contains(const std::string& name) const { return source_->contains(path(name)); }

@@ -229,7 +229,9 @@ TEST(DatasetsOps, MapPerRowUpdatesAndAddsColumns) {
   Dataset r = d.map([](const Value& row) { return Value{{"len", row["text"].get<std::string>().size()}}; }, {"text"});
   EXPECT_EQ(r.column_names(), (std::vector<std::string>{"id", "len"}));
   EXPECT_GLINT_ERROR(d.map([](const Value&) { return Value(1); }), "returned a JSON number");
-  EXPECT_GLINT_ERROR(d.map([](const Value& row) { return row["id"] == 2 ? Value{{"y", 1}} : Value{{"x", 1}}; }),
+  EXPECT_GLINT_ERROR(d.map([](const Value& row) {
+    return row["id"] == 2 ? Value{{"y", 1}} : Value{{"x", 1}};
+  }),
                      "did not return column 'x'");
   EXPECT_GLINT_ERROR(d.map([](const Value& row) { return Value::object(); }, {"nope"}), "cannot remove column 'nope'");
 }
@@ -263,7 +265,9 @@ TEST(DatasetsOps, MapBatchedMayChangeTheNumberOfRows) {
   EXPECT_EQ(w.num_rows(), 10u);
   EXPECT_EQ(w.column("word")[3], "1");
   EXPECT_GLINT_ERROR(d.map_batched(words, 3), "changed the number of rows, so input column 'id' cannot be kept");
-  EXPECT_GLINT_ERROR(d.map_batched([](const Value&) { return Value{{"a", Value::array({1})}, {"b", Value::array()}}; }),
+  EXPECT_GLINT_ERROR(d.map_batched([](const Value&) {
+    return Value{{"a", Value::array({1})}, {"b", Value::array()}};
+  }),
                      "columns of different lengths");
   EXPECT_GLINT_ERROR(d.map_batched([](const Value&) { return Value{{"a", 1}}; }), "not a list");
 }
@@ -366,8 +370,11 @@ TEST(DatasetsCache, SecondBuildIsAHitAndAnyChangeIsAMiss) {
   TempDir tmp("cache");
   Dataset d = numbered(5);
   CountingTokenizer counter;
-  TokenizeSpec spec{.tokenizer_id = "chars", .function = "chars@1", .options = {{"max_length", 8}},
-                    .batch_size = 2, .cache_dir = tmp.path.string()};
+  TokenizeSpec spec{.tokenizer_id = "chars",
+                    .function = "chars@1",
+                    .options = {{"max_length", 8}},
+                    .batch_size = 2,
+                    .cache_dir = tmp.path.string()};
   TokenizedDataset first = TokenizedDataset::build(d, counter.fn(), spec);
   EXPECT_EQ(counter.calls, 3);  // batches of 2, 2 and 1
   EXPECT_FALSE(first.from_cache());
@@ -439,8 +446,10 @@ TEST(DatasetsCache, DefaultFolderAndRealTokenizer) {
   const std::string saved = old ? old : "";
   setenv("GLINT_CACHE_DIR", "/some/cache", 1);
   EXPECT_EQ(default_cache_dir(), "/some/cache/datasets");
-  if (old) setenv("GLINT_CACHE_DIR", saved.c_str(), 1);
-  else unsetenv("GLINT_CACHE_DIR");
+  if (old)
+    setenv("GLINT_CACHE_DIR", saved.c_str(), 1);
+  else
+    unsetenv("GLINT_CACHE_DIR");
 
   const std::string tok_path =
       (fs::path(__FILE__).parent_path() / "../data/tokenizers/trained/bpe_bytelevel/tokenizer.json").string();
@@ -463,7 +472,8 @@ TEST(DatasetsCache, DefaultFolderAndRealTokenizer) {
 TEST(DatasetsStreaming, SmallChunksGiveTheRowsOfTheWholeFile) {
   TempDir tmp("stream");
   std::string text;
-  for (int i = 0; i < 50; ++i) text += R"({"id": )" + std::to_string(i) + R"(, "text": "line )" + std::to_string(i) + "\"}\n";
+  for (int i = 0; i < 50; ++i)
+    text += R"({"id": )" + std::to_string(i) + R"(, "text": "line )" + std::to_string(i) + "\"}\n";
   std::string path = tmp.file("rows.jsonl", text);
   IterableDataset s = IterableDataset::from_files("auto", {path}, {.chunk_size = 7});
   std::vector<int64_t> ids = stream_ids(s);
@@ -523,7 +533,8 @@ TEST(DatasetsStreaming, BadRowsInBothModes) {
   EXPECT_TRUE(s.next().has_value());
   EXPECT_GLINT_ERROR(s.next(), "bad.jsonl:3: expected a JSON object: ");
   RowStream lenient =
-      IterableDataset::from_files("auto", {data("bad.jsonl")}, {.on_bad_row = OnBadRow::kSkip, .chunk_size = 8}).stream();
+      IterableDataset::from_files("auto", {data("bad.jsonl")}, {.on_bad_row = OnBadRow::kSkip, .chunk_size = 8})
+          .stream();
   size_t n = 0;
   while (lenient.next()) ++n;
   EXPECT_EQ(n, 3u);

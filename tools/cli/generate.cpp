@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "models/peft/lora.h"
 #include "models/pipeline.h"
 #include "runtime/core/error.h"
 #include "tools/cli/commands.h"
@@ -12,7 +13,7 @@ namespace glint::cli {
 namespace {
 
 struct GenerateArgs {
-  std::string model, prompt, device, dtype, device_map;
+  std::string model, prompt, device, dtype, device_map, adapter;
   bool chat = false, greedy = false;
   std::optional<int64_t> max_new_tokens, top_k, seed;
   std::optional<double> temperature, top_p, min_p, repetition_penalty;
@@ -24,6 +25,8 @@ void run(const GenerateArgs& a) {
   if (!a.dtype.empty()) po.dtype = parse_dtype(a.dtype);
   if (!a.device_map.empty()) po.device_map = DeviceMap::parse(a.device_map);
   const TextGenerationPipeline pipe = pipeline("text-generation", a.model, po);
+  std::optional<peft::LoraModel> lora;
+  if (!a.adapter.empty()) lora.emplace(pipe.model()).load_adapter(a.adapter);
 
   // generation_config.json's settings, then the flags given. A sampling flag turns sampling on (temperature 0 or
   // --greedy turns it off), as users of llama.cpp-style CLIs expect.
@@ -80,6 +83,7 @@ void add_generate_command(CLI::App& app) {
                   "Spread the model over devices: auto or balanced (by free memory, CPU for the rest), or a JSON "
                   "file of module -> device as accelerate writes it (Llama family)");
   cmd->add_option("--dtype", a->dtype, "Compute dtype f32, f16 or bf16 (default: as stored)");
+  cmd->add_option("--adapter", a->adapter, "A LoRA adapter folder (peft format) to apply to the model");
   cmd->callback([a] { run(*a); });
 }
 

@@ -20,21 +20,24 @@ std::string join(const std::vector<std::string>& names) {
 void hash_value(Sha256& h, const Value& v) {
   switch (v.type()) {
     case Value::value_t::object:
-      h.update_field("{" + std::to_string(v.size()));
+      h.update_field("{");
+      h.update_field(std::to_string(v.size()));
       for (const auto& [key, value] : v.items()) {
         h.update_field(key);
         hash_value(h, value);
       }
       return;
     case Value::value_t::array:
-      h.update_field("[" + std::to_string(v.size()));
+      h.update_field("[");
+      h.update_field(std::to_string(v.size()));
       for (const auto& e : v) hash_value(h, e);
       return;
     case Value::value_t::string:
       h.update_field("s");
       h.update_field(v.get_ref<const std::string&>());
       return;
-    default: h.update_field(v.dump());  // numbers, booleans, null: exact
+    default:
+      h.update_field(v.dump());  // numbers, booleans, null: exact
   }
 }
 
@@ -107,8 +110,8 @@ Value Dataset::batch(size_t begin, size_t end) const {
 
 std::vector<size_t> Dataset::kept_columns(const std::vector<std::string>& remove_columns, const char* op) const {
   for (const auto& name : remove_columns)
-    GLINT_CHECK(has_column(name), "datasets", op, ": cannot remove column '", name, "': no such column (columns: ",
-                join(names_), ")");
+    GLINT_CHECK(has_column(name), "datasets", op, ": cannot remove column '", name,
+                "': no such column (columns: ", join(names_), ")");
   std::vector<size_t> kept;
   for (size_t c = 0; c < names_.size(); ++c)
     if (std::find(remove_columns.begin(), remove_columns.end(), names_[c]) == remove_columns.end()) kept.push_back(c);
@@ -131,7 +134,8 @@ Dataset Dataset::map(const RowFn& fn, const std::vector<std::string>& remove_col
       1, remove_columns);
 }
 
-Dataset Dataset::map_batched(const BatchFn& fn, size_t batch_size, const std::vector<std::string>& remove_columns) const {
+Dataset Dataset::map_batched(const BatchFn& fn, size_t batch_size,
+                             const std::vector<std::string>& remove_columns) const {
   GLINT_CHECK(batch_size > 0, "datasets", "map: batch_size must be positive");
   const std::vector<size_t> kept = kept_columns(remove_columns, "map");
   std::vector<std::string> out_names;
@@ -141,14 +145,14 @@ Dataset Dataset::map_batched(const BatchFn& fn, size_t batch_size, const std::ve
   for (size_t begin = 0; begin < rows_; begin += batch_size) {
     const size_t end = std::min(rows_, begin + batch_size);
     Value out = fn(batch(begin, end));
-    GLINT_CHECK(out.is_object(), "datasets", "map: the function returned a JSON ", out.type_name(),
-                " for rows [", begin, ", ", end, "), not an object of columns");
+    GLINT_CHECK(out.is_object(), "datasets", "map: the function returned a JSON ", out.type_name(), " for rows [",
+                begin, ", ", end, "), not an object of columns");
     if (begin == 0) {
       for (const auto& [key, value] : out.items()) out_names.push_back(key);
       out_cells.resize(out_names.size());
     }
-    GLINT_CHECK(out.size() == out_names.size(), "datasets", "map: rows [", begin, ", ", end, ") returned ",
-                out.size(), " columns, the first rows returned ", out_names.size(), " (", join(out_names), ")");
+    GLINT_CHECK(out.size() == out_names.size(), "datasets", "map: rows [", begin, ", ", end, ") returned ", out.size(),
+                " columns, the first rows returned ", out_names.size(), " (", join(out_names), ")");
     size_t n = 0;
     for (size_t k = 0; k < out_names.size(); ++k) {
       auto it = out.find(out_names[k]);
@@ -199,7 +203,8 @@ Dataset Dataset::filter(const Predicate& pred) const {
 Dataset Dataset::shuffle(uint64_t seed) const { return select(permutation(rows_, seed)); }
 
 Dataset Dataset::select(const std::vector<size_t>& indices) const {
-  for (size_t i : indices) GLINT_CHECK(i < rows_, "datasets", "select: index ", i, " out of range for ", rows_, " rows");
+  for (size_t i : indices)
+    GLINT_CHECK(i < rows_, "datasets", "select: index ", i, " out of range for ", rows_, " rows");
   Dataset d;
   d.names_ = names_;
   d.rows_ = indices.size();
@@ -221,8 +226,8 @@ DatasetSplit Dataset::train_test_split(SplitSize test_size, uint64_t seed, bool 
   } else {
     n_test = test_size.count_value;
   }
-  GLINT_CHECK(n_test > 0 && n_test < rows_, "datasets", "train_test_split: with ", rows_,
-              " rows a test split of ", n_test, " rows leaves the train or the test split empty");
+  GLINT_CHECK(n_test > 0 && n_test < rows_, "datasets", "train_test_split: with ", rows_, " rows a test split of ",
+              n_test, " rows leaves the train or the test split empty");
   std::vector<size_t> order(rows_);
   if (shuffle) {
     order = permutation(rows_, seed);
@@ -250,8 +255,8 @@ Dataset Dataset::rename_columns(const std::vector<std::pair<std::string, std::st
     for (size_t o = 0; o < c; ++o) {
       if (d.names_[o] != name) continue;
       const bool both_renamed = renamed && d.names_[o] != names_[o];
-      fail("datasets", "rename_column: ", both_renamed ? "column '" + name + "' twice among the new names"
-                                                       : "column '" + name + "' exists already");
+      fail("datasets", "rename_column: ",
+           both_renamed ? "column '" + name + "' twice among the new names" : "column '" + name + "' exists already");
     }
   }
   return d;

@@ -64,8 +64,8 @@ Dataset from_row_array(const std::string& path, Value& rows, const LoadOptions& 
       kept.push_back(std::move(rows[i]));
       continue;
     }
-    std::string where = path + ": row " + std::to_string(i) + " of the JSON array: expected a JSON object, got " +
-                        rows[i].type_name();
+    std::string where =
+        path + ": row " + std::to_string(i) + " of the JSON array: expected a JSON object, got " + rows[i].type_name();
     if (options.on_bad_row == OnBadRow::kError) fail("datasets", where);
     ++stats.skipped;
     if (stats.messages.size() < 10) stats.messages.push_back(std::move(where));
@@ -125,7 +125,9 @@ Dataset type_csv_columns(const Dataset& d) {
     const auto& cells = d.column(name);
     std::optional<CsvKind> kind;
     for (const auto& c : cells)
-      if (c.is_string()) kind = kind ? widen(*kind, csv_kind(c.get_ref<const std::string&>())) : csv_kind(c.get_ref<const std::string&>());
+      if (c.is_string())
+        kind =
+            kind ? widen(*kind, csv_kind(c.get_ref<const std::string&>())) : csv_kind(c.get_ref<const std::string&>());
     std::vector<Value> typed;
     typed.reserve(cells.size());
     for (const auto& c : cells) typed.push_back(c.is_string() ? csv_cell(c.get_ref<const std::string&>(), *kind) : c);
@@ -184,8 +186,7 @@ Dataset load_dataset(const std::string& format, const std::vector<std::string>& 
   std::vector<Dataset> parts;
   for (const auto& path : paths) {
     const Format f = auto_format ? format_for_path(path) : common;
-    parts.push_back(f == Format::kJson ? read_json_document(path, options, s)
-                                       : read_rows(path, f, options, s));
+    parts.push_back(f == Format::kJson ? read_json_document(path, options, s) : read_rows(path, f, options, s));
   }
   Dataset d = parts.size() == 1 ? std::move(parts[0]) : concatenate_datasets(parts);
   if (common == Format::kCsv && options.infer_csv_types) d = type_csv_columns(d);

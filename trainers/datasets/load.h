@@ -22,7 +22,7 @@ Format resolve_format(const std::string& format, const std::vector<std::string>&
 
 // Loads every file (after resolve_data_files) and concatenates them in order. Bad rows throw
 // "[datasets] <file>:<line>: <problem>" or, with OnBadRow::kSkip, are skipped, counted in `stats` and logged.
-Dataset load_dataset(const std::string& format, const std::vector<std::string>& files,
-                     const LoadOptions& options = {}, LoadStats* stats = nullptr);
+Dataset load_dataset(const std::string& format, const std::vector<std::string>& files, const LoadOptions& options = {},
+                     LoadStats* stats = nullptr);
 
 }  // namespace glint::datasets

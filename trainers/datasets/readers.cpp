@@ -27,9 +27,7 @@ std::string json_problem(const nlohmann::json::exception& e) {
   return m;
 }
 
-bool blank(const std::string& s) {
-  return s.find_first_not_of(" \t\r") == std::string::npos;
-}
+bool blank(const std::string& s) { return s.find_first_not_of(" \t\r") == std::string::npos; }
 
 }  // namespace
 
@@ -52,7 +50,9 @@ Format parse_format(const std::string& name) {
 }
 
 LineReader::LineReader(std::string path, size_t chunk_size)
-    : path_(std::move(path)), file_(std::fopen(path_.c_str(), "rb"), std::fclose), chunk_(std::max<size_t>(chunk_size, 1)) {
+    : path_(std::move(path)),
+      file_(std::fopen(path_.c_str(), "rb"), std::fclose),
+      chunk_(std::max<size_t>(chunk_size, 1)) {
   if (!file_) fail("datasets", path_, ": cannot open: ", std::strerror(errno));
 }
 
@@ -105,7 +105,8 @@ RowReader::RowReader(const std::string& path, Format format, const LoadOptions& 
     std::string name = f.value_or("");
     GLINT_CHECK(tok::is_valid_utf8(name), "datasets", path, ":", line, ": invalid UTF-8 in the header");
     GLINT_CHECK(!name.empty(), "datasets", path, ":", line, ": empty column name in the header");
-    for (auto& h : header_) GLINT_CHECK(h != name, "datasets", path, ":", line, ": column '", name, "' twice in the header");
+    for (auto& h : header_)
+      GLINT_CHECK(h != name, "datasets", path, ":", line, ": column '", name, "' twice in the header");
     header_.push_back(std::move(name));
   }
 }
@@ -120,10 +121,17 @@ void RowReader::bad_row(size_t line, const std::string& problem) {
 std::optional<Value> RowReader::next() {
   std::optional<Value> row;
   switch (format_) {
-    case Format::kJsonLines: row = next_json(); break;
-    case Format::kCsv: row = next_csv(); break;
-    case Format::kText: row = next_text(); break;
-    case Format::kJson: break;
+    case Format::kJsonLines:
+      row = next_json();
+      break;
+    case Format::kCsv:
+      row = next_csv();
+      break;
+    case Format::kText:
+      row = next_text();
+      break;
+    case Format::kJson:
+      break;
   }
   if (row) ++stats_.rows;
   return row;
@@ -187,8 +195,8 @@ std::optional<Value> RowReader::next_csv() {
 }
 
 // RFC 4180: fields split by the delimiter; a field starting with '"' runs to the next lone '"' (a doubled '""' is
-// one quote) and may hold delimiters and line breaks (kept as they are in the file, CRLF included). Blank lines are skipped, as pandas does. Empty fields are
-// null (pandas NaN).
+// one quote) and may hold delimiters and line breaks (kept as they are in the file, CRLF included). Blank lines are
+// skipped, as pandas does. Empty fields are null (pandas NaN).
 bool RowReader::read_record(std::vector<std::optional<std::string>>& fields, std::string& error, size_t& start_line) {
   fields.clear();
   error.clear();
@@ -278,8 +286,10 @@ Value csv_cell(const std::string& s, CsvKind kind) {
       std::from_chars(s.data(), s.data() + s.size(), v);
       return v;
     }
-    case CsvKind::kBool: return s[0] == 't' || s[0] == 'T';
-    case CsvKind::kString: break;
+    case CsvKind::kBool:
+      return s[0] == 't' || s[0] == 'T';
+    case CsvKind::kString:
+      break;
   }
   return s;
 }

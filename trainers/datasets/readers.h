@@ -29,10 +29,10 @@ enum class OnBadRow { kError, kSkip };
 // How files are read (HF load_dataset keyword arguments where they exist).
 struct LoadOptions {
   OnBadRow on_bad_row = OnBadRow::kError;
-  char csv_delimiter = 0;             // 0: ',' (or '\t' for .tsv files)
-  bool infer_csv_types = true;        // CSV cells become integers, numbers or booleans when they all parse so
-  std::string json_field;             // HF `field`: the key of a JSON document that holds the rows
-  bool keep_linebreaks = false;       // text: keep the "\n" at the end of each row
+  char csv_delimiter = 0;               // 0: ',' (or '\t' for .tsv files)
+  bool infer_csv_types = true;          // CSV cells become integers, numbers or booleans when they all parse so
+  std::string json_field;               // HF `field`: the key of a JSON document that holds the rows
+  bool keep_linebreaks = false;         // text: keep the "\n" at the end of each row
   size_t chunk_size = size_t(1) << 20;  // bytes read from a file at a time
 };
 

@@ -49,7 +49,8 @@ class FileStage : public Stage {
       }
       if (format_ == Format::kCsv && options_.infer_csv_types)
         for (auto& [key, cell] : row->items())
-          if (cell.is_string()) cell = csv_cell(cell.get_ref<const std::string&>(), csv_kind(cell.get_ref<const std::string&>()));
+          if (cell.is_string())
+            cell = csv_cell(cell.get_ref<const std::string&>(), csv_kind(cell.get_ref<const std::string&>()));
       return row;
     }
   }
@@ -69,12 +70,14 @@ class StepStage : public Stage {
       : up_(std::move(up)), step_(*step), keep_(std::move(step)), rng_(step_.seed + epoch) {}
   std::optional<Value> next() override {
     switch (step_.kind) {
-      case StreamStep::kMap: return map();
+      case StreamStep::kMap:
+        return map();
       case StreamStep::kFilter:
         while (auto row = up_->next())
           if (step_.pred(*row)) return row;
         return std::nullopt;
-      case StreamStep::kShuffle: return shuffled();
+      case StreamStep::kShuffle:
+        return shuffled();
       case StreamStep::kTake:
         if (count_ == step_.n) return std::nullopt;
         ++count_;
@@ -174,7 +177,8 @@ IterableDataset IterableDataset::skip(size_t n) const { return with({.kind = Str
 RowStream IterableDataset::stream(uint64_t epoch) const {
   auto stats = std::make_shared<LoadStats>();
   std::vector<std::string> files = files_;
-  auto first_shuffle = std::find_if(steps_.begin(), steps_.end(), [](const auto& s) { return s->kind == StreamStep::kShuffle; });
+  auto first_shuffle =
+      std::find_if(steps_.begin(), steps_.end(), [](const auto& s) { return s->kind == StreamStep::kShuffle; });
   if (first_shuffle != steps_.end()) {
     // The file order gets its own stream of the seed, so that it does not shift the buffer's draws.
     SplitMix64 rng(~((*first_shuffle)->seed + epoch));

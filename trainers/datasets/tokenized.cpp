@@ -56,7 +56,8 @@ std::string default_cache_dir() {
 }
 
 std::string tokenize_fingerprint(const Dataset& ds, const TokenizeSpec& spec) {
-  GLINT_CHECK(!spec.tokenizer_id.empty(), "datasets", "tokenize: TokenizeSpec.tokenizer_id is empty (use "
+  GLINT_CHECK(!spec.tokenizer_id.empty(), "datasets",
+              "tokenize: TokenizeSpec.tokenizer_id is empty (use "
               "tokenizer_fingerprint(path))");
   GLINT_CHECK(!spec.function.empty(), "datasets", "tokenize: TokenizeSpec.function is empty (give name@version)");
   Sha256 h;
@@ -117,8 +118,8 @@ TokenizedDataset TokenizedDataset::build(const Dataset& ds, const TokenizeFn& fn
                 " rows for ", rows.size());
     for (size_t r = 0; r < out.size(); ++r) {
       if (begin == 0 && r == 0) has_labels = !out[r].labels.empty();
-      GLINT_CHECK(out[r].labels.size() == (has_labels ? out[r].ids.size() : 0), "datasets", "tokenize: row ",
-                  begin + r, " has ", out[r].labels.size(), " labels for ", out[r].ids.size(),
+      GLINT_CHECK(out[r].labels.size() == (has_labels ? out[r].ids.size() : 0), "datasets", "tokenize: row ", begin + r,
+                  " has ", out[r].labels.size(), " labels for ", out[r].ids.size(),
                   " ids (every row needs one label per id, or none has labels)");
       ids.insert(ids.end(), out[r].ids.begin(), out[r].ids.end());
       labels.insert(labels.end(), out[r].labels.begin(), out[r].labels.end());

@@ -42,11 +42,11 @@ using TokenizeFn = std::function<std::vector<TokenizedRow>(const std::vector<Val
 
 // What the cache is keyed by, besides the data.
 struct TokenizeSpec {
-  std::string tokenizer_id;     // tokenizer_fingerprint(path), or any string that changes with the tokenizer
-  std::string function;         // the function's name and version ("sft_text@1"): bump it when its code changes
+  std::string tokenizer_id;         // tokenizer_fingerprint(path), or any string that changes with the tokenizer
+  std::string function;             // the function's name and version ("sft_text@1"): bump it when its code changes
   Value options = Value::object();  // the function's options (max length, templates, ...)
-  size_t batch_size = 1000;     // rows per call of the function
-  std::string cache_dir;        // "" = default_cache_dir()
+  size_t batch_size = 1000;         // rows per call of the function
+  std::string cache_dir;            // "" = default_cache_dir()
 };
 
 // $GLINT_CACHE_DIR/datasets, else $XDG_CACHE_HOME/glint/datasets, else ~/.cache/glint/datasets (the Vulkan pipeline

@@ -1,0 +1,325 @@
+#include "models/peft/lora.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+#include <regex>
+
+#include "runtime/autograd/autograd.h"
+#include "runtime/core/error.h"
+#include "runtime/ops/elementwise.h"
+#include "runtime/ops/matmul.h"
+
+namespace glint::peft {
+namespace {
+
+// splitmix64 seeded by `seed` and the FNV-1a hash of `name`: the same numbers on every platform, whatever order the
+// parameters are made in.
+class Rng {
+ public:
+  Rng(uint64_t seed, const std::string& name) {
+    for (unsigned char c : name) state_ = (state_ ^ c) * 0x100000001b3ull;
+    state_ ^= seed;
+  }
+  double uniform() {  // [0, 1)
+    uint64_t z = (state_ += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return double((z ^ (z >> 31)) >> 11) * 0x1.0p-53;
+  }
+  double normal() {
+    const double r = std::sqrt(-2.0 * std::log(1.0 - uniform())), a = 2.0 * std::numbers::pi * uniform();
+    return r * std::cos(a);
+  }
+
+ private:
+  uint64_t state_ = 0xcbf29ce484222325ull;
+};
+
+// nn.Linear's reset_parameters: kaiming_uniform(a=sqrt(5)) is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+Tensor kaiming_uniform(const Shape& shape, Rng& rng, DType dtype, Device device) {
+  const double bound = 1.0 / std::sqrt(double(shape[1]));
+  std::vector<float> v(size_t(numel_of(shape)));
+  for (float& x : v) x = float((2 * rng.uniform() - 1) * bound);
+  return Tensor::from_vector(v, shape, DType::f32, device).to(dtype);
+}
+
+Tensor normal(const Shape& shape, double std, Rng& rng, DType dtype, Device device) {
+  std::vector<float> v(size_t(numel_of(shape)));
+  for (float& x : v) x = float(rng.normal() * std);
+  return Tensor::from_vector(v, shape, DType::f32, device).to(dtype);
+}
+
+// peft's rule for a list of names: the module is the name or ends with "." + name.
+bool matches_name(const std::vector<std::string>& names, const std::string& module) {
+  for (const std::string& n : names) {
+    if (module == n) return true;
+    if (module.size() > n.size() && module.compare(module.size() - n.size(), n.size(), n) == 0 &&
+        module[module.size() - n.size() - 1] == '.')
+      return true;
+  }
+  return false;
+}
+
+// Inverted dropout with a fresh mask per call (training only).
+Tensor dropout(const Tensor& x, double p, uint64_t call) {
+  Rng rng(call, "lora_dropout");
+  std::vector<float> mask(size_t(x.numel()));
+  for (float& m : mask) m = rng.uniform() < p ? 0.0f : float(1.0 / (1.0 - p));
+  return x * Tensor::from_vector(mask, x.shape(), DType::f32, x.device()).to(x.dtype());
+}
+
+}  // namespace
+
+double LoraConfig::scale() const { return use_rslora ? lora_alpha / std::sqrt(double(r)) : lora_alpha / double(r); }
+
+bool LoraConfig::targets(const std::string& module) const {
+  if (all_linear) return module != "lm_head";
+  if (target_regex) return std::regex_match(module, std::regex(*target_regex));
+  return matches_name(target_names, module);
+}
+
+bool LoraConfig::saves(const std::string& module) const { return matches_name(modules_to_save, module); }
+
+Tensor LoraLayer::forward(const Tensor& x, const Tensor& weight, const Tensor& bias) const {
+  if (!enabled_) return linear(x, weight, bias);
+  Tensor w = weight, b = bias;
+  for (const std::string& name : active_) {
+    const Adapter& a = adapters_.at(name);
+    if (a.saved_weight.defined()) w = a.saved_weight, b = a.saved_bias;
+  }
+  Tensor y = linear(x, w, b);
+  for (const std::string& name : active_) {
+    const Adapter& a = adapters_.at(name);
+    if (!a.lora_A.defined() || a.merged) continue;
+    const Tensor in = training_ && a.dropout > 0 ? dropout(x, a.dropout, ++dropout_calls_) : x;
+    y = y + linear(linear(in, a.lora_A), a.lora_B) * a.scale;
+  }
+  return y;
+}
+
+Tensor LoraLayer::weight(const Tensor& weight) const {
+  if (!enabled_) return weight;
+  Tensor w = weight;
+  for (const std::string& name : active_) {
+    const Adapter& a = adapters_.at(name);
+    GLINT_CHECK(!a.lora_A.defined() || a.merged, "peft", "adapter '", name,
+                "' puts LoRA on a layer whose matmul is fused (the LM head's loss); merge it first");
+    if (a.saved_weight.defined()) w = a.saved_weight;
+  }
+  return w;
+}
+
+nn::LinearState& LoraLayer::base() const {
+  const std::shared_ptr<nn::LinearState> state = base_.lock();
+  GLINT_CHECK(state != nullptr, "peft", "the model this adapter was attached to is gone");
+  return *state;
+}
+
+void LoraLayer::merge(const std::string& name) {
+  Adapter& a = adapters_.at(name);
+  if (a.merged || !a.lora_A.defined()) return;
+  autograd::NoGradGuard no_grad;
+  Tensor& w = base().weight;
+  w.copy_from(w.to(DType::f32) + matmul(a.lora_B.to(DType::f32), a.lora_A.to(DType::f32)) * a.scale);
+  a.merged = true;
+}
+
+void LoraLayer::unmerge(const std::string& name) {
+  Adapter& a = adapters_.at(name);
+  if (!a.merged) return;
+  autograd::NoGradGuard no_grad;
+  Tensor& w = base().weight;
+  w.copy_from(w.to(DType::f32) - matmul(a.lora_B.to(DType::f32), a.lora_A.to(DType::f32)) * a.scale);
+  a.merged = false;
+}
+
+LoraModel::LoraModel(const CausalLM& model) : model_(model) {
+  GLINT_CHECK(!model.parameters().linears().empty(), "peft",
+              "the model has no registered Linear layers (load it with AutoModelForCausalLM)");
+  for (const auto& [name, p] : model.parameters().entries()) Tensor(p).requires_grad_(false);
+}
+
+LoraLayer& LoraModel::layer_for(const std::string& module, const std::shared_ptr<nn::LinearState>& state) {
+  auto it = layers_.find(module);
+  if (it == layers_.end()) {
+    it = layers_.emplace(module, std::make_shared<LoraLayer>(state)).first;
+    state->adapter = it->second;
+  }
+  return *it->second;
+}
+
+std::vector<std::pair<std::string, LoraLayer::Adapter*>> LoraModel::attach(const std::string& name,
+                                                                           const LoraConfig& config) {
+  GLINT_CHECK(!name.empty() && name.find('.') == std::string::npos, "peft", "adapter name '", name,
+              "' must be non-empty and without '.'");
+  GLINT_CHECK(!configs_.count(name), "peft", "adapter '", name, "' already exists");
+  GLINT_CHECK(config.r > 0, "peft", "adapter '", name, "': r must be positive, got ", config.r);
+  GLINT_CHECK(config.lora_dropout >= 0 && config.lora_dropout < 1, "peft", "adapter '", name,
+              "': lora_dropout must be in [0, 1), got ", config.lora_dropout);
+  std::vector<std::pair<std::string, std::shared_ptr<nn::LinearState>>> chosen;
+  std::vector<std::string> unmatched_saves = config.modules_to_save;
+  for (const auto& [module, state] : model_.parameters().linears()) {
+    if (!config.saves(module) && !config.targets(module)) continue;
+    std::erase_if(unmatched_saves, [&](const std::string& n) { return matches_name({n}, module); });
+    chosen.emplace_back(module, state);
+  }
+  GLINT_CHECK(unmatched_saves.empty(), "peft", "adapter '", name, "': modules_to_save '", unmatched_saves.front(),
+              "' is not a Linear layer of the model (only Linear modules can be saved whole)");
+  GLINT_CHECK(!chosen.empty(), "peft", "adapter '", name, "': target_modules match no Linear layer of the model");
+  std::vector<std::pair<std::string, LoraLayer::Adapter*>> slots;
+  for (const auto& [module, state] : chosen) {
+    LoraLayer::Adapter& a = layer_for(module, state).adapters()[name];
+    a.scale = config.scale();
+    a.dropout = config.lora_dropout;
+    if (config.saves(module)) {  // the base tensors stand in until the caller fills the copy
+      a.saved_weight = state->weight;
+      a.saved_bias = state->bias;
+    }
+    slots.emplace_back(module, &a);
+  }
+  configs_[name] = config;
+  if (active_.empty()) set_adapter(name);
+  return slots;
+}
+
+void LoraModel::add_adapter(const std::string& name, const LoraConfig& config, uint64_t seed) {
+  for (auto& [module, a] : attach(name, config)) {
+    if (a->saved_weight.defined()) {  // a trainable copy, equal to the original at first
+      a->saved_weight = a->saved_weight.clone();
+      if (a->saved_bias.defined()) a->saved_bias = a->saved_bias.clone();
+      continue;
+    }
+    const Tensor w = layers_.at(module)->base_weight();
+    const std::string prefix = "base_model.model." + module;
+    const int64_t out = w.dim(0), in = w.dim(1);
+    Rng rng_a(seed, prefix + ".lora_A"), rng_b(seed, prefix + ".lora_B");
+    a->lora_A = config.init == LoraInit::gaussian
+                    ? normal({config.r, in}, 1.0 / double(config.r), rng_a, w.dtype(), w.device())
+                    : kaiming_uniform({config.r, in}, rng_a, w.dtype(), w.device());
+    a->lora_B = config.init == LoraInit::random ? kaiming_uniform({out, config.r}, rng_b, w.dtype(), w.device())
+                                                : zeros({out, config.r}, w.dtype(), w.device());
+  }
+  make_trainable(name);
+}
+
+void LoraModel::make_trainable(const std::string& name) {
+  for (auto& [module, layer] : layers_) {
+    auto it = layer->adapters().find(name);
+    if (it == layer->adapters().end()) continue;
+    for (Tensor* t : {&it->second.lora_A, &it->second.lora_B, &it->second.saved_weight, &it->second.saved_bias})
+      if (t->defined()) t->requires_grad_();
+  }
+}
+
+bool LoraModel::is_merged(const std::string& name) const {
+  for (const auto& [module, layer] : layers_)
+    if (auto it = layer->adapters().find(name); it != layer->adapters().end() && it->second.merged) return true;
+  return false;
+}
+
+void LoraModel::set_adapter(const std::string& name) {
+  GLINT_CHECK(configs_.count(name), "peft", "no adapter '", name, "'");
+  GLINT_CHECK(active_ == name || !is_merged(active_), "peft", "set_adapter('", name, "'): adapter '", active_,
+              "' is merged; unmerge it first");
+  active_ = name;
+  for (auto& [module, layer] : layers_)
+    layer->set_active(layer->adapters().count(name) ? std::vector<std::string>{name} : std::vector<std::string>{});
+}
+
+const LoraConfig& LoraModel::config(const std::string& name) const {
+  auto it = configs_.find(name);
+  GLINT_CHECK(it != configs_.end(), "peft", "no adapter '", name, "'");
+  return it->second;
+}
+
+void LoraModel::delete_adapter(const std::string& name) {
+  config(name);
+  GLINT_CHECK(name != active_ || configs_.size() == 1, "peft", "delete_adapter('", name,
+              "'): it is the active adapter; set_adapter another first");
+  if (name == active_) unmerge();
+  for (auto it = layers_.begin(); it != layers_.end();) {
+    it->second->adapters().erase(name);
+    if (it->second->adapters().empty()) {
+      it->second->detach();
+      it = layers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  configs_.erase(name);
+  if (name == active_) active_.clear();
+}
+
+void LoraModel::set_adapters_enabled(bool on) {
+  if (!on) unmerge();
+  enabled_ = on;
+  for (auto& [module, layer] : layers_) layer->set_enabled(on);
+}
+
+void LoraModel::train(bool on) {
+  for (auto& [module, layer] : layers_) layer->set_training(on);
+}
+
+void LoraModel::merge() {
+  GLINT_CHECK(enabled_, "peft", "merge: adapters are disabled");
+  for (auto& [module, layer] : layers_)
+    if (layer->adapters().count(active_)) layer->merge(active_);
+}
+
+void LoraModel::unmerge() {
+  for (auto& [module, layer] : layers_)
+    if (layer->adapters().count(active_)) layer->unmerge(active_);
+}
+
+void LoraModel::merge_and_unload() {
+  merge();
+  autograd::NoGradGuard no_grad;
+  for (auto& [module, state] : model_.parameters().linears()) {
+    auto it = layers_.find(module);
+    if (it == layers_.end()) continue;
+    if (auto a = it->second->adapters().find(active_);
+        a != it->second->adapters().end() && a->second.saved_weight.defined()) {
+      state->weight.copy_from(a->second.saved_weight);
+      if (state->bias.defined()) state->bias.copy_from(a->second.saved_bias);
+    }
+    it->second->detach();
+  }
+  layers_.clear();
+  configs_.clear();
+  active_.clear();
+}
+
+std::vector<std::pair<std::string, Tensor>> LoraModel::parameters(const std::string& name) const {
+  config(name);
+  std::vector<std::pair<std::string, Tensor>> out;
+  for (const auto& [module, layer] : layers_) {
+    auto it = layer->adapters().find(name);
+    if (it == layer->adapters().end()) continue;
+    const LoraLayer::Adapter& a = it->second;
+    const std::string prefix = "base_model.model." + module;
+    if (a.saved_weight.defined()) {
+      out.emplace_back(prefix + ".modules_to_save." + name + ".weight", a.saved_weight);
+      if (a.saved_bias.defined()) out.emplace_back(prefix + ".modules_to_save." + name + ".bias", a.saved_bias);
+    } else {
+      out.emplace_back(prefix + ".lora_A." + name + ".weight", a.lora_A);
+      out.emplace_back(prefix + ".lora_B." + name + ".weight", a.lora_B);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, Tensor>> LoraModel::state_dict(const std::string& name) const {
+  std::vector<std::pair<std::string, Tensor>> out = parameters(name);
+  for (auto& [key, t] : out) {
+    for (const std::string& part : {".modules_to_save." + name, "." + name}) {
+      if (const size_t at = key.rfind(part + "."); at != std::string::npos) {
+        key.erase(at, part.size());
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace glint::peft

@@ -1,0 +1,105 @@
+#!/usr/bin/env python3
+"""LoRA fixtures made by HF peft on the tiny Llama of tests/data/models/llama, for tests/peft.
+
+  python tools/make_lora_fixtures.py            # writes tests/data/lora/{qv,all_linear_rslora,lm_head_saved}
+  python tools/make_lora_fixtures.py --glint    # peft loads tests/data/lora/glint_saved (written by glint's saver,
+                                                # see docs/peft.md) and writes its logits there as peft_logits.bin
+
+Each peft adapter folder holds what peft's save_pretrained writes (adapter_config.json, adapter_model.safetensors)
+plus fixture.json (input ids, loss, versions), logits.bin (f32, (B, T, vocab), row-major) and grads.safetensors:
+the gradient of the mean next-token loss (labels = input_ids) with respect to every adapter parameter, under the
+key its weight is saved under. init_lora_weights=False makes B nonzero, so the adapters change the logits.
+"""
+import argparse
+import json
+import os
+import pathlib
+
+import numpy as np
+import peft
+import safetensors
+import safetensors.torch
+import torch
+import transformers
+from peft import LoraConfig, PeftModel, get_peft_model
+from transformers import AutoModelForCausalLM
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BASE = "tests/data/models/llama"  # relative: adapter_config.json records it as base_model_name_or_path
+OUT = ROOT / "tests/data/lora"
+IDS = [[101, 115, 54, 47, 111, 107, 70, 18, 88], [14, 3, 24, 77, 23, 68, 41, 42, 65]]
+VERSIONS = {"torch": torch.__version__, "transformers": transformers.__version__, "peft": peft.__version__,
+            "safetensors": safetensors.__version__, "numpy": np.__version__}
+
+ADAPTERS = {
+    "qv": dict(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"]),
+    "all_linear_rslora": dict(r=4, lora_alpha=8, target_modules="all-linear", use_rslora=True),
+    # A regex over module names and a fully trained copy of the head (modules_to_save).
+    "lm_head_saved": dict(r=2, lora_alpha=3, target_modules=r".*\.mlp\.(up|down)_proj", modules_to_save=["lm_head"]),
+}
+
+
+def base_model():
+    return AutoModelForCausalLM.from_pretrained(BASE, dtype=torch.float32).eval()
+
+
+def write_logits(path, logits):
+    path.write_bytes(logits.detach().to(torch.float32).contiguous().numpy().tobytes())
+
+
+def make_adapter(name, kwargs):
+    torch.manual_seed(0)
+    model = get_peft_model(base_model(), LoraConfig(task_type="CAUSAL_LM", init_lora_weights=False, **kwargs))
+    if "modules_to_save" in kwargs:
+        # The copy starts equal to the original; perturb it so the fixture shows it is the one used.
+        with torch.no_grad():
+            for n, p in model.named_parameters():
+                if "modules_to_save" in n:
+                    p.add_(torch.randn_like(p) * 0.05)
+    out = OUT / name
+    model.save_pretrained(out)
+    (out / "README.md").unlink()  # peft's model-card template
+    ids = torch.tensor(IDS)
+    result = model(input_ids=ids, labels=ids)
+    result.loss.backward()
+    write_logits(out / "logits.bin", result.logits)
+    # The saved key of every trainable parameter (peft drops the adapter name on save).
+    saved = set(safetensors.torch.load_file(out / "adapter_model.safetensors"))
+    grads = {}
+    for n, p in model.named_parameters():
+        if p.requires_grad:
+            key = n.replace(".default", "").replace(".modules_to_save", "")
+            assert key in saved, key
+            grads[key] = p.grad.contiguous()
+    safetensors.torch.save_file(grads, out / "grads.safetensors")
+    fixture = {"versions": VERSIONS, "input_ids": IDS, "logits_shape": list(result.logits.shape),
+               "loss": result.loss.item()}
+    (out / "fixture.json").write_text(json.dumps(fixture, indent=1) + "\n")
+    print(name, "loss", result.loss.item(), "trainable", len(grads))
+
+
+def check_glint():
+    folder = OUT / "glint_saved"
+    model = PeftModel.from_pretrained(base_model(), folder).eval()
+    with torch.no_grad():
+        logits = model(input_ids=torch.tensor(IDS)).logits
+        plain = base_model()(input_ids=torch.tensor(IDS)).logits
+    write_logits(folder / "peft_logits.bin", logits)
+    (folder / "peft_versions.json").write_text(json.dumps(VERSIONS, indent=1) + "\n")
+    print("glint_saved: max |peft - base| =", (logits - plain).abs().max().item(), "(nonzero: the adapter is applied)")
+
+
+def main():
+    os.chdir(ROOT)
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--glint", action="store_true", help="load tests/data/lora/glint_saved in peft")
+    args = ap.parse_args()
+    if args.glint:
+        check_glint()
+        return
+    for name, kwargs in ADAPTERS.items():
+        make_adapter(name, kwargs)
+
+
+if __name__ == "__main__":
+    main()
