@@ -16,7 +16,8 @@ per-block attention_head_dim list), and what diffusers computes on fixed inputs:
                                                  txt2img with CFG from fixed latents: final latents and images)
   tests/data/diffusion/versions.json             the library versions used
 
-Run with /work/venv-fixtures/bin/python.
+Run with /work/venv-fixtures/bin/python. Made with diffusers 0.42.1, transformers 5.24.0 and torch 2.15.0 on the
+CPU (pip install diffusers==0.42.1 transformers==5.24.0 to reproduce them bit for bit).
 """
 import json
 import pathlib

@@ -1,6 +1,7 @@
 // The diffusion models against diffusers / transformers on the tiny random-weight pipeline that
 // tools/make_diffusion_fixtures.py writes into tests/data/diffusion: CLIP text-encoder states, one UNet forward and
-// the VAE's decode and encode, within 1e-3 (f32) on every device.
+// the VAE's decode and encode, a whole txt2img, within 1e-3 (f32) on every device; f16 / bf16 within
+// a bound for reduced precision.
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -186,6 +187,24 @@ TEST(Unet, RejectsBadInputs) {
   EXPECT_GLINT_ERROR(unet->forward(states, {1.0}, states), "[unet] sample must be (N, 4, h, w)");
 }
 
+// The models loaded in f16 / bf16 against diffusers' f32 outputs: every layer rounds, so the bound is four times the
+// single-op bound tol(dtype) (measured: 6e-3 in f16, 3.6e-2 in bf16 at most, over outputs up to 3.9 in magnitude).
+TEST(DiffusionHalf, ComponentsCloseToF32) {
+  for (Device d : test_devices())
+    for (DType dt : {DType::f16, DType::bf16}) {
+      SCOPED_TRACE(d.str() + " " + std::string(dtype_name(dt)));
+      const Tol t{4 * tol(dt).atol, 4 * tol(dt).rtol};
+      EXPECT_CLOSE(ClipTextModel::from_pretrained((kSd / "text_encoder").string(), d, dt)->forward(fixture("text.ids")),
+                   fixture("text.last"), t);
+      EXPECT_CLOSE(UNet2DConditionModel::from_pretrained((kSd / "unet").string(), d, dt)
+                       ->forward(fixture("unet.latents"), fixture_timesteps(), fixture("text.last")),
+                   fixture("unet.out"), t);
+      const auto vae = AutoencoderKL::from_pretrained((kSd / "vae").string(), d, dt);
+      EXPECT_CLOSE(vae->decode(fixture("vae.latents")), fixture("vae.decoded"), t);
+      EXPECT_CLOSE(vae->encode_mean(fixture("vae.image")), fixture("vae.mean"), t);
+    }
+}
+
 const std::vector<std::string> kPrompts = {"a photo of the cat", "the dog"};
 
 TEST(DiffusionPipeline, TokenizesAsDiffusers) {
@@ -230,6 +249,19 @@ TEST(DiffusionPipeline, SeedPerImage) {
   o.images_per_prompt = 1;
   o.seed = 9;
   EXPECT_CLOSE(pipe->txt2img(o), batch.slice(0, 2, 3), kTol);
+}
+
+// guidance <= 1 runs the conditional half alone; uncond + g * (cond - uncond) tends to that as g -> 1.
+TEST(DiffusionPipeline, GuidanceOneSkipsTheUnconditionalHalf) {
+  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), Device::cpu());
+  diffusion::Txt2ImgOptions o;
+  o.prompts = kPrompts;
+  o.width = o.height = 16;
+  o.steps = 3;
+  o.guidance = 1.0;
+  const Tensor alone = pipe->txt2img_latents(o);
+  o.guidance = 1.0 + 1e-6;
+  EXPECT_CLOSE(alone, pipe->txt2img_latents(o), kTol);
 }
 
 TEST(DiffusionPipeline, RejectsBadInputs) {
