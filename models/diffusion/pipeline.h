@@ -55,6 +55,7 @@ class StableDiffusionPipeline {
   // txt2img_latents then decode_images.
   Tensor txt2img(const Txt2ImgOptions& options) const { return decode_images(txt2img_latents(options)); }
 
+  // The loaded components.
   const ClipTextModel& text_encoder() const { return *text_encoder_; }
   const UNet2DConditionModel& unet() const { return *unet_; }
   const AutoencoderKL& vae() const { return *vae_; }

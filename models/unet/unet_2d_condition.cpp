@@ -60,7 +60,10 @@ UNet2DConditionConfig UNet2DConditionConfig::from_json(const io::JsonFile& j) {
   require<std::string>(j, "act_fn", "silu");
   require<std::string>(j, "resnet_time_scale_shift", "default");
   require<std::string>(j, "time_embedding_type", "positional");
+  require<std::string>(j, "attention_type", "default");
   require<double>(j, "mid_block_scale_factor", 1.0);
+  require<double>(j, "resnet_out_scale_factor", 1.0);
+  require<bool>(j, "resnet_skip_time_act", false);
   require<int64_t>(j, "conv_in_kernel", 3);
   require<int64_t>(j, "conv_out_kernel", 3);
   require<bool>(j, "center_input_sample", false);
