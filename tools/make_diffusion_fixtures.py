@@ -13,7 +13,8 @@ per-block attention_head_dim list), and what diffusers computes on fixed inputs:
                                                  attention_head_dim (SD 2.x)
   tests/data/diffusion/expected.safetensors      inputs and outputs (names below), all f32 except ids (i64):
                                                  text.* (CLIP), unet*.*, vae.*, and pipe.* (a 4-step DDIM
-                                                 txt2img with CFG from fixed latents: final latents and images)
+                                                 txt2img with CFG from fixed latents: final latents and images),
+                                                 img2img.* (strength 0.75: images, replayed noises, final latents)
   tests/data/diffusion/versions.json             the library versions used
 
 Run with /work/venv-fixtures/bin/python. Made with diffusers 0.42.1, transformers 5.24.0 and torch 2.15.0 on the
@@ -25,7 +26,8 @@ import pathlib
 import diffusers
 import torch
 import transformers
-from diffusers import AutoencoderKL, DDIMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+from diffusers import (AutoencoderKL, DDIMScheduler, StableDiffusionImg2ImgPipeline, StableDiffusionPipeline,
+                       UNet2DConditionModel)
 from safetensors.torch import save_file
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
@@ -147,6 +149,17 @@ def main():
                     guidance_scale=7.5, latents=e["pipe.latents0"])
         e["pipe.latents"] = pipe(**args, output_type="latent").images
         e["pipe.images"] = pipe(**args, output_type="pt").images
+
+        # img2img at strength 0.75 (3 of 4 steps) from images in [0, 1]; the pipeline draws the VAE sample's noise
+        # and then the added noise from its generator, replayed here so that the test can pass them in
+        e["img2img.image"] = torch.rand(2, 3, 16, 16, generator=g)
+        img2img = StableDiffusionImg2ImgPipeline(**pipe.components)
+        e["img2img.latents"] = img2img(prompt=PROMPTS, negative_prompt=NEGATIVE, image=e["img2img.image"],
+                                       strength=0.75, num_inference_steps=4, guidance_scale=7.5,
+                                       output_type="latent", generator=torch.Generator().manual_seed(5)).images
+        replay = torch.Generator().manual_seed(5)
+        e["img2img.sample_noise"] = torch.randn(2, 4, 8, 8, generator=replay)
+        e["img2img.noise"] = torch.randn(2, 4, 8, 8, generator=replay)
     save_file({k: v.contiguous().clone() for k, v in e.items()}, str(OUT / "expected.safetensors"))
     (OUT / "versions.json").write_text(json.dumps(
         {"torch": torch.__version__, "diffusers": diffusers.__version__, "transformers": transformers.__version__},

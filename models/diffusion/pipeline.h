@@ -36,6 +36,17 @@ struct Txt2ImgOptions {
   std::function<void(int64_t, int64_t)> on_step;
 };
 
+// What img2img makes: the txt2img options (width / height are taken from the images; `latents`, when given, is the
+// noise added to the image latents) plus the images and how much of the schedule to run.
+struct Img2ImgOptions : Txt2ImgOptions {
+  // (N * M, 3, H, W) in [0, 1], one per output image, H and W multiples of the VAE's downscale.
+  Tensor images;
+  // The fraction of the steps run, from the noise level of the first (diffusers' strength; 1 ignores the images).
+  double strength = 0.8;
+  // Optional noise (unit variance, latent shape) of the VAE's posterior sample (see img2img_latents).
+  Tensor sample_noise;
+};
+
 class StableDiffusionPipeline {
  public:
   // Loads every component of `folder`; fails naming model_index.json and the component that is missing or of an
@@ -50,6 +61,10 @@ class StableDiffusionPipeline {
   Tensor encode_prompts(const std::vector<std::string>& prompts, int64_t clip_skip = 0) const;
   // The denoised latents (N * M, C, h, w), unscaled as the UNet sees them, before the VAE.
   Tensor txt2img_latents(const Txt2ImgOptions& options) const;
+  // The latents of img2img (diffusers' StableDiffusionImg2ImgPipeline): the images encoded (a posterior sample,
+  // times scaling_factor), noised to the first timestep of the last strength * steps, then denoised as txt2img.
+  // Without given noises, image i draws its posterior noise and then its added noise from NoiseGenerator(seed + i).
+  Tensor img2img_latents(const Img2ImgOptions& options) const;
   // Latents -> images (N, 3, H, W) f32 in [0, 1]: divided by the VAE's scaling_factor, decoded, mapped from [-1, 1].
   Tensor decode_images(const Tensor& latents) const;
   // txt2img_latents then decode_images.
@@ -64,6 +79,14 @@ class StableDiffusionPipeline {
 
  private:
   StableDiffusionPipeline() = default;
+  // Checks the options both modes share (messages under `area`) for images of width x height; returns the text
+  // states of the UNet batch (the unconditional half first with guidance).
+  Tensor prepare(const Txt2ImgOptions& o, const char* area, int64_t width, int64_t height) const;
+  // `given` noise on the device, checked against `shape`, or one row per image from draw(i).
+  Tensor noise(const Tensor& given, const Shape& shape, const char* area, const char* what,
+               const std::function<Tensor(int64_t)>& draw) const;
+  // The scheduler's loop from `latents` (already at its first timestep's noise level) with guidance.
+  Tensor denoise(const Txt2ImgOptions& o, Scheduler& scheduler, Tensor latents, const Tensor& context) const;
 
   std::unique_ptr<Tokenizer> tokenizer_;
   size_t max_length_ = 77;

@@ -1,6 +1,6 @@
 // The diffusion models against diffusers / transformers on the tiny random-weight pipeline that
 // tools/make_diffusion_fixtures.py writes into tests/data/diffusion: CLIP text-encoder states, one UNet forward and
-// the VAE's decode and encode, a whole txt2img, within 1e-3 (f32) on every device; f16 / bf16 within
+// the VAE's decode and encode, a whole txt2img and img2img, within 1e-3 (f32) on every device; f16 / bf16 within
 // a bound for reduced precision.
 #include <filesystem>
 #include <fstream>
@@ -235,6 +235,29 @@ TEST(DiffusionPipeline, Txt2ImgMatchesDiffusers) {
   }
 }
 
+// Strength 0.75 of 4 DDIM steps with the noises diffusers' generator drew, passed in.
+TEST(DiffusionPipeline, Img2ImgMatchesDiffusers) {
+  for (Device d : test_devices()) {
+    SCOPED_TRACE(d.str());
+    const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), d);
+    diffusion::Img2ImgOptions o;
+    o.prompts = kPrompts;
+    o.negative_prompts = {"the dog", ""};
+    o.steps = 4;
+    o.strength = 0.75;
+    o.images = fixture("img2img.image");
+    o.sample_noise = fixture("img2img.sample_noise");
+    o.latents = fixture("img2img.noise");
+    int64_t calls = 0;
+    o.on_step = [&](int64_t, int64_t total) {
+      EXPECT_EQ(total, 3);
+      ++calls;
+    };
+    EXPECT_CLOSE(pipe->img2img_latents(o), fixture("img2img.latents"), kTol);
+    EXPECT_EQ(calls, 3);
+  }
+}
+
 // Image i of a batch starts from seed + i, so it is the same image when made alone with that seed.
 TEST(DiffusionPipeline, SeedPerImage) {
   const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), Device::cpu());
@@ -249,6 +272,23 @@ TEST(DiffusionPipeline, SeedPerImage) {
   o.images_per_prompt = 1;
   o.seed = 9;
   EXPECT_CLOSE(pipe->txt2img(o), batch.slice(0, 2, 3), kTol);
+}
+
+// img2img draws image i's noises from seed + i too.
+TEST(DiffusionPipeline, Img2ImgSeedPerImage) {
+  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), Device::cpu());
+  diffusion::Img2ImgOptions o;
+  o.prompts = {"the cat"};
+  o.images_per_prompt = 2;
+  o.images = fixture("img2img.image");
+  o.steps = 2;
+  o.strength = 1.0;
+  o.seed = 3;
+  const Tensor batch = pipe->img2img_latents(o);
+  o.images_per_prompt = 1;
+  o.images = o.images.slice(0, 1, 2);
+  o.seed = 4;
+  EXPECT_CLOSE(pipe->img2img_latents(o), batch.slice(0, 1, 2), kTol);
 }
 
 // guidance <= 1 runs the conditional half alone; uncond + g * (cond - uncond) tends to that as g -> 1.
@@ -277,6 +317,20 @@ TEST(DiffusionPipeline, RejectsBadInputs) {
   o.negative_prompts.clear();
   o.latents = fixture("pipe.latents0");
   EXPECT_GLINT_ERROR(pipe->txt2img_latents(o), "[txt2img] latents");
+
+  diffusion::Img2ImgOptions i2i;
+  i2i.prompts = {"the cat"};
+  EXPECT_GLINT_ERROR(pipe->img2img_latents(i2i),
+                     "[img2img] images must be (1, 3, H, W), one per output image, got none");
+  i2i.images = fixture("img2img.image").slice(0, 0, 1);
+  i2i.strength = 0;
+  EXPECT_GLINT_ERROR(pipe->img2img_latents(i2i), "[img2img] strength must be in (0, 1]");
+  i2i.strength = 0.1;
+  i2i.steps = 4;
+  EXPECT_GLINT_ERROR(pipe->img2img_latents(i2i), "strength 0.1 with 4 steps leaves no step to run");
+  i2i.strength = 0.5;
+  i2i.images = i2i.images.slice(2, 0, 15);
+  EXPECT_GLINT_ERROR(pipe->img2img_latents(i2i), "[img2img] size 16x15 is not a positive multiple of 2");
 
   const fs::path dir = fs::temp_directory_path() / "glint_test_sd_missing_unet";
   fs::create_directories(dir);
