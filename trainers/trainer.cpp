@@ -13,9 +13,11 @@
 #include <fstream>
 #include <map>
 
+#include "runtime/autograd/autocast.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/io/atomic_file.h"
+#include "runtime/ops/elementwise.h"
 #include "runtime/io/checkpoint.h"
 #include "runtime/io/safetensors.h"
 #include "trainers/loss_curve.h"
@@ -80,7 +82,8 @@ Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedR
       train_rows_(std::move(train_rows)),
       eval_rows_(std::move(eval_rows)),
       model_config_(std::move(model_config)),
-      pad_id_(pad_id) {
+      pad_id_(pad_id),
+      scaler_(GradScalerConfig{.enabled = args_.fp16}) {
   GLINT_CHECK(!args_.output_dir.empty(), "train", "output_dir is required");
   GLINT_CHECK(!train_rows_.empty(), "train", "the training set is empty");
   model_.set_gradient_checkpointing(args_.gradient_checkpointing);
@@ -127,16 +130,28 @@ double Trainer::train_step() {
   opts.normalizer = double(std::max<int64_t>(targets, 1));
   double loss = 0;
   last_tokens_ = 0;
-  for (const Batch& b : micro) {
-    const Tensor l = model_.loss(b.input_ids, b.labels, b.attention_mask, opts);
-    l.backward();
-    loss += double(l.to_f32()[0]);
-    last_tokens_ += b.tokens;
+  {
+    const autograd::AutocastGuard autocast(args_.bf16   ? std::optional<DType>(DType::bf16)
+                                           : args_.fp16 ? std::optional<DType>(DType::f16)
+                                                        : std::nullopt);
+    for (const Batch& b : micro) {
+      const Tensor l = model_.loss(b.input_ids, b.labels, b.attention_mask, opts);
+      (scaler_.scale() == 1.0 ? l : l * scaler_.scale()).backward();
+      loss += double(l.to_f32()[0]);
+      last_tokens_ += b.tokens;
+    }
   }
   pos_.micro_batches += args_.gradient_accumulation_steps;
   for (ParamRef& p : params_) p.grad = p.value.grad();
-  last_grad_norm_ = args_.max_grad_norm > 0 ? clip_grad_norm(params_, args_.max_grad_norm) : grad_norm(params_);
-  optimizer_->step(params_, schedule_->lr(pos_.step));
+  if (args_.fp16) {  // unscaled before clipping; a step with inf/NaN gradients is skipped and the scale backs off
+    scaler_.unscale(params_);
+    last_grad_norm_ = args_.max_grad_norm > 0 ? clip_grad_norm(params_, args_.max_grad_norm) : grad_norm(params_);
+    scaler_.step(*optimizer_, params_, schedule_->lr(pos_.step));
+    scaler_.update();
+  } else {
+    last_grad_norm_ = args_.max_grad_norm > 0 ? clip_grad_norm(params_, args_.max_grad_norm) : grad_norm(params_);
+    optimizer_->step(params_, schedule_->lr(pos_.step));
+  }
   for (ParamRef& p : params_) {
     p.value.set_grad({});
     p.grad = {};
@@ -186,7 +201,9 @@ void Trainer::save_checkpoint() const {
   fs::remove_all(tmp);
   fs::create_directories(tmp);
   save_model(tmp.string());
-  const OptimizerState state = optimizer_->state_dict();
+  OptimizerState state = optimizer_->state_dict();
+  for (auto& [k, v] : scaler_.state_dict().tensors) state.tensors["grad_scaler." + k] = v;
+  for (auto& [k, v] : scaler_.state_dict().counters) state.counters["grad_scaler." + k] = v;
   std::vector<std::pair<std::string, Tensor>> tensors(state.tensors.begin(), state.tensors.end());
   io::save_safetensors((tmp / "optimizer.safetensors").string(), tensors);
   nlohmann::json ts;
@@ -229,11 +246,17 @@ void Trainer::load_checkpoint(const std::string& dir) {
     autograd::NoGradGuard no_grad;
     for (ParamRef& p : params_) p.value.copy_from(weights->tensor(p.name, p.value.device(), p.value.dtype()));
   }
-  OptimizerState state;
+  // One file holds the optimizer's state and, under "grad_scaler.", the loss scaler's.
+  OptimizerState state, scaler;
   const auto opt = io::Checkpoint::open((d / "optimizer.safetensors").string());
-  for (const std::string& name : opt->names()) state.tensors[name] = opt->tensor(name);
-  state.counters = ts.at("optimizer_counters").get<std::map<std::string, int64_t>>();
+  const std::string prefix = "grad_scaler.";
+  for (const std::string& name : opt->names())
+    (name.rfind(prefix, 0) == 0 ? scaler.tensors[name.substr(prefix.size())] : state.tensors[name]) =
+        opt->tensor(name);
+  for (const auto& [name, v] : ts.at("optimizer_counters").get<std::map<std::string, int64_t>>())
+    (name.rfind(prefix, 0) == 0 ? scaler.counters[name.substr(prefix.size())] : state.counters[name]) = v;
   optimizer_->load_state_dict(state);
+  scaler_.load_state_dict(scaler);
   // The metrics file holds what the checkpoint knew: lines a killed run logged after it are dropped.
   std::string lines;
   for (const nlohmann::json& r : history_) lines += r.dump() + "\n";

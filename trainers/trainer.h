@@ -16,6 +16,7 @@
 
 #include "models/causal_lm.h"
 #include "trainers/batches.h"
+#include "trainers/grad_scaler.h"
 #include "trainers/optimizers.h"
 #include "trainers/schedules.h"
 #include "trainers/training_args.h"
@@ -66,6 +67,7 @@ class Trainer {
   int64_t pad_id_;
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
+  GradScaler scaler_;  // enabled for fp16 only
   std::vector<ParamRef> params_;
   int64_t batches_per_epoch_ = 0, total_steps_ = 0;
   Position pos_;

@@ -19,7 +19,7 @@ const std::set<std::string> kIgnored = {"report_to",      "logging_dir",       "
   X(output_dir) X(num_train_epochs) X(max_steps) X(per_device_train_batch_size) X(per_device_eval_batch_size)     \
   X(gradient_accumulation_steps) X(learning_rate) X(weight_decay) X(adam_beta1) X(adam_beta2) X(adam_epsilon)     \
   X(max_grad_norm) X(lr_scheduler_type) X(warmup_ratio) X(warmup_steps) X(logging_steps) X(eval_steps)            \
-  X(save_steps) X(save_total_limit) X(seed) X(gradient_checkpointing) X(optim) X(device)
+  X(save_steps) X(save_total_limit) X(seed) X(gradient_checkpointing) X(bf16) X(fp16) X(optim) X(device)
 
 TrainingArguments TrainingArguments::from_json(const nlohmann::json& j, const std::string& where) {
   GLINT_CHECK(j.is_object(), "train", where, ": training arguments must be a JSON object");
@@ -42,6 +42,7 @@ TrainingArguments TrainingArguments::from_json(const nlohmann::json& j, const st
               ": batch size and gradient_accumulation_steps must be positive");
   GLINT_CHECK(a.max_steps > 0 || a.num_train_epochs > 0, "train", where,
               ": set max_steps or num_train_epochs to a positive value");
+  GLINT_CHECK(!(a.bf16 && a.fp16), "train", where, ": bf16 and fp16 are exclusive");
   return a;
 }
 

@@ -28,6 +28,8 @@ struct TrainingArguments {
   int64_t save_total_limit = 0;  // checkpoints kept (0: all)
   uint64_t seed = 42;
   bool gradient_checkpointing = false;
+  // Mixed precision with f32 master weights (autograd::AutocastGuard): bf16, or fp16 with dynamic loss scaling.
+  bool bf16 = false, fp16 = false;
   std::string optim = "adamw_torch";  // adamw_torch | sgd
   std::string device;                 // "" = default device
 

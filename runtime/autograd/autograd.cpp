@@ -4,6 +4,7 @@
 #include <unordered_set>
 #include <utility>
 
+#include "runtime/autograd/autocast.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/ops/reduce.h"
@@ -97,7 +98,9 @@ void backward(const Tensor& root, const Tensor& grad, bool retain_graph) {
   GLINT_CHECK(seed.shape() == root.shape(), "backward", "gradient of shape ", shape_str(seed.shape()),
               " for a root of shape ", shape_str(root.shape()));
 
+  // Rules compute in the dtypes the forward saved, as torch's backward runs outside autocast.
   NoGradGuard no_grad;
+  AutocastGuard no_autocast(std::nullopt);
   Meta* root_meta = root.autograd_meta().get();
   std::unordered_map<Meta*, Tensor> pending{{root_meta, seed}};
   for (Meta* meta : reverse_topological(root_meta)) {
@@ -152,12 +155,16 @@ Tensor checkpoint(const std::function<Tensor(const std::vector<Tensor>&)>& fn, c
   std::vector<bool> wants;
   for (const Tensor& t : inputs) wants.push_back(tracked(t));
   out = out.detach();
-  record("checkpoint", out, inputs, [fn, saved, wants](const Tensor& g) {
+  record("checkpoint", out, inputs, [fn, saved, wants, dtype = autocast_dtype()](const Tensor& g) {
     std::vector<Tensor> leaves = saved;
     for (size_t i = 0; i < leaves.size(); ++i)
       if (wants[i]) leaves[i] = saved[i].detach().requires_grad_();
     EnableGradGuard grad_on;
-    Tensor y = fn(leaves);
+    Tensor y;
+    {
+      AutocastGuard as_in_forward(dtype);  // the recomputation must match the forward's precision
+      y = fn(leaves);
+    }
     if (y.requires_grad()) autograd::backward(y, g);
     Grads grads(leaves.size());
     for (size_t i = 0; i < leaves.size(); ++i)

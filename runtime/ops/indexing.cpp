@@ -7,6 +7,7 @@
 #include <optional>
 #include <string_view>
 
+#include "runtime/autograd/autocast.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 
@@ -188,6 +189,11 @@ Tensor untracked(F&& forward) {
 }  // namespace
 
 Tensor embedding(const Tensor& weight, const Tensor& ids) {
+  if (autograd::autocast_dtype()) {
+    const Tensor w = autograd::autocast(weight);
+    autograd::AutocastGuard off(std::nullopt);
+    return embedding(w, ids);
+  }
   Tensor out = untracked([&] { return embedding_forward(weight, ids); });
   if (autograd::needs_grad({weight})) {
     // Every looked-up row's gradient added back into its row.

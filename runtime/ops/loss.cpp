@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 
+#include "runtime/autograd/autocast.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/elementwise.h"
@@ -136,6 +137,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const CrossEntr
 
 Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                             const CrossEntropyOptions& opts) {
+  if (autograd::autocast_dtype()) {
+    const Tensor h = autograd::autocast(hidden), w = autograd::autocast(weight);
+    autograd::AutocastGuard off(std::nullopt);
+    return linear_cross_entropy(h, w, labels, opts);
+  }
   GLINT_CHECK(hidden.defined() && weight.defined() && hidden.ndim() == 2 && weight.ndim() == 2 &&
                   hidden.dim(1) == weight.dim(1),
               "linear_cross_entropy", "hidden must be (N, C) and weight (V, C), got ",

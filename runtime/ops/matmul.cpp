@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "runtime/autograd/autocast.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/reduce.h"
@@ -148,6 +149,11 @@ Tensor linear_forward(const Tensor& x, const Tensor& weight, const Tensor& bias)
 }  // namespace
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (autograd::autocast_dtype()) {
+    const Tensor a2 = autograd::autocast(a), b2 = autograd::autocast(b);
+    autograd::AutocastGuard off(std::nullopt);
+    return matmul(a2, b2);
+  }
   if (!autograd::needs_grad({a, b})) return matmul_forward(a, b);
   Tensor out;
   {
@@ -170,6 +176,11 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (autograd::autocast_dtype()) {
+    const Tensor x2 = autograd::autocast(x), w2 = autograd::autocast(weight), b2 = autograd::autocast(bias);
+    autograd::AutocastGuard off(std::nullopt);
+    return linear(x2, w2, b2);
+  }
   if (!autograd::needs_grad({x, weight, bias})) return linear_forward(x, weight, bias);
   Tensor out;
   {

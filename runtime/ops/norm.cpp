@@ -2,6 +2,7 @@
 // are made contiguous here and kernels index them directly.
 #include "runtime/ops/norm.h"
 
+#include "runtime/autograd/autocast.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/elementwise.h"
@@ -39,6 +40,11 @@ Tensor normalised_backward(const Tensor& n, const Tensor& r, const Tensor& dn, b
 }  // namespace
 
 Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
+  if (autograd::autocast_dtype()) {
+    const Tensor x2 = autograd::autocast(x), w2 = autograd::autocast(weight);
+    autograd::AutocastGuard off(std::nullopt);
+    return rms_norm(x2, w2, eps);
+  }
   check_input(x, "rms_norm", 1);
   Tensor w = check_param(x, weight, "rms_norm", "weight", x.dim(-1));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
@@ -58,6 +64,11 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
 }
 
 Tensor layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps) {
+  if (autograd::autocast_dtype()) {
+    const Tensor x2 = autograd::autocast(x), w2 = autograd::autocast(weight), b2 = autograd::autocast(bias);
+    autograd::AutocastGuard off(std::nullopt);
+    return layer_norm(x2, w2, b2, eps);
+  }
   check_input(x, "layer_norm", 1);
   Tensor w = check_param(x, weight, "layer_norm", "weight", x.dim(-1));
   Tensor b = check_param(x, bias, "layer_norm", "bias", x.dim(-1));

@@ -54,6 +54,7 @@ void run(const GenerateArgs& a) {
   else
     pipe(a.prompt, o, &stats);
   std::printf("\n");
+  std::fflush(stdout);  // the text before the statistics when both go to one terminal or file
   const int64_t decoded = std::max<int64_t>(stats.generated_tokens - 1, 0);
   std::fprintf(
       stderr, "prefill: %lld tokens in %.3f s (%.1f tokens/s); decode: %lld tokens in %.3f s (%.1f tokens/s)\n",

@@ -30,7 +30,7 @@ struct TrainFlags {
   std::optional<double> epochs, lr;
   std::optional<int64_t> max_steps, batch_size, grad_accum, save_steps, logging_steps, eval_steps;
   std::optional<uint64_t> seed;
-  bool gradient_checkpointing = false;
+  bool gradient_checkpointing = false, bf16 = false, fp16 = false;
   double eval_fraction = 0;
   int64_t seq_len = 512;
   // lm
@@ -58,6 +58,8 @@ void add_common(CLI::App* cmd, TrainFlags& f) {
   cmd->add_option("--seed", f.seed, "seed of data order and the held-out split");
   cmd->add_option("--seq-len", f.seq_len, "Tokens per training sequence (lm: block size; sft: max length)");
   cmd->add_flag("--gradient-checkpointing", f.gradient_checkpointing, "Recompute blocks in backward");
+  cmd->add_flag("--bf16", f.bf16, "Compute in bf16 with f32 master weights");
+  cmd->add_flag("--fp16", f.fp16, "Compute in f16 with f32 master weights and dynamic loss scaling");
   cmd->add_option("--device", f.device, "cpu, vulkan or vulkan:N");
   cmd->add_option("--resume", f.resume, "'latest' (the output folder's newest checkpoint) or a checkpoint folder");
 }
@@ -79,6 +81,8 @@ train::TrainingArguments training_args(const TrainFlags& f) {
   set("eval_steps", f.eval_steps);
   set("seed", f.seed);
   if (f.gradient_checkpointing) j["gradient_checkpointing"] = true;
+  if (f.bf16) j["bf16"] = true;
+  if (f.fp16) j["fp16"] = true;
   if (!f.device.empty()) j["device"] = f.device;
   return train::TrainingArguments::from_json(j, f.args_file.empty() ? "--args" : f.args_file);
 }
