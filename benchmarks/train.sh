@@ -16,8 +16,9 @@ g=$("$build/benchmarks/bench_train" --config "$config" --threads "$threads" "$@"
 echo "$g"
 h=$("$python" "$root/tools/bench_train_hf.py" --config "$config" --threads "$threads" "$@" 2>/dev/null)
 echo "$h"
-"$python" -c '
+"$python" - "$g" "$h" <<'PY'
 import json, sys
 g, h = json.loads(sys.argv[1].splitlines()[-1]), json.loads(sys.argv[2].splitlines()[-1])
-print(f"tokens/s ratio glint / PyTorch: {g[\"tokens_per_second\"] / h[\"tokens_per_second\"]:.2f}x; "
-      f"peak RSS ratio {g[\"peak_rss_mb\"] / h[\"peak_rss_mb\"]:.2f}x")' "$g" "$h"
+print(f"tokens/s ratio glint / PyTorch: {g['tokens_per_second'] / h['tokens_per_second']:.2f}x; "
+      f"peak RSS ratio {g['peak_rss_mb'] / h['peak_rss_mb']:.2f}x")
+PY
