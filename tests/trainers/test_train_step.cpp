@@ -1,5 +1,6 @@
 // One training step of tiny Llama-family models against PyTorch (tools/make_training_fixtures.py): the loss and every
-// parameter's gradient, on the CPU and on every Vulkan device, with and without gradient checkpointing.
+// parameter's gradient and every parameter after one AdamW step, on the CPU and on every Vulkan device, with and
+// without gradient checkpointing.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include "runtime/io/checkpoint.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
+#include "trainers/optimizers.h"
 
 namespace glint::test {
 namespace {
@@ -54,6 +56,20 @@ TEST_P(TrainStep, LossAndGradientsMatchPyTorch) {
       }
       // Every parameter torch has, glint has (tied heads are one parameter in both).
       EXPECT_EQ(checked * 2, expected->names().size());
+
+      // One AdamW step (torch.optim.AdamW, foreach=False, every parameter decayed as torch does by default).
+      const nlohmann::json& h = fx["adamw"];
+      train::AdamWConfig cfg;
+      cfg.beta1 = h["beta1"].get<double>();
+      cfg.beta2 = h["beta2"].get<double>();
+      cfg.eps = h["eps"].get<double>();
+      cfg.weight_decay = h["weight_decay"].get<double>();
+      cfg.decays = [](std::string_view) { return true; };
+      std::vector<train::ParamRef> params;
+      for (const auto& [pname, p] : model->parameters().entries()) params.push_back({pname, p, p.grad()});
+      train::AdamW(cfg).step(params, h["lr"].get<double>());
+      for (const auto& [pname, p] : model->parameters().entries())
+        EXPECT_LE(relative_error(p, expected->tensor("after." + pname)), 1e-5) << pname;
     }
   }
 }
