@@ -11,11 +11,11 @@ Tensor shifted_labels(const Tensor& labels) {
 }
 
 Tensor CausalLM::loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask,
-                      const CrossEntropyOptions& opts) const {
+                      const CrossEntropyOptions& opts, const Tensor& positions) const {
   GLINT_CHECK(labels.defined() && labels.shape() == input_ids.shape(), "loss", "labels ",
               labels.defined() ? shape_str(labels.shape()) : "undefined", " must match input_ids ",
               shape_str(input_ids.shape()));
-  const Tensor logits = forward(input_ids, attention_mask, {}, nullptr);  // (B, T, V)
+  const Tensor logits = forward(input_ids, attention_mask, positions, nullptr);  // (B, T, V)
   const int64_t t = logits.dim(1), v = logits.dim(2);
   return cross_entropy(logits.slice(1, 0, t - 1).reshape({-1, v}), shifted_labels(labels), opts);
 }

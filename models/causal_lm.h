@@ -53,8 +53,10 @@ class CausalLM {
   // shifted inside as transformers' ForCausalLMLoss does: position t is scored on labels[:, t + 1]. Differentiable
   // with respect to the parameters. The default materialises the logits; architectures override it with
   // linear_cross_entropy so a large vocabulary's f32 logits never exist at once.
+  // attention_mask may also be an additive f32 (B, 1, T, T) mask (packed examples); positions (B, T) i64 or
+  // undefined for 0..T-1.
   virtual Tensor loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask = {},
-                      const CrossEntropyOptions& opts = {}) const;
+                      const CrossEntropyOptions& opts = {}, const Tensor& positions = {}) const;
   // Recompute each transformer block in backward instead of keeping its activations (Llama family; an error
   // elsewhere).
   virtual void set_gradient_checkpointing(bool on);

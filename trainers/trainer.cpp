@@ -135,7 +135,7 @@ double Trainer::train_step() {
                                            : args_.fp16 ? std::optional<DType>(DType::f16)
                                                         : std::nullopt);
     for (const Batch& b : micro) {
-      const Tensor l = model_.loss(b.input_ids, b.labels, b.attention_mask, opts);
+      const Tensor l = model_.loss(b.input_ids, b.labels, b.attention_mask, opts, b.position_ids);
       (scaler_.scale() == 1.0 ? l : l * scaler_.scale()).backward();
       loss += double(l.to_f32()[0]);
       last_tokens_ += b.tokens;
@@ -173,7 +173,7 @@ double Trainer::evaluate() {
     for (size_t j = i; j < std::min(eval_rows_.size(), i + bs); ++j) rows.push_back(&eval_rows_[j]);
     const Batch b = collate(rows, pad_id_);
     if (b.targets == 0) continue;
-    sum += double(model_.loss(b.input_ids, b.labels, b.attention_mask, opts).to_f32()[0]);
+    sum += double(model_.loss(b.input_ids, b.labels, b.attention_mask, opts, b.position_ids).to_f32()[0]);
     targets += b.targets;
   }
   return targets ? sum / double(targets) : std::nan("");

@@ -218,7 +218,11 @@ Tensor LlamaForCausalLM::hidden_states(const Tensor& input_ids, const Tensor& at
     GLINT_CHECK(past + t <= cache->max_length, "llama", "the cache holds ", cache->max_length, " tokens; ", past,
                 " cached + ", t, " new do not fit");
   }
-  if (attention_mask.defined()) {
+  if (attention_mask.defined() && attention_mask.ndim() == 4) {  // additive, e.g. packed examples kept apart
+    GLINT_CHECK(!cache && is_floating(attention_mask.dtype()) && attention_mask.shape() == Shape({b, 1, t, t}),
+                "llama", "a 4-d attention_mask must be an additive float (B, 1, T, T) = ", shape_str({b, 1, t, t}),
+                " mask without a cache, got ", attention_mask.str());
+  } else if (attention_mask.defined()) {
     GLINT_CHECK(attention_mask.shape() == Shape({b, past + t}), "llama",
                 "attention_mask must be (B, past + T) = ", shape_str({b, past + t}), ", got ",
                 shape_str(attention_mask.shape()));
@@ -253,11 +257,11 @@ Tensor LlamaForCausalLM::forward(const Tensor& input_ids, const Tensor& attentio
 }
 
 Tensor LlamaForCausalLM::loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask,
-                              const CrossEntropyOptions& opts) const {
+                              const CrossEntropyOptions& opts, const Tensor& positions) const {
   GLINT_CHECK(labels.defined() && labels.shape() == input_ids.shape(), "loss", "labels ",
               labels.defined() ? shape_str(labels.shape()) : "undefined", " must match input_ids ",
               shape_str(input_ids.shape()));
-  const Tensor h = hidden_states(input_ids, attention_mask, {}, nullptr);  // (B, T, C)
+  const Tensor h = hidden_states(input_ids, attention_mask, positions, nullptr);  // (B, T, C)
   const int64_t t = h.dim(1);
   const Tensor rows = h.slice(1, 0, t - 1).reshape({-1, cfg_.hidden_size});
   return linear_cross_entropy(rows, lm_head_.weight(), shifted_labels(labels), opts);

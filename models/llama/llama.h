@@ -70,7 +70,7 @@ class LlamaForCausalLM final : public CausalLM {
                        bool last_only = false) const;
   // Fused with the head block by block (linear_cross_entropy).
   Tensor loss(const Tensor& input_ids, const Tensor& labels, const Tensor& attention_mask = {},
-              const CrossEntropyOptions& opts = {}) const override;
+              const CrossEntropyOptions& opts = {}, const Tensor& positions = {}) const override;
   void set_gradient_checkpointing(bool on) override { checkpointing_ = on; }
 
   const LlamaConfig& llama_config() const { return cfg_; }

@@ -38,6 +38,38 @@ TEST(TrainBatches, PackCollateAndOrder) {
   EXPECT_NE(train::epoch_order(10, 42, 0), train::epoch_order(10, 42, 1));
 }
 
+TEST(TrainBatches, PackedExamplesDoNotSeeEachOther) {
+  // Three examples packed into one row give the summed loss of the three run alone: positions restart and attention
+  // never crosses an example (a leak would change the later examples' logits).
+  const std::vector<train::TokenizedRow> examples{{{5, 9, 2, 7, 1}, {}}, {{3, 3, 8, 4}, {}}, {{6, 1, 0, 9, 2, 5}, {}}};
+  const auto packed = train::pack_examples(examples, 16);
+  ASSERT_EQ(packed.size(), 1u);
+  EXPECT_EQ(packed[0].positions, (std::vector<int32_t>{0, 1, 2, 3, 4, 0, 1, 2, 3, 0, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(packed[0].labels[5], -100);  // nothing predicts an example's first token from the one before
+  EXPECT_EQ(train::pack_examples(examples, 9).size(), 2u);  // 5 + 4 fill a row; the 6 start the next
+  CrossEntropyOptions sum;
+  sum.normalizer = 1.0;
+  for (const Device& device : test_devices()) {
+    ModelLoadOptions lo;
+    lo.device = device;
+    auto model = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), lo);
+    double alone = 0;
+    for (const auto& e : examples) {
+      const train::Batch b = train::collate({&e}, 0);
+      alone += model->loss(b.input_ids, b.labels, b.attention_mask, sum).to_f32()[0];
+    }
+    const train::TokenizedRow short_row{{4, 4}, {}};  // a second, shorter row: padding under the packed one
+    const train::Batch b = train::collate({&packed[0], &short_row}, 0);
+    ASSERT_EQ(b.attention_mask.ndim(), 4);
+    const double together = model->loss(b.input_ids, b.labels, b.attention_mask, sum, b.position_ids).to_f32()[0];
+    const double short_loss = [&] {
+      const train::Batch s = train::collate({&short_row}, 0);
+      return double(model->loss(s.input_ids, s.labels, s.attention_mask, sum).to_f32()[0]);
+    }();
+    EXPECT_NEAR(together, alone + short_loss, 1e-4 * (alone + short_loss)) << device.str();
+  }
+}
+
 TEST(TrainArguments, FromJson) {
   const auto a = train::TrainingArguments::from_json(
       {{"output_dir", "x"}, {"learning_rate", 1e-3}, {"report_to", "none"}, {"max_steps", 5}}, "args.json");

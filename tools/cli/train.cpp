@@ -36,6 +36,7 @@ struct TrainFlags {
   // lm
   std::string config, text_template = "{text}";
   bool append_eos = false;
+  bool packing = false;
   // sft
   std::string model;
   train::SftOptions sft;
@@ -180,6 +181,7 @@ void run_sft(const TrainFlags& f) {
   spec.options = train::sft_options_json(format, o);
   const auto tokenized = datasets::TokenizedDataset::build(ds, train::sft_tokenize_fn(tok, format, o), spec);
   std::vector<train::TokenizedRow> rows = train::rows_of(tokenized);
+  if (f.packing) rows = train::pack_examples(rows, f.seq_len);
   auto [train_rows, eval_rows] = split(std::move(rows), f.eval_fraction, args.seed);
   ModelLoadOptions lo;
   lo.device = device_of(args);
@@ -217,6 +219,8 @@ void add_train_command(CLI::App& app) {
                     "prompt/completion data: loss on the completion only (default on)");
   sft_cmd->add_flag("--assistant-only-loss", sft->sft.assistant_only_loss,
                     "messages data: loss on assistant turns only");
+  sft_cmd->add_flag("--packing", sft->packing,
+                    "Pack whole examples into --seq-len rows; attention and positions stay within each example");
   add_common(sft_cmd, *sft);
   sft_cmd->callback([sft] { run_sft(*sft); });
 }

@@ -35,6 +35,9 @@ namespace glint::datasets {
 struct TokenizedRow {
   std::vector<int32_t> ids;
   std::vector<int32_t> labels;  // empty, or one per id
+  // Position ids: empty for 0, 1, 2, ...; a packed row of several examples restarts them at each example (and
+  // attention stays within an example: train::collate).
+  std::vector<int32_t> positions;
 };
 
 // Tokenises a batch of rows (JSON objects), one TokenizedRow per row.
