@@ -139,14 +139,15 @@ double Trainer::rows_loss_step() {
   const int64_t accum = args_.gradient_accumulation_steps;
   double loss = 0;
   last_metrics_.clear();
+  last_tokens_ = 0;
   for (int64_t i = 0; i < accum; ++i) {
     const RowsLoss out = rows_loss_(micro_batch_rows(pos_.micro_batches + i));
     const Tensor l = out.loss / double(accum);
     l.backward();
     loss += double(l.to_f32()[0]);
     for (const auto& [key, value] : out.metrics) last_metrics_[key] += value / double(accum);
+    last_tokens_ += out.tokens;
   }
-  last_tokens_ = 0;
   return loss;
 }
 

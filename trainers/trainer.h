@@ -36,6 +36,7 @@ struct TrainResult {
 struct RowsLoss {
   Tensor loss;
   std::map<std::string, double> metrics;
+  int64_t tokens = 0;  // real tokens the micro-batch ran through the model (for tokens_per_second)
 };
 // A micro-batch's loss for trainers whose rows are not causal-LM rows (preference pairs, reward pairs): given the
 // indices of the micro-batch's rows into the caller's dataset. The trainer divides it by the number of

@@ -9,6 +9,7 @@
 
 #include "models/auto.h"
 #include "models/llama/sequence_classification.h"
+#include "models/peft/lora.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/io/checkpoint.h"
 #include "runtime/ops/matmul.h"
@@ -263,6 +264,44 @@ TEST(AlignmentOps, LogSigmoidIsStableAndSmooth) {
     EXPECT_NEAR(got[i], want, 1e-5 * std::max(1.0, std::fabs(want)));
     EXPECT_NEAR(dg[i], 1.0 / (1.0 + std::exp(xi)), 1e-6);  // sigmoid(-x)
   }
+}
+
+// With LoRA the reference is the policy with its adapters disabled (no second copy): the first step sits at the
+// reference (loss log 2), training moves only the adapters, and the loss falls.
+TEST(AlignmentTrainer, DpoWithLoraUsesTheBaseAsReference) {
+  ModelLoadOptions opts;
+  opts.device = Device::cpu();
+  auto policy = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
+  const std::vector<float> base_before = policy->parameters().at("model.layers.0.self_attn.q_proj.weight").to_f32();
+  peft::LoraModel lora(*policy);
+  peft::LoraConfig c;
+  c.r = 4;
+  c.lora_alpha = 8;
+  c.all_linear = true;
+  lora.add_adapter("default", c, 1);
+  nn::ParameterStore adapters;
+  for (auto [name, t] : lora.parameters("default")) adapters.add(name, t);
+  std::vector<PreferenceRow> rows;
+  for (int32_t i = 0; i < 4; ++i)
+    rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
+  train::TrainingArguments args;
+  args.output_dir = (std::filesystem::temp_directory_path() / "glint_dpo_lora_trainer").string();
+  std::filesystem::remove_all(args.output_dir);
+  args.max_steps = 8;
+  args.per_device_train_batch_size = 2;
+  args.learning_rate = 1e-2;
+  args.logging_steps = 1;
+  train::Trainer trainer(adapters, args, rows.size(), dpo_rows_loss(*policy, lora, rows, DpoOptions{}, 0),
+                         nlohmann::json::object());
+  trainer.train();
+  std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
+  std::vector<nlohmann::json> records;
+  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(records.size(), 8u);
+  EXPECT_NEAR(records.front()["loss"].get<double>(), std::log(2.0), 1e-5);
+  EXPECT_LT(records.back()["loss"].get<double>(), records.front()["loss"].get<double>());
+  EXPECT_EQ(policy->parameters().at("model.layers.0.self_attn.q_proj.weight").to_f32(), base_before);
+  std::filesystem::remove_all(args.output_dir);
 }
 
 // TRL's paired layout: every chosen row, then every rejected row, right-padded, labels only on completions.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `glint train dpo|orpo|simpo|kto|reward` end to end on the CPU: a tiny base model (two `train lm` steps), then two
-# steps of each alignment trainer, each writing its metrics (with TRL's names) and a model folder that loads again.
+# steps of each alignment trainer (DPO also with LoRA), each writing its metrics (with TRL's names) and its model.
 # Usage: test_alignment_cli.sh GLINT_BINARY WORK_DIR
 set -euo pipefail
 glint=$1
@@ -18,6 +18,10 @@ common=(--model "$work/base" --max-steps 2 --batch-size 2 --logging-steps 1 --lr
 "$glint" train dpo "${common[@]}" --data "$data/prefs.jsonl" --loss-type ipo --output "$work/dpo" > "$work/dpo.log"
 grep -q '"rewards/accuracies"' "$work/dpo/metrics.jsonl"
 grep -q '"rewards/margins"' "$work/dpo/metrics.jsonl"
+# LoRA: the reference is the base with adapters disabled; the output is a peft adapter folder.
+"$glint" train dpo "${common[@]}" --data "$data/prefs.jsonl" --lora-r 4 --output "$work/dpo_lora" > "$work/dpo_lora.log"
+test -s "$work/dpo_lora/adapter_model.safetensors"
+test -s "$work/dpo_lora/adapter_config.json"
 "$glint" train orpo "${common[@]}" --data "$data/prefs.jsonl" --output "$work/orpo" > "$work/orpo.log"
 grep -q '"log_odds_ratio"' "$work/orpo/metrics.jsonl"
 "$glint" train simpo "${common[@]}" --data "$data/prefs.jsonl" --output "$work/simpo" > "$work/simpo.log"

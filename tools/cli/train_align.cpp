@@ -12,6 +12,7 @@
 
 #include "models/auto.h"
 #include "models/llama/sequence_classification.h"
+#include "models/peft/lora.h"
 #include "runtime/core/error.h"
 #include "runtime/io/config.h"
 #include "runtime/io/hub.h"
@@ -29,6 +30,8 @@ struct AlignFlags {
   std::optional<double> beta, lr;
   double label_smoothing = 0.0, simpo_gamma = 0.5, cpo_alpha = 0.0;
   double desirable_weight = 1.0, undesirable_weight = 1.0;
+  int64_t lora_r = 0;  // 0: full fine-tuning
+  double lora_alpha = 16;
   int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0, max_length = 512;
   double epochs = 1;
   uint64_t seed = 42;
@@ -92,9 +95,27 @@ void run_align(const AlignFlags& f) {
     return;
   }
   auto policy = AutoModelForCausalLM::from_pretrained(path, lo);
-  std::unique_ptr<CausalLM> ref;
-  if (f.method == "dpo" || f.method == "kto")
-    ref = AutoModelForCausalLM::from_pretrained(f.ref_model.empty() ? path : io::resolve_model(f.ref_model), lo);
+  // With LoRA only the adapters train, and the reference is the base with adapters disabled unless --ref-model.
+  std::unique_ptr<peft::LoraModel> lora;
+  nn::ParameterStore trained;
+  if (f.lora_r > 0) {
+    lora = std::make_unique<peft::LoraModel>(*policy);
+    peft::LoraConfig c;
+    c.r = f.lora_r;
+    c.lora_alpha = f.lora_alpha;
+    c.all_linear = true;
+    c.base_model_name_or_path = f.model;
+    lora->add_adapter("default", c, args.seed);
+    for (auto [name, t] : lora->parameters("default")) trained.add(name, t);
+  }
+  std::unique_ptr<CausalLM> ref_copy;
+  std::optional<Reference> ref;
+  if ((f.method == "dpo" || f.method == "kto") && lora && f.ref_model.empty()) {
+    ref.emplace(*lora);
+  } else if (f.method == "dpo" || f.method == "kto") {
+    ref_copy = AutoModelForCausalLM::from_pretrained(f.ref_model.empty() ? path : io::resolve_model(f.ref_model), lo);
+    ref.emplace(*ref_copy);
+  }
   train::RowsLossFn loss;
   std::vector<PreferenceRow> pairs;
   std::vector<UnpairedRow> unpaired;
@@ -128,9 +149,16 @@ void run_align(const AlignFlags& f) {
     }
   }
   std::printf("%zu %s rows\n", n, f.method == "kto" ? "unpaired" : "preference");
-  train::Trainer trainer(policy->parameters(), args, n, loss, config.json);
+  train::Trainer trainer(lora ? trained : policy->parameters(), args, n, loss, config.json);
   const train::TrainResult r = trainer.train(f.resume);
-  if (!r.interrupted) copy_tokenizer(path, args.output_dir);
+  if (!r.interrupted) {
+    copy_tokenizer(path, args.output_dir);
+    if (lora) {
+      // The Trainer wrote the adapter tensors under their in-memory names; the output is peft's adapter folder.
+      fs::remove(fs::path(args.output_dir) / "model.safetensors");
+      lora->save_adapter(args.output_dir);
+    }
+  }
   report(r, args);
 }
 
@@ -157,6 +185,10 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
   if (method == "kto") {
     cmd->add_option("--desirable-weight", f->desirable_weight, "weight of desirable rows");
     cmd->add_option("--undesirable-weight", f->undesirable_weight, "weight of undesirable rows");
+  }
+  if (method != "reward") {
+    cmd->add_option("--lora-r", f->lora_r, "Train a LoRA adapter of this rank on every linear layer (0: full)");
+    cmd->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha");
   }
   cmd->add_option("--max-steps", f->max_steps, "max_steps (wins over --epochs)");
   cmd->add_option("--epochs", f->epochs, "num_train_epochs");

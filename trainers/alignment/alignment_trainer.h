@@ -11,15 +11,24 @@
 
 #include "models/causal_lm.h"
 #include "models/llama/sequence_classification.h"
+#include "models/peft/lora.h"
 #include "trainers/alignment/losses.h"
 #include "trainers/alignment/preference_data.h"
 #include "trainers/trainer.h"
 
 namespace glint::train::alignment {
 
-// DPOTrainer: `ref` is a frozen model (a second copy, or the policy itself with its LoRA adapters disabled by the
-// caller's loss wrapper); the reference forward runs without gradient.
-RowsLossFn dpo_rows_loss(const CausalLM& policy, const CausalLM& ref, const std::vector<PreferenceRow>& rows,
+// Where reference log-probs come from, scored without gradient: a frozen model (a second copy), or with LoRA the
+// policy itself inside peft::DisableAdapterGuard, the base model with no second copy in memory (TRL's PEFT path).
+struct Reference {
+  Reference(const CausalLM& frozen) : model(&frozen) {}          // NOLINT: implicit on purpose
+  Reference(peft::LoraModel& policy_adapters) : adapters(&policy_adapters) {}  // NOLINT
+  const CausalLM* model = nullptr;
+  peft::LoraModel* adapters = nullptr;
+};
+
+// DPOTrainer over the pairs `rows`.
+RowsLossFn dpo_rows_loss(const CausalLM& policy, Reference ref, const std::vector<PreferenceRow>& rows,
                          const DpoOptions& opts, int64_t pad_id);
 
 // CPOTrainer (SimPO with opts.simpo): mean completion log-probs, no reference.
@@ -31,7 +40,7 @@ RowsLossFn orpo_rows_loss(const CausalLM& policy, const std::vector<PreferenceRo
 
 // KTOTrainer: unpaired rows; the KL term from each row's prompt with the previous row's completion (cycled within
 // the micro-batch, which needs at least two rows), under the policy and the reference, without gradient.
-RowsLossFn kto_rows_loss(const CausalLM& policy, const CausalLM& ref, const std::vector<UnpairedRow>& rows,
+RowsLossFn kto_rows_loss(const CausalLM& policy, Reference ref, const std::vector<UnpairedRow>& rows,
                          const KtoOptions& opts, int64_t pad_id);
 
 // RewardTrainer: scores of prompt + chosen and prompt + rejected (whole rows, padded with the model's pad id).
