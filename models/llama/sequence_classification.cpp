@@ -38,9 +38,9 @@ std::unique_ptr<LlamaForSequenceClassification> LlamaForSequenceClassification::
 
   if (num_labels <= 0) {
     const nlohmann::json& c = m->config_;
-    num_labels = c.contains("num_labels")  ? c["num_labels"].get<int64_t>()
-                 : c.contains("id2label")  ? int64_t(c["id2label"].size())
-                                           : 1;
+    num_labels = c.contains("num_labels") ? c["num_labels"].get<int64_t>()
+                 : c.contains("id2label") ? int64_t(c["id2label"].size())
+                                          : 1;
   }
   m->num_labels_ = num_labels;
   m->pad_token_id_ = pad_token_id ? pad_token_id : cfg.pad_token_id;

@@ -6,10 +6,9 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-
-#include <nlohmann/json.hpp>
 
 #include "models/auto.h"
 #include "models/llama/llama.h"
@@ -21,9 +20,11 @@ class LlamaForSequenceClassification {
   // From a model folder: a sequence-classification checkpoint, or a causal LM (its lm_head is ignored and the head
   // starts as transformers initialises it: normal(0, initializer_range), seeded by `seed`). num_labels 0 takes
   // config.json's num_labels (or the size of id2label), else 1. pad_token_id overrides config.json's.
-  static std::unique_ptr<LlamaForSequenceClassification> from_pretrained(
-      const std::string& folder, const ModelLoadOptions& options = {}, int64_t num_labels = 0,
-      std::optional<int64_t> pad_token_id = {}, uint64_t seed = 42);
+  static std::unique_ptr<LlamaForSequenceClassification> from_pretrained(const std::string& folder,
+                                                                         const ModelLoadOptions& options = {},
+                                                                         int64_t num_labels = 0,
+                                                                         std::optional<int64_t> pad_token_id = {},
+                                                                         uint64_t seed = 42);
 
   // Scores (B, num_labels) f32 for input_ids (B, T) i64; attention_mask (B, T) or undefined for all ones.
   // Differentiable with respect to the parameters.

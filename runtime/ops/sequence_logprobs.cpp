@@ -36,8 +36,8 @@ void check_labels(const Tensor& labels, int64_t rows, const char* op) {
 Tensor blockwise_logprobs(const char* op, Source src, const std::vector<Tensor>& inputs, const Tensor& labels,
                           const TokenLogprobOptions& opts) {
   const int64_t n = src.rows(), v = src.vocab();
-  const int64_t step = opts.chunk_rows > 0 ? opts.chunk_rows
-                                           : std::max<int64_t>(1, (int64_t(64) << 20) / (4 * std::max<int64_t>(v, 1)));
+  const int64_t step =
+      opts.chunk_rows > 0 ? opts.chunk_rows : std::max<int64_t>(1, (int64_t(64) << 20) / (4 * std::max<int64_t>(v, 1)));
   const Device device = src.device();
   // Ignored rows gather class 0 (so indices stay in range) and are masked to 0.
   const std::vector<int64_t> host = labels.to(DType::i64).to_vector<int64_t>();
@@ -45,8 +45,8 @@ Tensor blockwise_logprobs(const char* op, Source src, const std::vector<Tensor>&
   std::vector<float> valid(host.size());
   for (size_t i = 0; i < host.size(); ++i) {
     const bool ok = host[i] != opts.ignore_index;
-    GLINT_CHECK(!ok || (host[i] >= 0 && host[i] < v), op, "label ", host[i], " at row ", i, " is out of range for ",
-                v, " classes (ignore_index is ", opts.ignore_index, ")");
+    GLINT_CHECK(!ok || (host[i] >= 0 && host[i] < v), op, "label ", host[i], " at row ", i, " is out of range for ", v,
+                " classes (ignore_index is ", opts.ignore_index, ")");
     clamped[i] = ok ? host[i] : 0;
     valid[i] = ok ? 1.0f : 0.0f;
   }
@@ -81,8 +81,9 @@ Tensor blockwise_logprobs(const char* op, Source src, const std::vector<Tensor>&
     for (int64_t r0 = 0; r0 < n; r0 += step) {
       const int64_t r1 = std::min(n, r0 + step);
       const Tensor l = lab.slice(0, r0, r1);
-      const Tensor d = scatter_add(neg(softmax(src.block(r0, r1), -1)), 1, l, full(l.shape(), 1.0, DType::f32, device)) *
-                       scale.slice(0, r0, r1);
+      const Tensor d =
+          scatter_add(neg(softmax(src.block(r0, r1), -1)), 1, l, full(l.shape(), 1.0, DType::f32, device)) *
+          scale.slice(0, r0, r1);
       if (from_logits) {
         d_logits.slice(0, r0, r1).copy_from(d);
         continue;

@@ -12,15 +12,15 @@
 #include "models/peft/lora.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/io/checkpoint.h"
+#include "runtime/ops/elementwise.h"
 #include "runtime/ops/matmul.h"
 #include "runtime/ops/reduce.h"
-#include "runtime/ops/elementwise.h"
 #include "runtime/ops/sequence_logprobs.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
+#include "trainers/alignment/alignment_trainer.h"
 #include "trainers/alignment/logprobs.h"
 #include "trainers/alignment/losses.h"
-#include "trainers/alignment/alignment_trainer.h"
 #include "trainers/alignment/preference_data.h"
 
 namespace glint::test {
@@ -154,7 +154,8 @@ TEST(AlignmentReward, LossAndGradientsMatchTrl) {
     const std::vector<float> got = rewards.to_f32();
     for (int64_t i = 0; i < n; ++i)
       EXPECT_NEAR(got[size_t(i)], want_rewards[size_t(i)], 1e-5 * std::max(1.0f, std::fabs(want_rewards[size_t(i)])));
-    const LossOutput out = reward_loss(rewards.slice(0, 0, n / 2), rewards.slice(0, n / 2, n), floats(fx["margin"], device));
+    const LossOutput out =
+        reward_loss(rewards.slice(0, 0, n / 2), rewards.slice(0, n / 2, n), floats(fx["margin"], device));
     const double want = fx["loss"].get<double>();
     EXPECT_NEAR(out.loss.to_f32()[0], want, 1e-5 * std::fabs(want));
     EXPECT_DOUBLE_EQ(out.metrics.at("accuracy"), fx["metrics"]["accuracy"].get<double>());
@@ -282,8 +283,7 @@ TEST(AlignmentTrainer, DpoWithLoraUsesTheBaseAsReference) {
   nn::ParameterStore adapters;
   for (auto [name, t] : lora.parameters("default")) adapters.add(name, t);
   std::vector<PreferenceRow> rows;
-  for (int32_t i = 0; i < 4; ++i)
-    rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
+  for (int32_t i = 0; i < 4; ++i) rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
   train::TrainingArguments args;
   args.output_dir = (std::filesystem::temp_directory_path() / "glint_dpo_lora_trainer").string();
   std::filesystem::remove_all(args.output_dir);
@@ -311,8 +311,8 @@ TEST(AlignmentData, CollatePairsPutsChosenRowsFirst) {
   ASSERT_EQ(batch.input_ids.shape(), (Shape{4, 4}));
   EXPECT_EQ(batch.input_ids.to_vector<int64_t>(),
             (std::vector<int64_t>{1, 2, 3, 0, 6, 7, 8, 9, 1, 2, 4, 5, 6, 10, 0, 0}));
-  EXPECT_EQ(batch.labels.to_vector<int64_t>(), (std::vector<int64_t>{-100, -100, 3, -100, -100, 7, 8, 9, -100, -100, 4,
-                                                                     5, -100, 10, -100, -100}));
+  EXPECT_EQ(batch.labels.to_vector<int64_t>(),
+            (std::vector<int64_t>{-100, -100, 3, -100, -100, 7, 8, 9, -100, -100, 4, 5, -100, 10, -100, -100}));
   EXPECT_EQ(batch.attention_mask.to_vector<int64_t>(),
             (std::vector<int64_t>{1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0}));
   EXPECT_EQ(batch.targets, 7);
@@ -325,8 +325,7 @@ TEST(AlignmentTrainer, DpoStepsLowerTheLossAndLogRewards) {
   auto policy = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
   auto ref = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
   std::vector<PreferenceRow> rows;
-  for (int32_t i = 0; i < 4; ++i)
-    rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
+  for (int32_t i = 0; i < 4; ++i) rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
   train::TrainingArguments args;
   args.output_dir = (std::filesystem::temp_directory_path() / "glint_dpo_trainer").string();
   std::filesystem::remove_all(args.output_dir);

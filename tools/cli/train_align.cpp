@@ -62,8 +62,8 @@ void copy_tokenizer(const std::string& from, const std::string& to) {
 }
 
 void report(const train::TrainResult& r, const train::TrainingArguments& a) {
-  std::printf("%s at step %lld: loss %.4f\n%s: metrics.jsonl, loss.svg%s\n",
-              r.interrupted ? "interrupted" : "finished", (long long)r.global_step, r.last_loss, a.output_dir.c_str(),
+  std::printf("%s at step %lld: loss %.4f\n%s: metrics.jsonl, loss.svg%s\n", r.interrupted ? "interrupted" : "finished",
+              (long long)r.global_step, r.last_loss, a.output_dir.c_str(),
               r.interrupted ? ", a checkpoint to --resume from" : ", model.safetensors, config.json");
 }
 

@@ -40,10 +40,10 @@ RowsLossFn dpo_rows_loss(const CausalLM& policy, Reference ref, const std::vecto
     const int64_t n = int64_t(idx.size());
     const SequenceLogprobs lp = score(policy, b);
     const SequenceLogprobs rlp = score_reference(policy, ref, b);
-    return as_rows_loss(dpo_loss(lp.rows(0, n).sum, lp.rows(n, 2 * n).sum, rlp.rows(0, n).sum.to(lp.sum.device()),
-                                 rlp.rows(n, 2 * n).sum.to(lp.sum.device()), lp.rows(0, n).tokens,
-                                 lp.rows(n, 2 * n).tokens, opts),
-                        b.tokens);
+    return as_rows_loss(
+        dpo_loss(lp.rows(0, n).sum, lp.rows(n, 2 * n).sum, rlp.rows(0, n).sum.to(lp.sum.device()),
+                 rlp.rows(n, 2 * n).sum.to(lp.sum.device()), lp.rows(0, n).tokens, lp.rows(n, 2 * n).tokens, opts),
+        b.tokens);
   };
 }
 
@@ -60,8 +60,7 @@ RowsLossFn cpo_rows_loss(const CausalLM& policy, const std::vector<PreferenceRow
   };
 }
 
-RowsLossFn orpo_rows_loss(const CausalLM& policy, const std::vector<PreferenceRow>& rows, double beta,
-                          int64_t pad_id) {
+RowsLossFn orpo_rows_loss(const CausalLM& policy, const std::vector<PreferenceRow>& rows, double beta, int64_t pad_id) {
   return [&policy, &rows, beta, pad_id](const std::vector<size_t>& idx) {
     const int64_t n = int64_t(idx.size());
     const Batch b = collate_pairs(pick(rows, idx), pad_id);
@@ -74,8 +73,9 @@ RowsLossFn orpo_rows_loss(const CausalLM& policy, const std::vector<PreferenceRo
 RowsLossFn kto_rows_loss(const CausalLM& policy, Reference ref, const std::vector<UnpairedRow>& rows,
                          const KtoOptions& opts, int64_t pad_id) {
   return [&policy, ref, &rows, opts, pad_id](const std::vector<size_t>& idx) {
-    GLINT_CHECK(idx.size() > 1, "kto", "a micro-batch of one row makes the KL term equal the reward: use a batch "
-                                       "size above 1");
+    GLINT_CHECK(idx.size() > 1, "kto",
+                "a micro-batch of one row makes the KL term equal the reward: use a batch "
+                "size above 1");
     std::vector<const std::vector<int32_t>*> prompts, completions, kl_completions;
     std::vector<bool> desirable;
     for (size_t k = 0; k < idx.size(); ++k) {

@@ -21,7 +21,7 @@ namespace glint::train::alignment {
 // Where reference log-probs come from, scored without gradient: a frozen model (a second copy), or with LoRA the
 // policy itself inside peft::DisableAdapterGuard, the base model with no second copy in memory (TRL's PEFT path).
 struct Reference {
-  Reference(const CausalLM& frozen) : model(&frozen) {}          // NOLINT: implicit on purpose
+  Reference(const CausalLM& frozen) : model(&frozen) {}                        // NOLINT: implicit on purpose
   Reference(peft::LoraModel& policy_adapters) : adapters(&policy_adapters) {}  // NOLINT
   const CausalLM* model = nullptr;
   peft::LoraModel* adapters = nullptr;

@@ -25,8 +25,8 @@ void check_same(const char* op, std::initializer_list<Tensor> ts) {
   const Tensor& first = *ts.begin();
   for (const Tensor& t : ts) {
     GLINT_CHECK(t.defined() && t.ndim() == 1 && t.shape() == first.shape() && t.device() == first.device(), op,
-                "inputs must be (B) tensors of one shape on one device, got ",
-                t.defined() ? t.str() : "undefined", " beside ", first.str());
+                "inputs must be (B) tensors of one shape on one device, got ", t.defined() ? t.str() : "undefined",
+                " beside ", first.str());
   }
   GLINT_CHECK(first.dim(0) > 0, op, "the batch is empty");
 }
@@ -126,8 +126,7 @@ LossOutput kto_loss(const Tensor& logps, const Tensor& ref_logps, const std::vec
                     const Tensor& kl_logps, const Tensor& ref_kl_logps, const KtoOptions& opts) {
   check_same("kto", {logps, ref_logps});
   check_same("kto", {kl_logps, ref_kl_logps});
-  GLINT_CHECK(desirable.size() == size_t(logps.dim(0)), "kto", desirable.size(), " labels for ", logps.dim(0),
-              " rows");
+  GLINT_CHECK(desirable.size() == size_t(logps.dim(0)), "kto", desirable.size(), " labels for ", logps.dim(0), " rows");
   // The KL estimate is a batch constant: mean over the mismatched pairs, clamped at 0, without gradient.
   const double kl = std::max(0.0, host_mean(kl_logps.detach() - ref_kl_logps.detach()));
   std::vector<float> sign(desirable.size()), weight(desirable.size());

@@ -36,11 +36,11 @@ LossOutput dpo_loss(const Tensor& chosen, const Tensor& rejected, const Tensor& 
                     const Tensor& chosen_tokens, const Tensor& rejected_tokens, const DpoOptions& opts);
 
 struct CpoOptions {
-  bool simpo = true;             // loss_type "simpo" (margin gamma / beta) instead of "sigmoid"
+  bool simpo = true;  // loss_type "simpo" (margin gamma / beta) instead of "sigmoid"
   double beta = 0.1;
   double simpo_gamma = 0.5;
   double label_smoothing = 0.0;
-  double cpo_alpha = 0.0;        // weight of the chosen NLL (SimPO: 0; CPO: 1)
+  double cpo_alpha = 0.0;  // weight of the chosen NLL (SimPO: 0; CPO: 1)
 };
 
 // CPOTrainer's loss. chosen/rejected are the policy's mean completion log-probs for simpo, sums otherwise; `nll`
