@@ -20,6 +20,7 @@
 #include "runtime/ops/elementwise.h"
 #include "runtime/io/checkpoint.h"
 #include "runtime/io/safetensors.h"
+#include "runtime/ops/elementwise.h"
 #include "trainers/loss_curve.h"
 
 namespace glint::train {
@@ -77,7 +78,7 @@ std::string latest_checkpoint(const std::string& output_dir) {
 
 Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
                  std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id)
-    : model_(model),
+    : model_(&model),
       args_(std::move(args)),
       train_rows_(std::move(train_rows)),
       eval_rows_(std::move(eval_rows)),
@@ -86,8 +87,27 @@ Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedR
       scaler_(GradScalerConfig{.enabled = args_.fp16}) {
   GLINT_CHECK(!args_.output_dir.empty(), "train", "output_dir is required");
   GLINT_CHECK(!train_rows_.empty(), "train", "the training set is empty");
-  model_.set_gradient_checkpointing(args_.gradient_checkpointing);
-  for (const auto& [name, value] : model_.parameters().entries()) {
+  model_->set_gradient_checkpointing(args_.gradient_checkpointing);
+  num_rows_ = train_rows_.size();
+  setup(model_->parameters());
+}
+
+Trainer::Trainer(const nn::ParameterStore& parameters, TrainingArguments args, size_t num_rows, RowsLossFn loss,
+                 nlohmann::json model_config)
+    : args_(std::move(args)),
+      model_config_(std::move(model_config)),
+      pad_id_(0),
+      scaler_(GradScalerConfig{.enabled = args_.fp16}) {
+  GLINT_CHECK(!args_.output_dir.empty(), "train", "output_dir is required");
+  GLINT_CHECK(num_rows > 0, "train", "the training set is empty");
+  GLINT_CHECK(bool(loss), "train", "no loss function given");
+  rows_loss_ = std::move(loss);
+  num_rows_ = num_rows;
+  setup(parameters);
+}
+
+void Trainer::setup(const nn::ParameterStore& parameters) {
+  for (const auto& [name, value] : parameters.entries()) {
     Tensor p = value;
     p.requires_grad_();
     params_.push_back({name, p, {}});
@@ -95,7 +115,7 @@ Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedR
   GLINT_CHECK(!params_.empty(), "train", "the model has no parameters to train");
   optimizer_ = make_optimizer(args_);
   const int64_t bs = args_.per_device_train_batch_size, accum = args_.gradient_accumulation_steps;
-  batches_per_epoch_ = (int64_t(train_rows_.size()) + bs - 1) / bs;
+  batches_per_epoch_ = (int64_t(num_rows_) + bs - 1) / bs;
   const int64_t steps_per_epoch = std::max<int64_t>(1, batches_per_epoch_ / accum);
   total_steps_ = args_.max_steps > 0 ? args_.max_steps
                                      : int64_t(std::ceil(args_.num_train_epochs * double(steps_per_epoch)));
@@ -107,39 +127,43 @@ Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedR
   schedule_ = std::make_unique<LrSchedule>(sc, args_.learning_rate);
 }
 
-Batch Trainer::micro_batch(int64_t index) const {
+std::vector<size_t> Trainer::micro_batch_rows(int64_t index) const {
   const int64_t epoch = index / batches_per_epoch_, j = index % batches_per_epoch_;
-  const std::vector<size_t> order = epoch_order(train_rows_.size(), args_.seed, epoch);
+  const std::vector<size_t> order = epoch_order(num_rows_, args_.seed, epoch);
   const size_t begin = size_t(j * args_.per_device_train_batch_size);
   const size_t end = std::min(order.size(), begin + size_t(args_.per_device_train_batch_size));
+  return std::vector<size_t>(order.begin() + std::ptrdiff_t(begin), order.begin() + std::ptrdiff_t(end));
+}
+
+Batch Trainer::micro_batch(int64_t index) const {
   std::vector<const TokenizedRow*> rows;
-  for (size_t i = begin; i < end; ++i) rows.push_back(&train_rows_[order[i]]);
+  for (size_t i : micro_batch_rows(index)) rows.push_back(&train_rows_[i]);
   return collate(rows, pad_id_);
 }
 
-double Trainer::train_step() {
-  std::vector<Batch> micro;
-  int64_t targets = 0;
-  for (int64_t i = 0; i < args_.gradient_accumulation_steps; ++i) {
-    micro.push_back(micro_batch(pos_.micro_batches + i));
-    targets += micro.back().targets;
-  }
-  // Each micro-batch's summed loss over the whole step's target count, so the accumulated gradient is that of
-  // the step's mean token loss (transformers' num_items_in_batch).
-  CrossEntropyOptions opts;
-  opts.normalizer = double(std::max<int64_t>(targets, 1));
+double Trainer::rows_loss_step() {
+  const int64_t accum = args_.gradient_accumulation_steps;
   double loss = 0;
+  last_metrics_.clear();
   last_tokens_ = 0;
+  for (int64_t i = 0; i < accum; ++i) {
+    const RowsLoss out = rows_loss_(micro_batch_rows(pos_.micro_batches + i));
+    const Tensor l = out.loss / double(accum);
+    (scaler_.scale() == 1.0 ? l : l * scaler_.scale()).backward();
+    loss += double(l.to_f32()[0]);
+    for (const auto& [key, value] : out.metrics) last_metrics_[key] += value / double(accum);
+    last_tokens_ += out.tokens;
+  }
+  return loss;
+}
+
+double Trainer::train_step() {
+  double loss;
   {
     const autograd::AutocastGuard autocast(args_.bf16   ? std::optional<DType>(DType::bf16)
                                            : args_.fp16 ? std::optional<DType>(DType::f16)
                                                         : std::nullopt);
-    for (const Batch& b : micro) {
-      const Tensor l = model_.loss(b.input_ids, b.labels, b.attention_mask, opts, b.position_ids);
-      (scaler_.scale() == 1.0 ? l : l * scaler_.scale()).backward();
-      loss += double(l.to_f32()[0]);
-      last_tokens_ += b.tokens;
-    }
+    loss = rows_loss_ ? rows_loss_step() : causal_lm_step();
   }
   pos_.micro_batches += args_.gradient_accumulation_steps;
   for (ParamRef& p : params_) p.grad = p.value.grad();
@@ -160,6 +184,28 @@ double Trainer::train_step() {
   return loss;
 }
 
+double Trainer::causal_lm_step() {
+  std::vector<Batch> micro;
+  int64_t targets = 0;
+  for (int64_t i = 0; i < args_.gradient_accumulation_steps; ++i) {
+    micro.push_back(micro_batch(pos_.micro_batches + i));
+    targets += micro.back().targets;
+  }
+  // Each micro-batch's summed loss over the whole step's target count, so the accumulated gradient is that of
+  // the step's mean token loss (transformers' num_items_in_batch).
+  CrossEntropyOptions opts;
+  opts.normalizer = double(std::max<int64_t>(targets, 1));
+  double loss = 0;
+  last_tokens_ = 0;
+  for (const Batch& b : micro) {
+    const Tensor l = model_->loss(b.input_ids, b.labels, b.attention_mask, opts, b.position_ids);
+    (scaler_.scale() == 1.0 ? l : l * scaler_.scale()).backward();
+    loss += double(l.to_f32()[0]);
+    last_tokens_ += b.tokens;
+  }
+  return loss;
+}
+
 double Trainer::evaluate() {
   GLINT_CHECK(!eval_rows_.empty(), "train", "no eval set");
   autograd::NoGradGuard no_grad;
@@ -173,7 +219,7 @@ double Trainer::evaluate() {
     for (size_t j = i; j < std::min(eval_rows_.size(), i + bs); ++j) rows.push_back(&eval_rows_[j]);
     const Batch b = collate(rows, pad_id_);
     if (b.targets == 0) continue;
-    sum += double(model_.loss(b.input_ids, b.labels, b.attention_mask, opts, b.position_ids).to_f32()[0]);
+    sum += double(model_->loss(b.input_ids, b.labels, b.attention_mask, opts, b.position_ids).to_f32()[0]);
     targets += b.targets;
   }
   return targets ? sum / double(targets) : std::nan("");
@@ -299,12 +345,14 @@ TrainResult Trainer::train(const std::string& resume_from) {
     if (pos_.step % std::max<int64_t>(1, args_.logging_steps) == 0 || last) {
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
       result.last_loss = window_loss / double(window_steps);
-      log({{"loss", result.last_loss},
-           {"learning_rate", lr},
-           {"grad_norm", last_grad_norm_},
-           {"tokens_per_second", double(window_tokens) / std::max(secs, 1e-9)},
-           {"peak_rss_mb", peak_rss_mb()},
-           {"elapsed_seconds", elapsed}});
+      nlohmann::json record = {{"loss", result.last_loss},
+                               {"learning_rate", lr},
+                               {"grad_norm", last_grad_norm_},
+                               {"tokens_per_second", double(window_tokens) / std::max(secs, 1e-9)},
+                               {"peak_rss_mb", peak_rss_mb()},
+                               {"elapsed_seconds", elapsed}};
+      for (const auto& [key, value] : last_metrics_) record[key] = value;  // a RowsLossFn's, of the last step
+      log(std::move(record));
       window_start = Clock::now();
       window_tokens = window_steps = 0;
       window_loss = 0;

@@ -8,6 +8,8 @@
 //   trainer.train();                        // or train("latest") to resume from output_dir's last checkpoint
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,11 +32,29 @@ struct TrainResult {
   bool interrupted = false;            // stopped by SIGINT after saving a checkpoint
 };
 
+// What a custom loss returns for one micro-batch: the loss to backpropagate and metrics to log (averaged over the
+// micro-batches of a step).
+struct RowsLoss {
+  Tensor loss;
+  std::map<std::string, double> metrics;
+  int64_t tokens = 0;  // real tokens the micro-batch ran through the model (for tokens_per_second)
+};
+// A micro-batch's loss for trainers whose rows are not causal-LM rows (preference pairs, reward pairs): given the
+// indices of the micro-batch's rows into the caller's dataset. The trainer divides it by the number of
+// micro-batches per step, so the accumulated gradient is that of the step's mean (as transformers' Trainer does
+// without num_items_in_batch).
+using RowsLossFn = std::function<RowsLoss(const std::vector<size_t>& rows)>;
+
 class Trainer {
  public:
   // `model_config` is the model's config.json, written into every checkpoint and the final model folder.
   Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
           std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id = 0);
+  // The same loop over `num_rows` rows of the caller's own kind, each micro-batch's loss given by `loss`, training
+  // every entry of `parameters` (a reward model's, or a policy's). Shuffling, accumulation, clipping, schedules,
+  // logging (with the loss's metrics), checkpoints and resuming are those above; there is no eval set.
+  Trainer(const nn::ParameterStore& parameters, TrainingArguments args, size_t num_rows, RowsLossFn loss,
+          nlohmann::json model_config);
 
   // Trains to max_steps (or num_train_epochs); `resume_from` is "" (fresh), "latest" (output_dir's newest
   // checkpoint, fresh if none) or a checkpoint folder. Writes output_dir/{metrics.jsonl, loss.svg,
@@ -53,14 +73,21 @@ class Trainer {
   };
 
   std::vector<ParamRef>& params();
-  Batch micro_batch(int64_t index) const;  // the index-th micro-batch of the whole run
+  std::vector<size_t> micro_batch_rows(int64_t index) const;  // rows of the index-th micro-batch of the whole run
+  Batch micro_batch(int64_t index) const;
+  void setup(const nn::ParameterStore& parameters);  // parameters, optimizer and schedule (both constructors)
+  double rows_loss_step();                            // the micro-batches' losses under a RowsLossFn
   double train_step();                     // one optimizer step; returns its mean loss
+  double causal_lm_step();                 // the micro-batches' causal-LM losses, backpropagated
   void save_checkpoint() const;
   void load_checkpoint(const std::string& dir);
   void save_model(const std::string& dir) const;
   void log(nlohmann::json record);
 
-  CausalLM& model_;
+  CausalLM* model_ = nullptr;  // null under a RowsLossFn
+  RowsLossFn rows_loss_;
+  size_t num_rows_ = 0;
+  std::map<std::string, double> last_metrics_;
   TrainingArguments args_;
   std::vector<TokenizedRow> train_rows_, eval_rows_;
   nlohmann::json model_config_;

@@ -1,0 +1,224 @@
+// `glint train dpo|orpo|simpo|kto|reward`: TRL's alignment trainers on glint's training loop (train::Trainer with a
+// RowsLossFn from trainers/alignment). Plain-text JSONL data: {"prompt", "chosen", "rejected"} rows, or
+// {"prompt", "completion", "label"} for kto. The reference model of dpo and kto is --ref-model, else a frozen
+// copy of --model. reward trains LlamaForSequenceClassification (one label) and saves it in transformers' layout.
+// Registers under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link order, and
+// train.cpp sorts before train_align.cpp).
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "models/auto.h"
+#include "models/llama/sequence_classification.h"
+#include "models/peft/lora.h"
+#include "runtime/core/error.h"
+#include "runtime/io/config.h"
+#include "runtime/io/hub.h"
+#include "tools/cli/commands.h"
+#include "trainers/alignment/alignment_trainer.h"
+#include "trainers/trainer.h"
+
+namespace glint::cli {
+namespace {
+namespace fs = std::filesystem;
+using namespace train::alignment;
+
+struct AlignFlags {
+  std::string method, model, ref_model, data, output, device, loss_type = "sigmoid", resume;
+  std::optional<double> beta, lr;
+  double label_smoothing = 0.0, simpo_gamma = 0.5, cpo_alpha = 0.0;
+  double desirable_weight = 1.0, undesirable_weight = 1.0;
+  int64_t lora_r = 0;  // 0: full fine-tuning
+  double lora_alpha = 16;
+  int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0, max_length = 512;
+  double epochs = 1;
+  uint64_t seed = 42;
+};
+
+// TRL's default beta per trainer: DPO, ORPO and KTO 0.1; CPOTrainer with SimPO 2.0 as its docs recommend.
+double default_beta(const std::string& method) { return method == "simpo" ? 2.0 : 0.1; }
+
+train::TrainingArguments training_args(const AlignFlags& f) {
+  train::TrainingArguments a;
+  a.output_dir = f.output;
+  a.max_steps = f.max_steps;
+  a.num_train_epochs = f.epochs;
+  a.per_device_train_batch_size = f.batch_size;
+  a.gradient_accumulation_steps = f.grad_accum;
+  a.logging_steps = f.logging_steps;
+  a.save_steps = f.save_steps;
+  a.seed = f.seed;
+  a.device = f.device;
+  a.learning_rate = f.lr.value_or(f.method == "reward" ? 1e-5 : 1e-6);  // TRL's defaults
+  return a;
+}
+
+void copy_tokenizer(const std::string& from, const std::string& to) {
+  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
+    if (fs::exists(fs::path(from) / f))
+      fs::copy_file(fs::path(from) / f, fs::path(to) / f, fs::copy_options::overwrite_existing);
+}
+
+void report(const train::TrainResult& r, const train::TrainingArguments& a) {
+  std::printf("%s at step %lld: loss %.4f\n%s: metrics.jsonl, loss.svg%s\n", r.interrupted ? "interrupted" : "finished",
+              (long long)r.global_step, r.last_loss, a.output_dir.c_str(),
+              r.interrupted ? ", a checkpoint to --resume from" : ", model.safetensors, config.json");
+}
+
+void run_align(const AlignFlags& f) {
+  const train::TrainingArguments args = training_args(f);
+  const std::string path = io::resolve_model(f.model);
+  const Tokenizer tok = Tokenizer::from_pretrained(path);
+  const io::JsonFile config = io::load_json((fs::path(path) / "config.json").string());
+  const std::optional<uint32_t> pad_tok =
+      tok.config().pad_token ? tok.token_to_id(*tok.config().pad_token)
+                             : (tok.config().eos_token ? tok.token_to_id(*tok.config().eos_token) : std::nullopt);
+  const int64_t pad = pad_tok ? int64_t(*pad_tok) : 0;
+  const double beta = f.beta.value_or(default_beta(f.method));
+  ModelLoadOptions lo;
+  if (!f.device.empty()) lo.device = Device::parse(f.device);
+  lo.dtype = DType::f32;  // f32 master weights
+
+  if (f.method == "reward") {
+    const std::vector<PreferenceRow> rows = read_preference_jsonl(f.data, tok, f.max_length);
+    auto model = LlamaForSequenceClassification::from_pretrained(path, lo, 1, pad, args.seed);
+    train::Trainer trainer(model->parameters(), args, rows.size(), reward_rows_loss(*model, rows, pad),
+                           model->config_json());
+    const train::TrainResult r = trainer.train(f.resume);
+    if (!r.interrupted) {
+      model->save_pretrained(args.output_dir);
+      copy_tokenizer(path, args.output_dir);
+    }
+    report(r, args);
+    return;
+  }
+  auto policy = AutoModelForCausalLM::from_pretrained(path, lo);
+  // With LoRA only the adapters train, and the reference is the base with adapters disabled unless --ref-model.
+  std::unique_ptr<peft::LoraModel> lora;
+  nn::ParameterStore trained;
+  if (f.lora_r > 0) {
+    lora = std::make_unique<peft::LoraModel>(*policy);
+    peft::LoraConfig c;
+    c.r = f.lora_r;
+    c.lora_alpha = f.lora_alpha;
+    c.all_linear = true;
+    c.base_model_name_or_path = f.model;
+    lora->add_adapter("default", c, args.seed);
+    for (auto [name, t] : lora->parameters("default")) trained.add(name, t);
+  }
+  std::unique_ptr<CausalLM> ref_copy;
+  std::optional<Reference> ref;
+  if ((f.method == "dpo" || f.method == "kto") && lora && f.ref_model.empty()) {
+    ref.emplace(*lora);
+  } else if (f.method == "dpo" || f.method == "kto") {
+    ref_copy = AutoModelForCausalLM::from_pretrained(f.ref_model.empty() ? path : io::resolve_model(f.ref_model), lo);
+    ref.emplace(*ref_copy);
+  }
+  train::RowsLossFn loss;
+  std::vector<PreferenceRow> pairs;
+  std::vector<UnpairedRow> unpaired;
+  size_t n = 0;
+  if (f.method == "kto") {
+    unpaired = read_unpaired_jsonl(f.data, tok, f.max_length);
+    KtoOptions o;
+    o.beta = beta;
+    o.desirable_weight = f.desirable_weight;
+    o.undesirable_weight = f.undesirable_weight;
+    loss = kto_rows_loss(*policy, *ref, unpaired, o, pad);
+    n = unpaired.size();
+  } else {
+    pairs = read_preference_jsonl(f.data, tok, f.max_length);
+    n = pairs.size();
+    if (f.method == "dpo") {
+      DpoOptions o;
+      o.loss_type = parse_dpo_loss_type(f.loss_type);
+      o.beta = beta;
+      o.label_smoothing = f.label_smoothing;
+      loss = dpo_rows_loss(*policy, *ref, pairs, o, pad);
+    } else if (f.method == "simpo") {
+      CpoOptions o;
+      o.beta = beta;
+      o.simpo_gamma = f.simpo_gamma;
+      o.label_smoothing = f.label_smoothing;
+      o.cpo_alpha = f.cpo_alpha;
+      loss = cpo_rows_loss(*policy, pairs, o, pad);
+    } else {
+      loss = orpo_rows_loss(*policy, pairs, beta, pad);
+    }
+  }
+  std::printf("%zu %s rows\n", n, f.method == "kto" ? "unpaired" : "preference");
+  train::Trainer trainer(lora ? trained : policy->parameters(), args, n, loss, config.json);
+  const train::TrainResult r = trainer.train(f.resume);
+  if (!r.interrupted) {
+    copy_tokenizer(path, args.output_dir);
+    if (lora) {
+      // The Trainer wrote the adapter tensors under their in-memory names; the output is peft's adapter folder.
+      fs::remove(fs::path(args.output_dir) / "model.safetensors");
+      lora->save_adapter(args.output_dir);
+    }
+  }
+  report(r, args);
+}
+
+void add_method(CLI::App* train, const std::string& method, const std::string& help) {
+  auto f = std::make_shared<AlignFlags>();
+  f->method = method;
+  auto* cmd = train->add_subcommand(method, help);
+  cmd->add_option("--model", f->model, "Model folder or hub id (the policy; reward: the backbone)")->required();
+  cmd->add_option("--data", f->data, "JSON lines: prompt/chosen/rejected (kto: prompt/completion/label)")->required();
+  cmd->add_option("--output", f->output, "Output folder (checkpoints, metrics.jsonl, loss.svg, final model)")
+      ->required();
+  if (method == "dpo" || method == "kto")
+    cmd->add_option("--ref-model", f->ref_model, "Reference model (default: a frozen copy of --model)");
+  if (method != "reward") cmd->add_option("--beta", f->beta, "beta (default as TRL: 0.1; simpo 2.0)");
+  if (method == "dpo") {
+    cmd->add_option("--loss-type", f->loss_type, "sigmoid, ipo, hinge or robust");
+    cmd->add_option("--label-smoothing", f->label_smoothing, "robust: the assumed label noise, in [0, 0.5)");
+  }
+  if (method == "simpo") {
+    cmd->add_option("--simpo-gamma", f->simpo_gamma, "the target reward margin gamma");
+    cmd->add_option("--cpo-alpha", f->cpo_alpha, "weight of the chosen NLL (0: SimPO)");
+    cmd->add_option("--label-smoothing", f->label_smoothing, "conservative loss smoothing");
+  }
+  if (method == "kto") {
+    cmd->add_option("--desirable-weight", f->desirable_weight, "weight of desirable rows");
+    cmd->add_option("--undesirable-weight", f->undesirable_weight, "weight of undesirable rows");
+  }
+  if (method != "reward") {
+    cmd->add_option("--lora-r", f->lora_r, "Train a LoRA adapter of this rank on every linear layer (0: full)");
+    cmd->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha");
+  }
+  cmd->add_option("--max-steps", f->max_steps, "max_steps (wins over --epochs)");
+  cmd->add_option("--epochs", f->epochs, "num_train_epochs");
+  cmd->add_option("--lr", f->lr, "learning_rate (default as TRL: 1e-6; reward 1e-5)");
+  cmd->add_option("--batch-size", f->batch_size, "pairs (kto: rows) per micro-batch");
+  cmd->add_option("--grad-accum", f->grad_accum, "gradient_accumulation_steps");
+  cmd->add_option("--logging-steps", f->logging_steps, "log metrics every N steps");
+  cmd->add_option("--save-steps", f->save_steps, "save a checkpoint every N steps (0: at the end)");
+  cmd->add_option("--max-length", f->max_length, "tokens of prompt + completion (completions are cut)");
+  cmd->add_option("--seed", f->seed, "seed of the data order");
+  cmd->add_option("--device", f->device, "cpu, vulkan or vulkan:N");
+  cmd->add_option("--resume", f->resume, "'latest' or a checkpoint folder");
+  cmd->callback([f] { run_align(*f); });
+}
+
+void add_train_align_commands(CLI::App& app) {
+  CLI::App* train = nullptr;
+  try {
+    train = app.get_subcommand("train");
+  } catch (const CLI::OptionNotFound&) {
+  }
+  GLINT_CHECK(train != nullptr, "cli", "the alignment trainers register under `train`, which is not registered yet");
+  add_method(train, "dpo", "Direct Preference Optimization (TRL's DPOTrainer) on prompt/chosen/rejected data");
+  add_method(train, "orpo", "Odds Ratio Preference Optimization (no reference model)");
+  add_method(train, "simpo", "SimPO: length-normalised preference loss with a target margin (no reference model)");
+  add_method(train, "kto", "Kahneman-Tversky Optimization on unpaired prompt/completion/label data");
+  add_method(train, "reward", "A reward model (LlamaForSequenceClassification) on prompt/chosen/rejected pairs");
+}
+
+const CommandRegistration reg(add_train_align_commands);
+
+}  // namespace
+}  // namespace glint::cli

@@ -1,0 +1,52 @@
+#include "trainers/alignment/logprobs.h"
+
+#include "models/llama/llama.h"
+#include "runtime/core/error.h"
+#include "runtime/ops/elementwise.h"
+#include "runtime/ops/reduce.h"
+#include "runtime/ops/sequence_logprobs.h"
+
+namespace glint::train::alignment {
+
+Tensor SequenceLogprobs::mean() const { return sum / clamp(tokens, 1.0, std::nullopt); }
+
+SequenceLogprobs SequenceLogprobs::rows(int64_t begin, int64_t end) const {
+  return {sum.slice(0, begin, end), tokens.slice(0, begin, end)};
+}
+
+SequenceLogprobs sequence_logprobs(const CausalLM& model, const Tensor& input_ids, const Tensor& labels,
+                                   const Tensor& attention_mask) {
+  GLINT_CHECK(input_ids.defined() && input_ids.ndim() == 2 && labels.defined() && labels.shape() == input_ids.shape(),
+              "sequence_logprobs", "input_ids and labels must be (B, T) of one shape, got ",
+              input_ids.defined() ? shape_str(input_ids.shape()) : "undefined", " and ",
+              labels.defined() ? shape_str(labels.shape()) : "undefined");
+  const int64_t b = input_ids.dim(0), t = input_ids.dim(1);
+  const Tensor shifted = shifted_labels(labels);  // (B * (T - 1)) i64 on the CPU
+  Tensor per_token;
+  if (const auto* llama = dynamic_cast<const LlamaForCausalLM*>(&model)) {
+    const Tensor h = llama->hidden_states(input_ids, attention_mask, {}, nullptr);  // (B, T, C)
+    const Tensor rows = h.slice(1, 0, t - 1).reshape({-1, h.dim(2)});
+    const auto& params = model.parameters();
+    const bool tied = llama->llama_config().tie_word_embeddings;
+    const Tensor& head = params.at(tied ? "model.embed_tokens.weight" : "lm_head.weight");
+    per_token = linear_token_logprobs(rows, head, shifted);
+  } else {
+    const Tensor logits = model.forward(input_ids, attention_mask, {}, nullptr);  // (B, T, V)
+    per_token = token_logprobs(logits.slice(1, 0, t - 1).reshape({-1, logits.dim(2)}), shifted);
+  }
+  std::vector<float> counts(size_t(b), 0.0f);
+  const std::vector<int64_t> host = shifted.to_vector<int64_t>();
+  for (size_t i = 0; i < host.size(); ++i) counts[i / size_t(t - 1)] += host[i] != -100 ? 1.0f : 0.0f;
+  SequenceLogprobs out;
+  out.sum = sum(per_token.reshape({b, t - 1}), 1);
+  out.tokens = Tensor::from_vector(counts, {b}, DType::f32, out.sum.device());
+  return out;
+}
+
+Tensor mean_nll(const SequenceLogprobs& lp) {
+  const double tokens = double(sum_all(lp.tokens).to_f32()[0]);
+  GLINT_CHECK(tokens > 0, "alignment", "no labelled tokens to take the NLL over");
+  return neg(sum_all(lp.sum)) / tokens;
+}
+
+}  // namespace glint::train::alignment
