@@ -74,7 +74,8 @@ std::string latest_checkpoint(const std::string& output_dir) {
 }
 
 Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
-                 std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id)
+                 std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id,
+                 std::optional<TrainableParameters> trainable)
     : model_(model),
       args_(std::move(args)),
       train_rows_(std::move(train_rows)),
@@ -84,7 +85,8 @@ Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedR
   GLINT_CHECK(!args_.output_dir.empty(), "train", "output_dir is required");
   GLINT_CHECK(!train_rows_.empty(), "train", "the training set is empty");
   model_.set_gradient_checkpointing(args_.gradient_checkpointing);
-  for (const auto& [name, value] : model_.parameters().entries()) {
+  if (trainable) save_final_ = std::move(trainable->save);
+  for (const auto& [name, value] : trainable ? trainable->parameters : model_.parameters().entries()) {
     Tensor p = value;
     p.requires_grad_();
     params_.push_back({name, p, {}});
@@ -298,7 +300,7 @@ TrainResult Trainer::train(const std::string& resume_from) {
   }
   if (tty) std::fprintf(stderr, "\n");
   std::signal(SIGINT, previous);
-  if (!result.interrupted) save_model(args_.output_dir);
+  if (!result.interrupted) save_final_ ? save_final_(args_.output_dir) : save_model(args_.output_dir);
   result.global_step = pos_.step;
   return result;
 }

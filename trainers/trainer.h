@@ -8,6 +8,8 @@
 //   trainer.train();                        // or train("latest") to resume from output_dir's last checkpoint
 #pragma once
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -29,11 +31,21 @@ struct TrainResult {
   bool interrupted = false;            // stopped by SIGINT after saving a checkpoint
 };
 
+// Training part of a model (a LoRA adapter: peft::LoraModel::parameters) instead of all of its parameters().
+struct TrainableParameters {
+  std::vector<std::pair<std::string, Tensor>> parameters;  // what the optimizer updates, by name
+  // Writes the trained result into the final output folder (peft's adapter files) in place of model.safetensors
+  // + config.json. Checkpoints keep the trainer's own files, so --resume works alike.
+  std::function<void(const std::string& dir)> save;
+};
+
 class Trainer {
  public:
   // `model_config` is the model's config.json, written into every checkpoint and the final model folder.
+  // `trainable`, when given, narrows training to its parameters; the rest of the model is left as it is.
   Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
-          std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id = 0);
+          std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id = 0,
+          std::optional<TrainableParameters> trainable = std::nullopt);
 
   // Trains to max_steps (or num_train_epochs); `resume_from` is "" (fresh), "latest" (output_dir's newest
   // checkpoint, fresh if none) or a checkpoint folder. Writes output_dir/{metrics.jsonl, loss.svg,
@@ -67,6 +79,7 @@ class Trainer {
   std::unique_ptr<Optimizer> optimizer_;
   std::unique_ptr<LrSchedule> schedule_;
   std::vector<ParamRef> params_;
+  std::function<void(const std::string& dir)> save_final_;  // TrainableParameters::save
   int64_t batches_per_epoch_ = 0, total_steps_ = 0;
   Position pos_;
   std::vector<nlohmann::json> history_;
