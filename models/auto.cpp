@@ -116,7 +116,7 @@ std::unique_ptr<CausalLM> AutoModelForCausalLM::from_config(const io::JsonFile& 
   const nn::VarBuilder vb = nn::VarBuilder(nn::init_weights(seed, std, options.dtype.value_or(DType::f32)),
                                            options.device.value_or(default_device()), options.dtype)
                                 .with_device_map(options.device_map);
-  return from_config(config, vb);
+  return quantized_if_asked(from_config(config, vb), vb, options);
 }
 
 std::unique_ptr<CausalLM> AutoModelForCausalLM::from_pretrained(const std::string& path_or_id,

@@ -12,6 +12,7 @@
 #include "runtime/autograd/autograd.h"
 #include "runtime/io/bnb_4bit.h"
 #include "runtime/io/checkpoint.h"
+#include "runtime/io/config.h"
 #include "runtime/ops/quant.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
@@ -96,6 +97,21 @@ TEST(QLoRA, LoadsATransformersBnb4bitCheckpoint) {
     const std::vector<float> four_bit = logits(*model, ids);
     nn::dequantize_linears(model->parameters(), DType::f32);
     EXPECT_LE(max_abs_diff(logits(*model, ids), four_bit), 1e-4);
+  }
+}
+
+TEST(QLoRA, RandomInitFromConfigLoadsInFourBits) {
+  ModelLoadOptions opts;
+  opts.device = Device::cpu();
+  opts.load_in_4bit = true;
+  opts.quant4.type = Quant4Type::fp4;
+  auto model = AutoModelForCausalLM::from_config(io::load_json((model_data_dir() / "llama" / "config.json").string()),
+                                                 opts, 0);
+  for (const auto& [name, state] : model->parameters().linears()) {
+    ASSERT_EQ(state->quantized != nullptr, name != "lm_head") << name;
+    if (state->quantized) {
+      EXPECT_EQ(state->quantized->state.quant_type, Quant4Type::fp4) << name;
+    }
   }
 }
 
