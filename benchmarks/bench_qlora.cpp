@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
   std::vector<int64_t> ids(size_t(batch * seq));
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = int64_t((i * 7919 + 13) % size_t(vocab));
   const Tensor input = Tensor::from_vector(ids, {batch, seq}, DType::i64, Device::cpu()).to(device);
-  double peak_device = device_mib(device);
+  bench::sync(device);  // deferred frees (the dense weights a 4-bit model was quantised from) complete first
+  const double device_at_start = device_mib(device);
+  double peak_device = device_at_start;
   // Freed host blocks stay in glint's reuse cache (runtime/core/host_allocator.h), resident: a 4-bit model's dense
   // weights it was quantised from among them. Reported beside the peak, which includes them.
   const double cached_mib = double(host_cached_bytes()) / 1048576.0;
@@ -128,10 +130,10 @@ int main(int argc, char** argv) {
   const double tok_s = double(batch * seq * steps) / secs;
   const double peak = device.is_cpu() ? peak_rss_mib() : peak_device;
   std::printf("%s on %s: %lld params (%lld in 4-bit layers, %.4f bytes/param there), weights %.1f MiB, %lld trained, "
-              "%.1f tokens/s, peak %s %.1f MiB (host cache at start %.1f MiB)\n",
+              "%.1f tokens/s, peak %s %.1f MiB (at start: host cache %.1f MiB, device %.1f MiB)\n",
               mode.c_str(), device.str().c_str(), (long long)params, (long long)four_bit_params,
               four_bit_params ? double(four_bit_bytes) / double(four_bit_params) : 0.0, double(bytes) / 1048576.0,
-              (long long)trained_params, tok_s, device.is_cpu() ? "RSS" : "device memory", peak, cached_mib);
+              (long long)trained_params, tok_s, device.is_cpu() ? "RSS" : "device memory", peak, cached_mib, device_at_start);
   std::printf("%s\n", nlohmann::json{{"mode", mode},
                                      {"device", device.str()},
                                      {"params", params},
@@ -142,6 +144,7 @@ int main(int argc, char** argv) {
                                      {"tokens_per_second", tok_s},
                                      {"peak_mib", peak},
                                      {"host_cache_at_start_mib", cached_mib},
+                                     {"device_at_start_mib", device_at_start},
                                      {"batch", batch},
                                      {"seq", seq}}
                           .dump()
