@@ -1,11 +1,15 @@
 // variant: linear_4bit_f32 DT=f32
 // variant: linear_4bit_f16 DT=f16
 // variant: linear_4bit_bf16 DT=bf16
+// variant: linear_4bit_t_f32 DT=f32 TRANS=1
+// variant: linear_4bit_t_f16 DT=f16 TRANS=1
+// variant: linear_4bit_t_bf16 DT=bf16 TRANS=1
 #version 460
 // y (M, N) = x (M, K) @ W^T + bias for a bitsandbytes 4-bit W (N, K), f32 accumulation: a tiled GEMM in which each
 // BK-deep tile of W is dequantised straight from the packed nibbles into shared memory, so no dequantised copy of
 // W exists anywhere. A workgroup of 256 computes a 64 x 64 tile of y, each thread a 4 x 4 block in registers.
-// x and y are contiguous; bias is pc.bias (0: none).
+// x and y are contiguous; bias is pc.bias (0: none). The TRANS variants compute y (M, N) = x (M, K) @ W with W
+// (K, N) instead (linear_4bit's input gradient): only the weight element a tile position reads changes.
 #extension GL_EXT_control_flow_attributes : require
 #include "dtype.glsl"
 #include "quant4.glsl"
@@ -39,7 +43,11 @@ void main() {
       As[(kk + e) * (BM + 1) + row] = m < pc.M && k < pc.K ? LOAD(pc.x, m * pc.K + k) : 0.0;
       float w = 0.0;
       if (n < pc.N && k < pc.K) {
+#ifdef TRANS
+        const uint i = k * pc.N + n;
+#else
         const uint i = n * pc.K + k;
+#endif
         if (i / pc.blocksize != blk) blk = i / pc.blocksize, scale = block_scale(blk);
         w = code_s[nibble(i)] * scale;
       }

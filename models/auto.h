@@ -11,6 +11,7 @@
 #include "models/bert/sentence_embedder.h"
 #include "models/causal_lm.h"
 #include "models/device_map.h"
+#include "models/nn/layers.h"
 #include "models/nn/var_builder.h"
 #include "runtime/io/config.h"
 
@@ -21,6 +22,12 @@ struct ModelLoadOptions {
   std::optional<DType> dtype;    // weights' stored dtype when unset (GGUF: f32)
   // Spreads the modules over devices (models/device_map.h); `device` is then unused. Llama family only.
   std::optional<DeviceMap> device_map;
+  // transformers' BitsAndBytesConfig(load_in_4bit=True): every Linear but lm_head becomes a frozen 4-bit weight
+  // (quant type, blocksize, double quant as `quant4` says) right after loading; `dtype` is then the compute dtype
+  // (bnb_4bit_compute_dtype: activations, lm_head, norms, embeddings), f32 when unset. A checkpoint transformers
+  // saved in bitsandbytes' 4-bit form loads its packed weights as they are, with or without this option.
+  bool load_in_4bit = false;
+  nn::Quant4Options quant4;
 };
 
 using CausalLMFactory = std::function<std::unique_ptr<CausalLM>(const io::JsonFile& config, const nn::VarBuilder& vb)>;

@@ -77,7 +77,8 @@ std::string latest_checkpoint(const std::string& output_dir) {
 }
 
 Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
-                 std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id)
+                 std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id,
+                 std::optional<TrainableParameters> trainable)
     : model_(&model),
       args_(std::move(args)),
       train_rows_(std::move(train_rows)),
@@ -89,7 +90,8 @@ Trainer::Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedR
   GLINT_CHECK(!train_rows_.empty(), "train", "the training set is empty");
   model_->set_gradient_checkpointing(args_.gradient_checkpointing);
   num_rows_ = train_rows_.size();
-  setup(model_->parameters());
+  if (trainable) save_final_ = std::move(trainable->save);
+  setup(trainable ? trainable->parameters : model_->parameters().entries());
 }
 
 Trainer::Trainer(const nn::ParameterStore& parameters, TrainingArguments args, size_t num_rows, RowsLossFn loss,
@@ -103,11 +105,11 @@ Trainer::Trainer(const nn::ParameterStore& parameters, TrainingArguments args, s
   GLINT_CHECK(bool(loss), "train", "no loss function given");
   rows_loss_ = std::move(loss);
   num_rows_ = num_rows;
-  setup(parameters);
+  setup(parameters.entries());
 }
 
-void Trainer::setup(const nn::ParameterStore& parameters) {
-  for (const auto& [name, value] : parameters.entries()) {
+void Trainer::setup(const std::vector<std::pair<std::string, Tensor>>& parameters) {
+  for (const auto& [name, value] : parameters) {
     Tensor p = value;
     p.requires_grad_();
     params_.push_back({name, p, {}});
@@ -369,7 +371,7 @@ TrainResult Trainer::train(const std::string& resume_from) {
   }
   if (tty) std::fprintf(stderr, "\n");
   std::signal(SIGINT, previous);
-  if (!result.interrupted) save_model(args_.output_dir);
+  if (!result.interrupted) save_final_ ? save_final_(args_.output_dir) : save_model(args_.output_dir);
   result.global_step = pos_.step;
   return result;
 }

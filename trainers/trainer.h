@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -45,11 +46,21 @@ struct RowsLoss {
 // without num_items_in_batch).
 using RowsLossFn = std::function<RowsLoss(const std::vector<size_t>& rows)>;
 
+// Training part of a model (a LoRA adapter: peft::LoraModel::parameters) instead of all of its parameters().
+struct TrainableParameters {
+  std::vector<std::pair<std::string, Tensor>> parameters;  // what the optimizer updates, by name
+  // Writes the trained result into the final output folder (peft's adapter files) in place of model.safetensors
+  // + config.json. Checkpoints keep the trainer's own files, so --resume works alike.
+  std::function<void(const std::string& dir)> save;
+};
+
 class Trainer {
  public:
   // `model_config` is the model's config.json, written into every checkpoint and the final model folder.
+  // `trainable`, when given, narrows training to its parameters; the rest of the model is left as it is.
   Trainer(CausalLM& model, TrainingArguments args, std::vector<TokenizedRow> train_rows,
-          std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id = 0);
+          std::vector<TokenizedRow> eval_rows, nlohmann::json model_config, int64_t pad_id = 0,
+          std::optional<TrainableParameters> trainable = std::nullopt);
   // The same loop over `num_rows` rows of the caller's own kind, each micro-batch's loss given by `loss`, training
   // every entry of `parameters` (a reward model's, or a policy's). Shuffling, accumulation, clipping, schedules,
   // logging (with the loss's metrics), checkpoints and resuming are those above; there is no eval set.
@@ -75,7 +86,8 @@ class Trainer {
   std::vector<ParamRef>& params();
   std::vector<size_t> micro_batch_rows(int64_t index) const;  // rows of the index-th micro-batch of the whole run
   Batch micro_batch(int64_t index) const;
-  void setup(const nn::ParameterStore& parameters);  // parameters, optimizer and schedule (both constructors)
+  // Parameters, optimizer and schedule (both constructors).
+  void setup(const std::vector<std::pair<std::string, Tensor>>& parameters);
   double rows_loss_step();                            // the micro-batches' losses under a RowsLossFn
   double train_step();                     // one optimizer step; returns its mean loss
   double causal_lm_step();                 // the micro-batches' causal-LM losses, backpropagated
@@ -96,6 +108,7 @@ class Trainer {
   std::unique_ptr<LrSchedule> schedule_;
   GradScaler scaler_;  // enabled for fp16 only
   std::vector<ParamRef> params_;
+  std::function<void(const std::string& dir)> save_final_;  // TrainableParameters::save
   int64_t batches_per_epoch_ = 0, total_steps_ = 0;
   Position pos_;
   std::vector<nlohmann::json> history_;

@@ -1,5 +1,7 @@
 #include "models/nn/layers.h"
 
+#include "runtime/autograd/autograd.h"
+#include "runtime/core/error.h"
 #include "runtime/ops/indexing.h"
 #include "runtime/ops/matmul.h"
 #include "runtime/ops/norm.h"
@@ -8,13 +10,44 @@ namespace glint::nn {
 
 Linear::Linear(const VarBuilder& vb, int64_t in_features, int64_t out_features, bool bias)
     : state_(std::make_shared<LinearState>(LinearState{vb.get("weight", {out_features, in_features}),
-                                                       bias ? vb.get("bias", {out_features}) : Tensor(), nullptr})) {
+                                                       bias ? vb.get("bias", {out_features}) : Tensor(), nullptr,
+                                                       nullptr})) {
   vb.parameters()->add_linear(vb.prefix(), state_);
 }
 
 Tensor Linear::forward(const Tensor& x) const {
   if (state_->adapter) return state_->adapter->forward(x, state_->weight, state_->bias);
-  return linear(x, state_->weight, state_->bias);
+  return base_linear(*state_, x, state_->weight, state_->bias);
+}
+
+Tensor Linear::weight() const {
+  GLINT_CHECK(!state_->quantized, "nn", "a 4-bit Linear has no dense weight (dequantize_linears gives one back)");
+  return state_->adapter ? state_->adapter->weight(state_->weight) : state_->weight;
+}
+
+Tensor base_linear(const LinearState& state, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  if (!weight.defined() && state.quantized) return linear_4bit(x, *state.quantized, bias);
+  return linear(x, weight.defined() ? weight : state.weight, bias);
+}
+
+void quantize_linears(ParameterStore& store, const Quant4Options& options) {
+  autograd::NoGradGuard no_grad;
+  for (const auto& [module, state] : store.linears()) {
+    if (module == "lm_head" || state->quantized) continue;
+    state->quantized = std::make_shared<const QuantizedTensor>(
+        quantize_4bit(state->weight, options.type, options.blocksize, options.double_quant));
+    state->weight = Tensor();
+    store.remove(module + ".weight");
+  }
+}
+
+void dequantize_linears(const ParameterStore& store, DType dtype) {
+  autograd::NoGradGuard no_grad;
+  for (const auto& [module, state] : store.linears()) {
+    if (!state->quantized) continue;
+    state->weight = dequantize_4bit(*state->quantized, dtype);
+    state->quantized = nullptr;
+  }
 }
 
 Embedding::Embedding(const VarBuilder& vb, int64_t num_embeddings, int64_t dim)

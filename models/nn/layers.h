@@ -1,5 +1,6 @@
 // The building blocks models are assembled from, each loading its parameters by HF name from a VarBuilder.
-// Linear is where adapters plug in (models/peft attaches LoRA through LinearState) and quantised weights later.
+// Linear is where adapters plug in (models/peft attaches LoRA through LinearState) and where a frozen 4-bit weight
+// (QLoRA) replaces the dense one.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -7,6 +8,7 @@
 
 #include "models/nn/var_builder.h"
 #include "runtime/core/tensor.h"
+#include "runtime/ops/quant.h"
 
 namespace glint::nn {
 
@@ -29,14 +31,32 @@ class Linear {
   Linear(const VarBuilder& vb, int64_t in_features, int64_t out_features, bool bias);
   // Shares existing parameters (tied lm_head); not registered, so adapters never target it.
   explicit Linear(Tensor weight, Tensor bias = {})
-      : state_(std::make_shared<LinearState>(LinearState{std::move(weight), std::move(bias), nullptr})) {}
+      : state_(std::make_shared<LinearState>(LinearState{std::move(weight), std::move(bias), nullptr, nullptr})) {}
   Tensor forward(const Tensor& x) const;  // (..., in) -> (..., out)
   // The weight forward multiplies by: the layer's own, or what an adapter puts in its place (LinearAdapter::weight).
-  Tensor weight() const { return state_->adapter ? state_->adapter->weight(state_->weight) : state_->weight; }
+  // An error for a 4-bit layer, which has no dense weight.
+  Tensor weight() const;
 
  private:
   std::shared_ptr<LinearState> state_ = std::make_shared<LinearState>();
 };
+
+// The base product of a Linear without its adapter: x W^T + b, or linear_4bit when the weight is 4-bit. `weight`
+// and `bias` stand in for the state's own (an adapter's saved copy); an undefined weight means the state's.
+Tensor base_linear(const LinearState& state, const Tensor& x, const Tensor& weight, const Tensor& bias);
+
+// How Linear weights are quantised at load time (transformers' BitsAndBytesConfig(load_in_4bit=True)).
+struct Quant4Options {
+  Quant4Type type = Quant4Type::nf4;  // bnb_4bit_quant_type
+  int64_t blocksize = 64;
+  bool double_quant = false;  // bnb_4bit_use_double_quant
+};
+// Replaces the weight of every registered Linear except lm_head (which transformers keeps dense) by a frozen
+// 4-bit one, layer by layer, and drops the dense weight from `store` so its memory goes.
+void quantize_linears(ParameterStore& store, const Quant4Options& options);
+// Puts dense weights, dequantised to `dtype`, back in place of every 4-bit one in the layers (peft merges adapters
+// into the dequantised base this way). The store, which a loaded model only exposes read-only, does not list them.
+void dequantize_linears(const ParameterStore& store, DType dtype);
 
 // nn.Embedding: rows of weight (num_embeddings, dim) picked by ids.
 class Embedding {

@@ -86,6 +86,10 @@ const Tensor& ParameterStore::at(const std::string& name) const {
   fail("nn", "no parameter '", name, "'");
 }
 
+void ParameterStore::remove(const std::string& name) {
+  std::erase_if(entries_, [&](const auto& e) { return e.first == name; });
+}
+
 void ParameterStore::add_linear(const std::string& name, std::shared_ptr<LinearState> linear) {
   linears_.emplace_back(name, std::move(linear));
 }

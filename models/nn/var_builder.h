@@ -10,6 +10,10 @@
 #include "models/device_map.h"
 #include "runtime/core/tensor.h"
 
+namespace glint {
+struct QuantizedTensor;  // runtime/ops/quant.h
+}  // namespace glint
+
 namespace glint::io {
 class Checkpoint;
 struct GgufModel;
@@ -24,6 +28,8 @@ class LinearAdapter;  // models/nn/layers.h
 struct LinearState {
   Tensor weight, bias;
   std::shared_ptr<LinearAdapter> adapter;  // null: plain x W^T + b
+  // A frozen 4-bit weight (QLoRA) in place of `weight`, which is then undefined; forward is linear_4bit.
+  std::shared_ptr<const QuantizedTensor> quantized = nullptr;
 };
 
 // A store of named tensors.
@@ -44,6 +50,8 @@ class ParameterStore {
   const std::vector<std::pair<std::string, Tensor>>& entries() const { return entries_; }
   // The parameter `name`; "[nn] no parameter 'x'" otherwise.
   const Tensor& at(const std::string& name) const;
+  // Drops parameter `name` (a weight replaced by a 4-bit one), so the store no longer keeps it alive.
+  void remove(const std::string& name);
   // Linear layers by module name ("model.layers.0.self_attn.q_proj"), in load order.
   void add_linear(const std::string& name, std::shared_ptr<LinearState> linear);
   const std::vector<std::pair<std::string, std::shared_ptr<LinearState>>>& linears() const { return linears_; }

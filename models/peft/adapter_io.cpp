@@ -166,22 +166,22 @@ void LoraModel::load_adapter(const std::string& dir, const std::string& name, bo
 void LoraModel::fill_from(const io::Checkpoint& file, const std::string& weights_path, const std::string& name,
                           const LoraConfig& config) {
   std::set<std::string> unused(file.names().begin(), file.names().end());
-  auto take = [&](const std::string& key, const Tensor& like, const Shape& shape) {
+  auto take = [&](const std::string& key, const LoraLayer::BaseInfo& like, const Shape& shape) {
     GLINT_CHECK(unused.erase(key), "peft", weights_path, ": '", key, "' is missing");
-    Tensor t = file.tensor(key, like.device(), like.dtype());
+    Tensor t = file.tensor(key, like.device, like.dtype);
     GLINT_CHECK(t.shape() == shape, "peft", weights_path, ": '", key, "' has shape ", shape_str(t.shape()),
                 ", expected ", shape_str(shape));
     return t;
   };
   for (auto& [module, a] : attach(name, config)) {
     const std::string prefix = "base_model.model." + module;
-    const Tensor w = layers_.at(module)->base_weight();
+    const LoraLayer::BaseInfo w = layers_.at(module)->base_info();
     if (a->saved_weight.defined()) {
-      a->saved_weight = take(prefix + ".weight", w, w.shape());
+      a->saved_weight = take(prefix + ".weight", w, w.shape);
       if (a->saved_bias.defined()) a->saved_bias = take(prefix + ".bias", w, a->saved_bias.shape());
     } else {
-      a->lora_A = take(prefix + ".lora_A.weight", w, {config.r, w.dim(1)});
-      a->lora_B = take(prefix + ".lora_B.weight", w, {w.dim(0), config.r});
+      a->lora_A = take(prefix + ".lora_A.weight", w, {config.r, w.shape[1]});
+      a->lora_B = take(prefix + ".lora_B.weight", w, {w.shape[0], config.r});
     }
   }
   GLINT_CHECK(unused.empty(), "peft", weights_path, ": '", *unused.begin(),

@@ -82,13 +82,13 @@ bool LoraConfig::targets(const std::string& module) const {
 bool LoraConfig::saves(const std::string& module) const { return matches_name(modules_to_save, module); }
 
 Tensor LoraLayer::forward(const Tensor& x, const Tensor& weight, const Tensor& bias) const {
-  if (!enabled_) return linear(x, weight, bias);
+  if (!enabled_) return nn::base_linear(base(), x, weight, bias);
   Tensor w = weight, b = bias;
   for (const std::string& name : active_) {
     const Adapter& a = adapters_.at(name);
     if (a.saved_weight.defined()) w = a.saved_weight, b = a.saved_bias;
   }
-  Tensor y = linear(x, w, b);
+  Tensor y = nn::base_linear(base(), x, w, b);  // linear_4bit on a QLoRA base, whose gradient reaches x
   for (const std::string& name : active_) {
     const Adapter& a = adapters_.at(name);
     if (!a.lora_A.defined() || a.merged) continue;
@@ -116,9 +116,17 @@ nn::LinearState& LoraLayer::base() const {
   return *state;
 }
 
+LoraLayer::BaseInfo LoraLayer::base_info() const {
+  const nn::LinearState& s = base();
+  if (s.quantized) return {s.quantized->shape(), s.quantized->state.dtype, s.quantized->device()};
+  return {s.weight.shape(), s.weight.dtype(), s.weight.device()};
+}
+
 void LoraLayer::merge(const std::string& name) {
   Adapter& a = adapters_.at(name);
   if (a.merged || !a.lora_A.defined()) return;
+  GLINT_CHECK(!base().quantized, "peft", "cannot merge adapter '", name,
+              "' into a 4-bit layer; dequantise the base first (nn::dequantize_linears), as peft does");
   autograd::NoGradGuard no_grad;
   Tensor& w = base().weight;
   w.copy_from(w.to(DType::f32) + matmul(a.lora_B.to(DType::f32), a.lora_A.to(DType::f32)) * a.scale);
@@ -161,6 +169,8 @@ std::vector<std::pair<std::string, LoraLayer::Adapter*>> LoraModel::attach(const
   std::vector<std::string> unmatched_saves = config.modules_to_save;
   for (const auto& [module, state] : model_.parameters().linears()) {
     if (!config.saves(module) && !config.targets(module)) continue;
+    GLINT_CHECK(!config.saves(module) || !state->quantized, "peft", "adapter '", name, "': modules_to_save '", module,
+                "' is a 4-bit layer; it cannot be trained whole");
     std::erase_if(unmatched_saves, [&](const std::string& n) { return matches_name({n}, module); });
     chosen.emplace_back(module, state);
   }
@@ -190,15 +200,14 @@ void LoraModel::add_adapter(const std::string& name, const LoraConfig& config, u
       if (a->saved_bias.defined()) a->saved_bias = a->saved_bias.clone();
       continue;
     }
-    const Tensor w = layers_.at(module)->base_weight();
+    const auto [shape, dt, dev] = layers_.at(module)->base_info();
     const std::string prefix = "base_model.model." + module;
-    const int64_t out = w.dim(0), in = w.dim(1);
+    const int64_t out = shape[0], in = shape[1];
     Rng rng_a(seed, prefix + ".lora_A"), rng_b(seed, prefix + ".lora_B");
-    a->lora_A = config.init == LoraInit::gaussian
-                    ? normal({config.r, in}, 1.0 / double(config.r), rng_a, w.dtype(), w.device())
-                    : kaiming_uniform({config.r, in}, rng_a, w.dtype(), w.device());
-    a->lora_B = config.init == LoraInit::random ? kaiming_uniform({out, config.r}, rng_b, w.dtype(), w.device())
-                                                : zeros({out, config.r}, w.dtype(), w.device());
+    a->lora_A = config.init == LoraInit::gaussian ? normal({config.r, in}, 1.0 / double(config.r), rng_a, dt, dev)
+                                                  : kaiming_uniform({config.r, in}, rng_a, dt, dev);
+    a->lora_B = config.init == LoraInit::random ? kaiming_uniform({out, config.r}, rng_b, dt, dev)
+                                                : zeros({out, config.r}, dt, dev);
   }
   make_trainable(name);
 }

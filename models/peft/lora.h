@@ -1,6 +1,7 @@
 // LoRA (Hu et al. 2021) as Hugging Face peft does it: a frozen Linear y = x W^T + b gains, per named adapter, a
 // low-rank update dropout(x) A^T B^T * scale with A (r, in) and B (out, r), scale = lora_alpha / r (lora_alpha /
-// sqrt(r) with rsLoRA). Adapters attach to a model's nn::Linear layers by module name through the ParameterStore,
+// sqrt(r) with rsLoRA). On a 4-bit base (QLoRA: nn::quantize_linears) the frozen product is linear_4bit, through
+// which gradients reach the adapters; merging needs the dequantised base (nn::dequantize_linears). Adapters attach to a model's nn::Linear layers by module name through the ParameterStore,
 // so no model forks for them. Files are peft's adapter_config.json + adapter_model.safetensors (adapter_io.cpp).
 #pragma once
 #include <cstdint>
@@ -76,6 +77,14 @@ class LoraLayer final : public nn::LinearAdapter {
   void set_enabled(bool on) { enabled_ = on; }
   void set_training(bool on) { training_ = on; }
   const Tensor& base_weight() const { return base().weight; }
+  // The base weight's shape, dtype and device, dense or 4-bit (a 4-bit base's dtype is the one it was quantised
+  // from, its compute dtype): what adapter tensors on this layer are made to fit.
+  struct BaseInfo {
+    Shape shape;
+    DType dtype;
+    Device device;
+  };
+  BaseInfo base_info() const;
   // Takes this adapter off its Linear, which computes x W^T + b again.
   void detach() { base().adapter = nullptr; }
   // W += scale * B A (in place, so every holder of the weight sees it); unmerge subtracts it again.

@@ -5,7 +5,9 @@
 #include <cmath>
 #include <vector>
 
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/reduce.h"
 
 namespace glint {
 namespace {
@@ -352,7 +354,9 @@ Tensor dequantize_4bit(const QuantizedTensor& q, std::optional<DType> dtype) {
   return out;
 }
 
-Tensor linear_4bit(const Tensor& x, const QuantizedTensor& w, const Tensor& bias) {
+namespace {
+
+Tensor linear_4bit_forward(const Tensor& x, const QuantizedTensor& w, const Tensor& bias) {
   validate_4bit(w, "linear_4bit");
   GLINT_CHECK(x.defined() && is_floating(x.dtype()), "linear_4bit", "x must be f32, f16 or bf16");
   GLINT_CHECK(x.device() == w.device(), "linear_4bit", "x on ", x.device().str(), ", weight on ", w.device().str());
@@ -375,6 +379,47 @@ Tensor linear_4bit(const Tensor& x, const QuantizedTensor& w, const Tensor& bias
   Tensor y = Tensor::empty({m, out_f}, x.dtype(), x.device());
   linear_4bit_kernel(x.device(), x.contiguous().reshape({m, in_f}), w, bias.defined() ? bias.contiguous() : bias, y);
   return y.reshape(result);
+}
+
+}  // namespace
+
+Tensor linear_4bit(const Tensor& x, const QuantizedTensor& w, const Tensor& bias) {
+  if (!autograd::needs_grad({x, bias})) return linear_4bit_forward(x, w, bias);
+  Tensor out;
+  {
+    autograd::NoGradGuard no_grad;
+    out = linear_4bit_forward(x, w, bias);
+  }
+  const bool need_x = x.requires_grad(), need_b = bias.requires_grad();
+  // The weight is frozen: the graph keeps only its (shared, already resident) packed tensors.
+  autograd::record("linear_4bit", out, {x, bias}, [w, need_x, need_b](const Tensor& g) {
+    autograd::Grads grads(2);
+    if (need_x) grads[0] = linear_4bit_grad_input(g, w);
+    if (need_b) grads[1] = sum(g.reshape({-1, w.shape()[0]}), 0);
+    return grads;
+  });
+  return out;
+}
+
+Tensor linear_4bit_grad_input(const Tensor& g, const QuantizedTensor& w) {
+  validate_4bit(w, "linear_4bit_grad_input");
+  GLINT_CHECK(g.defined() && is_floating(g.dtype()), "linear_4bit_grad_input", "grad_y must be f32, f16 or bf16");
+  GLINT_CHECK(g.device() == w.device(), "linear_4bit_grad_input", "grad_y on ", g.device().str(), ", weight on ",
+              w.device().str());
+  GLINT_CHECK(w.shape().size() == 2, "linear_4bit_grad_input", "weight must be 2-D (out, in), got ",
+              shape_str(w.shape()));
+  GLINT_CHECK(g.ndim() >= 1, "linear_4bit_grad_input", "grad_y must have at least 1 dimension");
+  const int64_t out_f = w.shape()[0], in_f = w.shape()[1];
+  GLINT_CHECK(g.dim(-1) == out_f, "linear_4bit_grad_input", "grad_y ", shape_str(g.shape()), " has ", g.dim(-1),
+              " features but weight ", shape_str(w.shape()), " gives ", out_f);
+  Shape result(g.shape().begin(), g.shape().end() - 1);
+  result.push_back(in_f);
+  if (numel_of(result) == 0) return Tensor::empty(result, g.dtype(), g.device());
+  if (out_f == 0) return zeros(result, g.dtype(), g.device());
+  const int64_t m = g.numel() / out_f;
+  Tensor gx = Tensor::empty({m, in_f}, g.dtype(), g.device());
+  linear_4bit_grad_input_kernel(g.device(), g.contiguous().reshape({m, out_f}), w, gx);
+  return gx.reshape(result);
 }
 
 }  // namespace glint

@@ -70,8 +70,12 @@ Tensor absmax_f32(const QuantState& state);
 // bitsandbytes' dequantize_4bit: code[index] * absmax in f32, rounded once to `dtype` (default: the original).
 Tensor dequantize_4bit(const QuantizedTensor& q, std::optional<DType> dtype = {});
 // nn.Linear with a 4-bit weight: x (..., in) @ dequantize(weight (out, in))^T + bias (out), in x's dtype with f32
-// accumulation. The weight is dequantised piece by piece inside the kernels, never whole.
+// accumulation. The weight is dequantised piece by piece inside the kernels, never whole. Differentiable with
+// respect to x and bias (the weight is frozen, as in QLoRA): grad_x = grad_y @ W through linear_4bit_grad_input.
 Tensor linear_4bit(const Tensor& x, const QuantizedTensor& weight, const Tensor& bias = {});
+// grad_y (..., out) @ dequantize(weight (out, in)) -> (..., in), in grad_y's dtype with f32 accumulation: the input
+// gradient of linear_4bit, dequantising the weight tile by tile as the forward does.
+Tensor linear_4bit_grad_input(const Tensor& grad_y, const QuantizedTensor& weight);
 
 // out (contiguous, q.state.shape, a float dtype) = dequantize(q). q is valid and on out's device.
 inline OpTable<void(const QuantizedTensor& q, const Tensor& out)> dequantize_4bit_kernel("dequantize_4bit");
@@ -79,5 +83,8 @@ inline OpTable<void(const QuantizedTensor& q, const Tensor& out)> dequantize_4bi
 // contiguous (N) of that dtype; everything on one device; M, N, K > 0.
 inline OpTable<void(const Tensor& x, const QuantizedTensor& w, const Tensor& bias, const Tensor& y)> linear_4bit_kernel(
     "linear_4bit");
+// gx (M, K) = g (M, N) @ dequantize(w (N, K)). g and gx contiguous, one float dtype, one device; M, N, K > 0.
+inline OpTable<void(const Tensor& g, const QuantizedTensor& w, const Tensor& gx)> linear_4bit_grad_input_kernel(
+    "linear_4bit_grad_input");
 
 }  // namespace glint

@@ -1,6 +1,7 @@
 // Vulkan 4-bit kernels: dequantize_4bit (kernels/dequantize_4bit.comp) and linear_4bit, which reads the packed
 // weight inside the kernels: the matrix-vector kernel (kernels/linear_4bit_matvec.comp) for up to kMatvecRows
-// rows of x, the tiled GEMM that dequantises tiles into shared memory (kernels/linear_4bit.comp) otherwise.
+// rows of x, the tiled GEMM that dequantises tiles into shared memory (kernels/linear_4bit.comp) otherwise; its
+// transposed variant computes linear_4bit_grad_input (g @ W) the same way.
 #include "runtime/ops/quant.h"
 
 #include <algorithm>
@@ -77,8 +78,25 @@ void linear_4bit_vulkan(const Tensor& x, const QuantizedTensor& q, const Tensor&
   }
 }
 
+void linear_4bit_grad_input_vulkan(const Tensor& g, const QuantizedTensor& q, const Tensor& gx) {
+  // In the kernel's terms the output gx is (M, N = in) and the reduction runs over K = out.
+  const int64_t m = g.dim(0), out_f = g.dim(1), in_f = gx.dim(1);
+  Quant4Params p = weight_params(q);
+  p.x = address(g), p.y = address(gx);
+  p.m = u32(m, "rows"), p.n = u32(in_f, "columns"), p.k = u32(out_f, "features");
+  u32(out_f * in_f, "weight size");
+  u32(m * std::max(out_f, in_f), "activation size");
+  const QuantState& s = q.state;
+  const Grid grid{uint32_t((in_f + 63) / 64), uint32_t((m + 63) / 64), 1};
+  GLINT_CHECK(grid.x <= kMaxGroups && grid.y <= kMaxGroups, "linear_4bit_grad_input", "a ", m, "x", in_f,
+              " product exceeds the workgroup grid");
+  dispatch("linear_4bit_t_" + std::string(dtype_name(g.dtype())), p, grid,
+           {g, q.packed, s.absmax, s.code, s.nested_absmax, s.nested_code}, {gx});
+}
+
 const OpRegistration reg_dequant(dequantize_4bit_kernel, DeviceKind::vulkan, dequantize_vulkan);
 const OpRegistration reg_linear(linear_4bit_kernel, DeviceKind::vulkan, linear_4bit_vulkan);
+const OpRegistration reg_grad_input(linear_4bit_grad_input_kernel, DeviceKind::vulkan, linear_4bit_grad_input_vulkan);
 
 }  // namespace
 }  // namespace glint::vk

@@ -259,6 +259,70 @@ TEST(QuantLinear, BatchedStridedNoBias) {
   check_linear({40}, 11, DType::f32, Quant4Type::nf4, false, 64, false, true);  // a 1-D x
 }
 
+// g @ dequantize(w) in double (linear_4bit's input gradient), with the magnitudes of its terms.
+Ref reference_grad_input(const Tensor& g, const QuantizedTensor& w) {
+  const int64_t n = w.shape()[0], k = w.shape()[1], m = g.numel() / n;
+  const std::vector<float> gv = g.to(Device::cpu()).to_f32();
+  const std::vector<float> wv = dequantize_4bit(w.to(Device::cpu()), DType::f32).to_f32();
+  Ref r;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t l = 0; l < k; ++l) {
+      double s = 0, mag = 0;
+      for (int64_t j = 0; j < n; ++j) {
+        const double p = double(gv[size_t(i * n + j)]) * wv[size_t(j * k + l)];
+        s += p, mag += std::fabs(p);
+      }
+      r.value.push_back(s), r.magnitude.push_back(mag);
+    }
+  return r;
+}
+
+// linear_4bit's backward on every device: x.grad = g @ W against the double reference, bias.grad = g summed
+// over rows; the weight stays frozen.
+void check_backward(const Shape& xshape, int64_t n, DType dt, Quant4Type type, bool dq, int64_t blocksize) {
+  const int64_t k = xshape.back();
+  SCOPED_TRACE("x " + shape_str(xshape) + " n " + std::to_string(n) + " " + std::string(dtype_name(dt)) + " " +
+               std::string(quant4_name(type)) + (dq ? " dq" : "") + " b" + std::to_string(blocksize));
+  const QuantizedTensor w = quantize_4bit(rand({n, k}, DType::f32, Device::cpu(), 7), type, blocksize, dq);
+  Shape gshape = xshape;
+  gshape.back() = n;
+  const Tensor x = rand(xshape, dt, Device::cpu(), 3), bias = rand({n}, dt, Device::cpu(), 5);
+  const Tensor g = rand(gshape, dt, Device::cpu(), 11);
+  const Ref want = reference_grad_input(g, w);
+  const std::vector<float> gv = g.to_f32();
+  for (Device d : test_devices()) {
+    EXPECT_TRUE(matches(linear_4bit_grad_input(g.to(d), w.to(d)), want, n)) << "direct on " << d.str();
+    Tensor xd = x.to(d), bd = bias.to(d);
+    xd.requires_grad_(), bd.requires_grad_();
+    linear_4bit(xd, w.to(d), bd).backward(g.to(d));
+    ASSERT_TRUE(xd.grad().defined() && bd.grad().defined()) << "on " << d.str();
+    EXPECT_EQ(xd.grad().shape(), xshape);
+    EXPECT_TRUE(matches(xd.grad(), want, n)) << "x.grad on " << d.str();
+    const std::vector<float> gb = bd.grad().to(Device::cpu()).to_f32();
+    for (int64_t j = 0; j < n; ++j) {
+      double s = 0;
+      for (size_t i = size_t(j); i < gv.size(); i += size_t(n)) s += gv[i];
+      EXPECT_NEAR(gb[size_t(j)], s, 1e-5 * double(gv.size()) + std::fabs(s) * unit_roundoff(dt) * 4)
+          << "bias.grad " << j << " on " << d.str();
+    }
+  }
+}
+
+TEST(QuantLinear, BackwardThroughFrozenWeight) {
+  for (const auto& [m, n, k] : std::vector<std::tuple<int64_t, int64_t, int64_t>>{
+           {1, 33, 64}, {9, 17, 70}, {70, 40, 129}, {5, 96, 33}})
+    check_backward({m, k}, n, DType::f32, Quant4Type::nf4, m % 2 == 1, 64);
+  check_backward({3, 4100}, 300, DType::f32, Quant4Type::nf4, true, 64);  // CPU: several panels of weight rows
+  check_backward({2, 3, 96}, 19, DType::f16, Quant4Type::fp4, false, 32);
+  check_backward({20, 96}, 19, DType::bf16, Quant4Type::nf4, true, 128);
+}
+
+TEST(QuantErrors, GradInputBadInput) {
+  const QuantizedTensor q = quantize_4bit(rand({8, 64}), Quant4Type::nf4);
+  EXPECT_GLINT_ERROR(linear_4bit_grad_input(rand({2, 7}), q), "[linear_4bit_grad_input] grad_y (2,7) has 7 features");
+  EXPECT_GLINT_ERROR(linear_4bit_grad_input(Tensor(), q), "[linear_4bit_grad_input] grad_y must be f32");
+}
+
 TEST(QuantLinear, BytesPerParameter) {
   const QuantizedTensor q = quantize_4bit(rand({1024, 1024}), Quant4Type::nf4, 64, true);
   EXPECT_LE(double(q.nbytes()) / double(1024 * 1024), 0.52);

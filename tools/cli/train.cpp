@@ -4,14 +4,18 @@
 //   glint train lm --config models/default/config.json --tokenizer models/default --data data/kjv/kjv.jsonl \
 //       --text-template '{book} {chapter}:{verse} {text}\n' --seq-len 128 --output runs/kjv
 //   glint train sft --model M --data chat.jsonl --output runs/sft [--completion-only-loss] [--assistant-only-loss]
+//       [--lora-r 16 --lora-alpha 32 --target-modules all-linear [--load-in-4bit]]   (LoRA / QLoRA: the output
+//       folder gets peft's adapter_config.json + adapter_model.safetensors)
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "models/auto.h"
+#include "models/peft/lora.h"
 #include "runtime/io/config.h"
 #include "runtime/io/hub.h"
 #include "tools/cli/commands.h"
@@ -40,6 +44,11 @@ struct TrainFlags {
   // sft
   std::string model;
   train::SftOptions sft;
+  // sft with LoRA (lora_r > 0) and QLoRA (load_in_4bit)
+  int64_t lora_r = 0;
+  double lora_alpha = 0, lora_dropout = 0;
+  std::string target_modules = "all-linear";
+  bool load_in_4bit = false;
 };
 
 void add_common(CLI::App* cmd, TrainFlags& f) {
@@ -120,12 +129,14 @@ std::pair<std::vector<train::TokenizedRow>, std::vector<train::TokenizedRow>> sp
   return {std::move(tr), std::move(ev)};
 }
 
-void report(const train::TrainResult& r, const train::TrainingArguments& a) {
+void report(const train::TrainResult& r, const train::TrainingArguments& a, bool adapter = false) {
   std::printf("%s at step %lld: loss %.4f", r.interrupted ? "interrupted" : "finished", (long long)r.global_step,
               r.last_loss);
   if (r.eval_loss) std::printf(", eval loss %.4f (perplexity %.2f)", *r.eval_loss, std::exp(*r.eval_loss));
   std::printf("\n%s: metrics.jsonl, loss.svg%s\n", a.output_dir.c_str(),
-              r.interrupted ? ", a checkpoint to --resume from" : ", model.safetensors, config.json");
+              r.interrupted ? ", a checkpoint to --resume from"
+              : adapter     ? ", adapter_config.json, adapter_model.safetensors"
+                            : ", model.safetensors, config.json");
 }
 
 void copy_tokenizer(const std::string& from, const std::string& to) {
@@ -185,15 +196,40 @@ void run_sft(const TrainFlags& f) {
   auto [train_rows, eval_rows] = split(std::move(rows), f.eval_fraction, args.seed);
   ModelLoadOptions lo;
   lo.device = device_of(args);
-  lo.dtype = DType::f32;  // f32 master weights
+  lo.dtype = DType::f32;  // f32 master weights (the compute dtype of a 4-bit base)
+  GLINT_CHECK(!f.load_in_4bit || f.lora_r > 0, "train", "--load-in-4bit trains a LoRA adapter: give --lora-r");
+  lo.load_in_4bit = f.load_in_4bit;
   auto model = AutoModelForCausalLM::from_pretrained(path, lo);
   const io::JsonFile config = io::load_json((fs::path(path) / "config.json").string());
   const std::optional<uint32_t> pad =
       tok.config().pad_token ? tok.token_to_id(*tok.config().pad_token) : std::optional<uint32_t>();
-  train::Trainer trainer(*model, args, std::move(train_rows), std::move(eval_rows), config.json, pad ? *pad : 0);
+  std::unique_ptr<peft::LoraModel> lora;
+  std::optional<train::TrainableParameters> trainable;
+  if (f.lora_r > 0) {
+    lora = std::make_unique<peft::LoraModel>(*model);
+    peft::LoraConfig lc;
+    lc.r = f.lora_r;
+    lc.lora_alpha = f.lora_alpha > 0 ? f.lora_alpha : double(f.lora_r);  // peft's default alpha is 8 at r 8
+    lc.lora_dropout = f.lora_dropout;
+    lc.base_model_name_or_path = f.model;
+    if (f.target_modules == "all-linear") {
+      lc.all_linear = true;
+    } else {
+      std::stringstream names(f.target_modules);
+      for (std::string n; std::getline(names, n, ',');)
+        if (!n.empty()) lc.target_names.push_back(n);
+    }
+    lora->add_adapter("default", lc, args.seed);
+    lora->train();
+    trainable = train::TrainableParameters{lora->parameters("default"), [&lora](const std::string& dir) {
+                                             lora->save_adapter(dir);
+                                           }};
+  }
+  train::Trainer trainer(*model, args, std::move(train_rows), std::move(eval_rows), config.json, pad ? *pad : 0,
+                         std::move(trainable));
   const train::TrainResult r = trainer.train(f.resume);
   if (!r.interrupted) copy_tokenizer(path, args.output_dir);
-  report(r, args);
+  report(r, args, lora != nullptr);
 }
 
 void add_train_command(CLI::App& app) {
@@ -221,6 +257,12 @@ void add_train_command(CLI::App& app) {
                     "messages data: loss on assistant turns only");
   sft_cmd->add_flag("--packing", sft->packing,
                     "Pack whole examples into --seq-len rows; attention and positions stay within each example");
+  sft_cmd->add_option("--lora-r", sft->lora_r, "Train a LoRA adapter of this rank instead of the whole model");
+  sft_cmd->add_option("--lora-alpha", sft->lora_alpha, "LoRA scale numerator (default: r)");
+  sft_cmd->add_option("--lora-dropout", sft->lora_dropout, "Dropout on the adapter's input while training");
+  sft_cmd->add_option("--target-modules", sft->target_modules,
+                      "all-linear (every Linear but lm_head, the default) or names: q_proj,v_proj");
+  sft_cmd->add_flag("--load-in-4bit", sft->load_in_4bit, "QLoRA: the base's Linear layers as frozen NF4");
   add_common(sft_cmd, *sft);
   sft_cmd->callback([sft] { run_sft(*sft); });
 }

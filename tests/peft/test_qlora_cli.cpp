@@ -1,0 +1,143 @@
+// `glint train sft --lora-r ... [--load-in-4bit]` end to end on tiny-chat: only the adapter trains, the eval loss
+// falls, and the output folder holds peft's adapter files, which load back onto the base (4-bit or dense);
+// `glint quantize` writes a bnb-4bit folder.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "models/auto.h"
+#include "models/peft/lora.h"
+#include "runtime/autograd/autograd.h"
+#include "runtime/io/checkpoint.h"
+#include "tests/harness.h"
+#include "tests/io/io_test_util.h"
+#include "tests/models/json_fixture.h"
+
+namespace glint::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kData = fs::path(__FILE__).parent_path() / "../data";
+
+fs::path glint_binary() {
+  const fs::path p = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "glint";
+  return fs::exists(p) ? p : fs::path();
+}
+
+// Runs `cmd` with stderr folded in and returns its output and exit status.
+std::pair<std::string, int> run(const std::string& cmd) {
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  return {out, WEXITSTATUS(pclose(p))};
+}
+
+// The eval_loss values of metrics.jsonl in order.
+std::vector<double> eval_losses(const fs::path& metrics) {
+  std::ifstream in(metrics);
+  std::vector<double> out;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json j = nlohmann::json::parse(line);
+    if (j.contains("eval_loss")) out.push_back(j["eval_loss"].get<double>());
+  }
+  return out;
+}
+
+TEST(QLoraCli, TrainSftWritesAnAdapterAndLowersEvalLoss) {
+  const fs::path glint = glint_binary();
+  if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
+  const TempDir tmp;
+  const fs::path chat = kData / "models" / "tiny-chat";
+  for (bool four_bit : {true, false}) {
+    SCOPED_TRACE(four_bit ? "QLoRA" : "LoRA");
+    const std::string out_dir = tmp / (four_bit ? "qlora" : "lora");
+    const std::string cmd = glint.string() + " train sft --model " + chat.string() + " --data " +
+                            (kData / "training" / "verses.jsonl").string() +
+                            " --text-column text --output " + out_dir +
+                            " --device cpu --max-steps 24 --batch-size 8 --lr 5e-3 --seq-len 48 --eval-fraction 0.1"
+                            " --eval-steps 4 --logging-steps 4 --lora-r 8 --lora-alpha 16 --target-modules all-linear" +
+                            (four_bit ? " --load-in-4bit" : "");
+    const auto [out, rc] = run(cmd);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_TRUE(fs::exists(fs::path(out_dir) / "adapter_config.json"));
+    EXPECT_TRUE(fs::exists(fs::path(out_dir) / "adapter_model.safetensors"));
+    EXPECT_FALSE(fs::exists(fs::path(out_dir) / "model.safetensors"));
+    const std::vector<double> evals = eval_losses(fs::path(out_dir) / "metrics.jsonl");
+    ASSERT_GE(evals.size(), 2u);
+    std::printf("[qlora-cli] %s eval loss %.4f (step 4) -> %.4f (step 24)\n", four_bit ? "QLoRA" : "LoRA ",
+                evals.front(), evals.back());
+    EXPECT_LT(evals.back(), evals.front());
+
+    ModelLoadOptions opts;
+    opts.device = Device::cpu();
+    opts.load_in_4bit = four_bit;
+    auto model = AutoModelForCausalLM::from_pretrained(chat.string(), opts);
+    peft::LoraModel lora(*model);
+    lora.load_adapter(out_dir);
+    EXPECT_EQ(lora.config("default").r, 8);
+    EXPECT_TRUE(lora.config("default").all_linear);
+    EXPECT_EQ(lora.parameters("default").size(), 2u * 7 * 2);
+  }
+  const auto [out, rc] = run(glint.string() + " train sft --model " + chat.string() + " --data " +
+                             (kData / "training" / "verses.jsonl").string() + " --output " + tmp / "x" +
+                             " --load-in-4bit");
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("give --lora-r"), std::string::npos) << out;
+}
+
+// `glint quantize` writes transformers' bnb-4bit layout: the keys bitsandbytes saves, transformers'
+// quantization_config, and packed weights identical to loading the dense model with load_in_4bit.
+TEST(QuantizeCli, WritesABnb4bitFolderThatLoadsAsTheFourBitModel) {
+  const fs::path glint = glint_binary();
+  if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
+  const TempDir tmp;
+  const fs::path llama = kData / "models" / "llama";
+  auto [out, rc] = run(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4 --double-quant");
+  ASSERT_EQ(rc, 0) << out;
+  const nlohmann::json config = read_fixture(tmp.path() / "q" / "config.json");
+  EXPECT_EQ(config["quantization_config"]["quant_method"], "bitsandbytes");
+  EXPECT_EQ(config["quantization_config"]["bnb_4bit_quant_type"], "nf4");
+  EXPECT_EQ(config["quantization_config"]["bnb_4bit_use_double_quant"], true);
+  const auto ckpt = io::Checkpoint::open((tmp.path() / "q" / "model.safetensors").string());
+  for (const char* key : {"model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.weight.absmax",
+                          "model.layers.0.self_attn.q_proj.weight.nested_absmax",
+                          "model.layers.0.self_attn.q_proj.weight.quant_map",
+                          "model.layers.1.mlp.down_proj.weight.quant_state.bitsandbytes__nf4", "lm_head.weight",
+                          "model.norm.weight"})
+    EXPECT_TRUE(ckpt->contains(key)) << key;
+  EXPECT_EQ(ckpt->tensor("model.layers.0.self_attn.q_proj.weight").dtype(), DType::u8);
+
+  ModelLoadOptions opts;
+  opts.device = Device::cpu();
+  auto loaded = AutoModelForCausalLM::from_pretrained(tmp / "q", opts);
+  opts.load_in_4bit = true;
+  opts.quant4.double_quant = true;
+  auto direct = AutoModelForCausalLM::from_pretrained(llama.string(), opts);
+  const auto& a = loaded->parameters().linears();
+  const auto& b = direct->parameters().linears();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].second->quantized != nullptr, b[i].second->quantized != nullptr) << a[i].first;
+    if (a[i].second->quantized) {
+      EXPECT_EQ(a[i].second->quantized->packed.to_vector<uint8_t>(), b[i].second->quantized->packed.to_vector<uint8_t>())
+          << a[i].first;
+    }
+  }
+  const Tensor ids = ids_tensor(read_fixture(llama / "fixture.json")["input_ids"], Device::cpu());
+  autograd::NoGradGuard no_grad;
+  EXPECT_LE(max_abs_diff(loaded->forward(ids, {}, {}, nullptr).to_f32(), direct->forward(ids, {}, {}, nullptr).to_f32()),
+            1e-6);
+
+  std::tie(out, rc) = run(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4");
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("not overwriting"), std::string::npos) << out;
+  std::tie(out, rc) = run(glint.string() + " quantize " + llama.string() + " " + tmp / "r");
+  EXPECT_EQ(rc, 1);
+  EXPECT_NE(out.find("exactly one of --nf4 and --fp4"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace glint::test
