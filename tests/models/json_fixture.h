@@ -45,6 +45,18 @@ inline std::vector<float> read_floats(const std::filesystem::path& file) {
 }
 
 // Largest |a - b| over both vectors (which must have the same size).
+// max |got - want| relative to max |want| over a tensor: the "relative" of the parity criteria (gradients and weights
+// of a training step against PyTorch).
+inline double relative_error(const Tensor& got, const Tensor& want) {
+  const std::vector<float> g = got.to_f32(), w = want.to_f32();
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < w.size(); ++i) {
+    diff = std::max(diff, double(std::fabs(g[i] - w[i])));
+    scale = std::max(scale, double(std::fabs(w[i])));
+  }
+  return scale > 0 ? diff / scale : diff;
+}
+
 inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
   double m = 0;

@@ -41,16 +41,6 @@ std::string read_text(const std::filesystem::path& p) {
   return s.str();
 }
 
-// max |got - want| / max |want|.
-double relative_error(const Tensor& got, const Tensor& want) {
-  const std::vector<float> g = got.to_f32(), w = want.to_f32();
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    diff = std::max(diff, double(std::fabs(g[i] - w[i])));
-    scale = std::max(scale, double(std::fabs(w[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
 
 class PeftAdapter : public ::testing::TestWithParam<std::string> {};
 

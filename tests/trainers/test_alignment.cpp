@@ -30,16 +30,6 @@ using namespace glint::train::alignment;
 
 std::filesystem::path alignment_dir() { return std::filesystem::path(__FILE__).parent_path() / "../data/alignment"; }
 
-// max |got - want| relative to max |want|, per tensor.
-double relative_error(const Tensor& got, const Tensor& want) {
-  const std::vector<float> g = got.to_f32(), w = want.to_f32();
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    diff = std::max(diff, double(std::fabs(g[i] - w[i])));
-    scale = std::max(scale, double(std::fabs(w[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
 
 Tensor floats(const nlohmann::json& v, Device device) {
   const std::vector<float> f = v.get<std::vector<float>>();

@@ -17,16 +17,6 @@ namespace {
 
 std::filesystem::path training_dir() { return std::filesystem::path(__FILE__).parent_path() / "../data/training"; }
 
-// max |got - want| relative to max |want|: the "1e-5 relative" of the acceptance criteria, per tensor.
-double relative_error(const Tensor& got, const Tensor& want) {
-  const std::vector<float> g = got.to_f32(), w = want.to_f32();
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    diff = std::max(diff, double(std::fabs(g[i] - w[i])));
-    scale = std::max(scale, double(std::fabs(w[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
 
 class TrainStep : public ::testing::TestWithParam<std::string> {};
 
