@@ -11,5 +11,8 @@ struct CommandRegistration {
   explicit CommandRegistration(AddCommand add);
 };
 void add_registered_commands(CLI::App& app);
+// The `train` subcommand that every trainer adds its method to (lm, sft, dpo, ...), made by whichever registers
+// first: registration order across files is not something to rely on.
+CLI::App* train_command(CLI::App& app);
 
 }  // namespace glint::cli

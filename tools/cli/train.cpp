@@ -233,8 +233,7 @@ void run_sft(const TrainFlags& f) {
 }
 
 void add_train_command(CLI::App& app) {
-  auto* train = app.add_subcommand("train", "Train a model: pretraining (lm) or supervised fine-tuning (sft)");
-  train->require_subcommand(1);
+  CLI::App* train = train_command(app);
 
   auto lm = std::make_shared<TrainFlags>();
   auto* lm_cmd = train->add_subcommand("lm", "Pretrain a causal LM from a config.json (random init) on text data");
@@ -270,4 +269,13 @@ void add_train_command(CLI::App& app) {
 const CommandRegistration reg(add_train_command);
 
 }  // namespace
+
+CLI::App* train_command(CLI::App& app) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App* s) { return s->get_name() == "train"; })) return sub;
+  CLI::App* train = app.add_subcommand("train", "Train a model: pretraining (lm), fine-tuning (sft), preference "
+                                                "and reward training (dpo, kto, orpo, simpo, reward)");
+  train->require_subcommand(1);
+  return train;
+}
+
 }  // namespace glint::cli

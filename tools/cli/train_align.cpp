@@ -205,12 +205,7 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
 }
 
 void add_train_align_commands(CLI::App& app) {
-  CLI::App* train = nullptr;
-  try {
-    train = app.get_subcommand("train");
-  } catch (const CLI::OptionNotFound&) {
-  }
-  GLINT_CHECK(train != nullptr, "cli", "the alignment trainers register under `train`, which is not registered yet");
+  CLI::App* train = train_command(app);
   add_method(train, "dpo", "Direct Preference Optimization (TRL's DPOTrainer) on prompt/chosen/rejected data");
   add_method(train, "orpo", "Odds Ratio Preference Optimization (no reference model)");
   add_method(train, "simpo", "SimPO: length-normalised preference loss with a target margin (no reference model)");
