@@ -30,24 +30,6 @@ struct Shape3 {
   bool weight_layout;  // b is W^T for W (N, K) row-major
 };
 
-bool has_flag(int argc, char** argv, const char* flag) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  return false;
-}
-
-const char* option(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0) return argv[i + 1];
-  return fallback;
-}
-
-double seconds(const std::function<void()>& fn) {
-  auto t0 = std::chrono::steady_clock::now();
-  fn();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // Uniform values in [-1, 1) exactly representable in dtype, as an f32 host tensor.
 Tensor random_matrix(int64_t rows, int64_t cols, uint64_t seed, DType dtype) {
   std::mt19937_64 rng(seed);
@@ -55,21 +37,6 @@ Tensor random_matrix(int64_t rows, int64_t cols, uint64_t seed, DType dtype) {
   std::vector<float> v(size_t(rows * cols));
   for (float& x : v) x = dist(rng);
   return Tensor::from_vector(v, {rows, cols}, DType::f32, Device::cpu()).to(dtype).to(DType::f32);
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-// max |got - want| / max |want|: the error relative to the result's scale (entries near zero carry no meaning).
-double max_rel_err(const std::vector<float>& got, const std::vector<float>& want) {
-  double err = 0, scale = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    err = std::max(err, double(std::fabs(got[i] - want[i])));
-    scale = std::max(scale, double(std::fabs(want[i])));
-  }
-  return err / scale;
 }
 
 void run_shape(Device dev, const Shape3& s, DType dtype) {

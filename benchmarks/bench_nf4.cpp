@@ -19,23 +19,6 @@
 namespace glint::bench {
 namespace {
 
-bool has_flag(int argc, char** argv, const char* flag) {
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], flag) == 0) return true;
-  return false;
-}
-
-// Largest |a - b| over max |b|.
-double rel_error(const Tensor& a, const Tensor& b) {
-  const std::vector<float> va = a.to(Device::cpu()).to_f32(), vb = b.to(Device::cpu()).to_f32();
-  double num = 0, den = 0;
-  for (size_t i = 0; i < va.size(); ++i) {
-    num = std::max(num, double(std::fabs(va[i] - vb[i])));
-    den = std::max(den, double(std::fabs(vb[i])));
-  }
-  return num / std::max(den, 1e-30);
-}
-
 Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype, Device device) {
   std::vector<float> v(size_t(numel_of(shape)));
   uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
@@ -53,7 +36,7 @@ void run(Device dev, int64_t n, int64_t k) {
   for (int64_t m : {int64_t(1), int64_t(32)}) {
     const Tensor x = random_tensor({m, k}, 2, DType::f16, dev);
     const Tensor want = linear(x, w16);
-    const double err = rel_error(linear_4bit(x, q), want);
+    const double err = max_rel_err(linear_4bit(x, q).to_f32(), want.to_f32());
     const bool ok = err < 1e-2;  // f16 outputs of two f32 accumulations in different orders
     Tensor y;
     const double t4 = time_median(

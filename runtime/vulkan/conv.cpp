@@ -4,12 +4,11 @@
 #include "runtime/ops/conv.h"
 
 #include <cstddef>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "runtime/vulkan/device.h"
 #include "runtime/vulkan/dispatch.h"
+#include "runtime/vulkan/gemm_tiles.h"
 
 namespace glint::vk {
 namespace {
@@ -25,43 +24,6 @@ struct ConvPC {  // mirrors kernels/conv2d.comp
 static_assert(sizeof(ConvPC) == 104 && offsetof(ConvPC, n) == 32);
 
 enum class Mode : uint32_t { forward = 0, input_grad = 1, weight_grad = 2 };
-
-// Tiles (the specialization constants of conv2d.comp), largest first; the last fits every Vulkan device
-// (64 threads, 4.2 KiB of shared memory).
-struct Tiles {
-  uint32_t bm, bn, bk, tm, tn;
-  uint32_t threads() const { return (bm / tm) * (bn / tn); }
-  uint32_t shared_bytes() const { return bk * (bm + 1 + bn + 1) * 4; }
-};
-constexpr Tiles kTiles[] = {{128, 128, 16, 8, 8}, {64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}};
-constexpr int64_t kMinGroups = 128;  // fewer workgroups leave compute units idle: take smaller tiles then
-
-struct Limits {
-  uint32_t max_threads, max_shared, max_groups[3];
-};
-
-const Limits& limits(Device& dev) {
-  static std::mutex mu;
-  static std::unordered_map<const Device*, Limits> cache;
-  std::lock_guard lock(mu);
-  auto it = cache.find(&dev);
-  if (it != cache.end()) return it->second;
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(dev.info().handle, &props);
-  const auto& l = props.limits;
-  const Limits lim{std::min(l.maxComputeWorkGroupInvocations, l.maxComputeWorkGroupSize[0]),
-                   dev.info().max_shared_memory,
-                   {l.maxComputeWorkGroupCount[0], l.maxComputeWorkGroupCount[1], l.maxComputeWorkGroupCount[2]}};
-  return cache.emplace(&dev, lim).first->second;
-}
-
-Tiles pick_tiles(const Limits& lim, int64_t m, int64_t n, int64_t groups) {
-  for (const Tiles& t : kTiles) {
-    if (t.threads() > lim.max_threads || t.shared_bytes() > lim.max_shared) continue;
-    if ((m + t.bm - 1) / t.bm * ((n + t.bn - 1) / t.bn) * groups >= kMinGroups) return t;
-  }
-  return kTiles[std::size(kTiles) - 1];
-}
 
 // The kernel indexes elements with 32-bit offsets.
 uint32_t u32(const char* op, int64_t v) {
@@ -110,8 +72,8 @@ void run(Mode mode, const char* op, const Conv2dShape& s, const Tensor& x, const
                   .m = uint32_t(m),
                   .nc = uint32_t(nc),
                   .k = uint32_t(k)};
-  const Limits& lim = limits(device_of(out));
-  const Tiles t = pick_tiles(lim, m, nc, groups);
+  const ComputeLimits& lim = compute_limits(device_of(out));
+  const GemmTiles t = pick_gemm_tiles(lim, m, nc, groups);
   const Grid grid{uint32_t((nc + t.bn - 1) / t.bn), uint32_t((m + t.bm - 1) / t.bm), uint32_t(groups)};
   GLINT_CHECK(grid.x <= lim.max_groups[0] && grid.y <= lim.max_groups[1] && grid.z <= lim.max_groups[2], op,
               "the convolution exceeds the workgroup grid of this device");

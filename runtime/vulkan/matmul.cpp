@@ -6,13 +6,12 @@
 
 #include <algorithm>
 #include <array>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "runtime/cpu/elem.h"
 #include "runtime/vulkan/device.h"
 #include "runtime/vulkan/dispatch.h"
+#include "runtime/vulkan/gemm_tiles.h"
 
 namespace glint::vk {
 namespace {
@@ -128,47 +127,6 @@ GemmParams params(const Problem& p) {
   return g;
 }
 
-// What the kernels' configuration depends on, read once per device.
-struct Limits {
-  uint32_t max_threads, max_shared, subgroup, max_groups[3];
-};
-
-const Limits& limits(Device& dev) {
-  static std::mutex mu;
-  static std::unordered_map<const Device*, Limits> cache;
-  std::lock_guard lock(mu);
-  auto it = cache.find(&dev);
-  if (it != cache.end()) return it->second;
-  VkPhysicalDeviceProperties props;
-  vkGetPhysicalDeviceProperties(dev.info().handle, &props);
-  const auto& l = props.limits;
-  Limits lim{std::min(l.maxComputeWorkGroupInvocations, l.maxComputeWorkGroupSize[0]),
-             dev.info().max_shared_memory,
-             std::max(dev.info().subgroup_size, 1u),
-             {l.maxComputeWorkGroupCount[0], l.maxComputeWorkGroupCount[1], l.maxComputeWorkGroupCount[2]}};
-  return cache.emplace(&dev, lim).first->second;
-}
-
-// GEMM tiles (the specialization constants of matmul.comp), largest first. The last fits every Vulkan device
-// (64 threads, 4.2 KiB of shared memory; the spec guarantees 128 and 16 KiB).
-struct Tiles {
-  uint32_t bm, bn, bk, tm, tn;
-  uint32_t threads() const { return (bm / tm) * (bn / tn); }
-  uint32_t shared_bytes() const { return bk * (bm + 1 + bn + 1) * 4; }
-};
-constexpr Tiles kTiles[] = {{128, 128, 16, 8, 8}, {64, 64, 16, 4, 4}, {32, 32, 16, 4, 4}};
-// Fewer workgroups than this leave a GPU's compute units idle: take smaller tiles then.
-constexpr int64_t kMinGroups = 128;
-
-Tiles pick_tiles(const Limits& lim, const Problem& p) {
-  const int64_t batch = numel_of(p.batch);
-  for (const Tiles& t : kTiles) {
-    if (t.threads() > lim.max_threads || t.shared_bytes() > lim.max_shared) continue;
-    const int64_t groups = (p.m + t.bm - 1) / t.bm * ((p.n + t.bn - 1) / t.bn) * batch;
-    if (groups >= kMinGroups) return t;
-  }
-  return kTiles[std::size(kTiles) - 1];
-}
 
 // Whether an operand allows 4-element loads along its contiguous dim: its address and every other stride it steps
 // by (`other`: the matrix's non-unit stride, 0 when that dim has size 1; and its batch strides) keep them aligned.
@@ -178,9 +136,9 @@ bool vec4_ok(uint64_t address, int64_t elem, int64_t other, const Shape& batch_s
          std::all_of(batch_strides.begin(), batch_strides.end(), aligned);
 }
 
-void gemm(const std::string& dt, const Limits& lim, const Problem& p, const Tensor& a, const Tensor& b,
+void gemm(const std::string& dt, const ComputeLimits& lim, const Problem& p, const Tensor& a, const Tensor& b,
           const Tensor& bias, const Tensor& c) {
-  const Tiles t = pick_tiles(lim, p);
+  const GemmTiles t = pick_gemm_tiles(lim, p.m, p.n, numel_of(p.batch));
   const Grid grid{uint32_t((p.n + t.bn - 1) / t.bn), uint32_t((p.m + t.bm - 1) / t.bm), 1};
   GLINT_CHECK(grid.x <= lim.max_groups[0] && grid.y <= lim.max_groups[1], "matmul", "a ", p.m, "x", p.n,
               " product exceeds the workgroup grid of this device");
@@ -196,7 +154,7 @@ void gemm(const std::string& dt, const Limits& lim, const Problem& p, const Tens
   });
 }
 
-void matvec(const std::string& dt, const Limits& lim, const Problem& p, const Tensor& a, const Tensor& b,
+void matvec(const std::string& dt, const ComputeLimits& lim, const Problem& p, const Tensor& a, const Tensor& b,
             const Tensor& bias, const Tensor& c) {
   // b contiguous along k (a weight seen transposed): subgroups reduce along k; otherwise threads own columns.
   const bool k_contig = p.b_rs == 1;
@@ -222,7 +180,7 @@ void matvec(const std::string& dt, const Limits& lim, const Problem& p, const Te
 }
 
 void matmul_vulkan(const Tensor& a, const Tensor& b, const Tensor& bias, const Tensor& c) {
-  const Limits& lim = limits(device_of(c));
+  const ComputeLimits& lim = compute_limits(device_of(c));
   const std::string dt(dtype_name(c.dtype()));
   const Problem p = make_problem(a, b, bias, c);
   if (std::min(p.m, p.n) <= kMatvecRows) {  // subgroup arithmetic is required of every device glint uses
