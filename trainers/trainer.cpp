@@ -131,7 +131,11 @@ void Trainer::setup(const std::vector<std::pair<std::string, Tensor>>& parameter
 
 std::vector<size_t> Trainer::micro_batch_rows(int64_t index) const {
   const int64_t epoch = index / batches_per_epoch_, j = index % batches_per_epoch_;
-  const std::vector<size_t> order = epoch_order(num_rows_, args_.seed, epoch);
+  if (order_epoch_ != epoch) {  // one permutation per epoch, not one per micro-batch
+    order_ = epoch_order(num_rows_, args_.seed, epoch);
+    order_epoch_ = epoch;
+  }
+  const std::vector<size_t>& order = order_;
   const size_t begin = size_t(j * args_.per_device_train_batch_size);
   const size_t end = std::min(order.size(), begin + size_t(args_.per_device_train_batch_size));
   return std::vector<size_t>(order.begin() + std::ptrdiff_t(begin), order.begin() + std::ptrdiff_t(end));

@@ -99,6 +99,8 @@ class Trainer {
   CausalLM* model_ = nullptr;  // null under a RowsLossFn
   RowsLossFn rows_loss_;
   size_t num_rows_ = 0;
+  mutable int64_t order_epoch_ = -1;  // the epoch order_ is the data order of
+  mutable std::vector<size_t> order_;
   std::map<std::string, double> last_metrics_;
   TrainingArguments args_;
   std::vector<TokenizedRow> train_rows_, eval_rows_;
