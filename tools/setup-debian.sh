@@ -6,7 +6,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo
 pkgs=(g++ make cmake pkg-config libvulkan-dev mesa-vulkan-drivers glslc spirv-tools libopenblas-dev libopenblas-openmp-dev
       nlohmann-json3-dev libspdlog-dev libgtest-dev vulkan-validationlayers libcli11-dev
-      libpcre2-dev libutf8proc-dev)
+      libpcre2-dev libutf8proc-dev libpng-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
