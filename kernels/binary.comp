@@ -13,6 +13,7 @@
 #include "index.glsl"
 #include "elementwise_index.glsl"
 #include "elementwise_math.glsl"
+#include "exact_fma.glsl"
 layout(local_size_x = 256) in;
 layout(constant_id = 0) const uint OP = 0;
 
@@ -44,7 +45,7 @@ VAL apply(VAL x, VAL y) {
   if (OP == ADD) return x + y;
   if (OP == SUB) return x - y;
   if (OP == MUL) return x * y;
-  if (OP == DIV) return x / y;
+  if (OP == DIV) return div_rn(x, y);
   if (OP == POW) return pow_f(x, y);
   // torch.maximum / minimum propagate NaN; min() / max() leave it undefined.
   if (OP == MAXIMUM) return (x > y || isnan(x)) ? x : y;

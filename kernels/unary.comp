@@ -54,7 +54,9 @@ float apply(float x) {
     float inner = 0.797884561f * (x + 0.044715 * (x * x * x));  // sqrt(2 / pi)
     return 0.5 * x * (1.0 + tanh_f(inner));
   }
-  // relu and clamp let NaN through, as torch does; min() / max() would not promise that.
+  // relu and clamp let NaN through, as torch does. The explicit test is needed: NVIDIA's compiler turns a bare
+  // `x < 0 ? 0 : x` into max(), which returns 0 for NaN (seen on an H200).
+  if (isnan(x)) return x;
   if (OP == RELU) return x < 0.0 ? 0.0 : x;
   return x < pc.lo_f ? pc.lo_f : (x > pc.hi_f ? pc.hi_f : x);
 }

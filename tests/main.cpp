@@ -18,6 +18,9 @@ class ValidationEnvironment : public ::testing::Environment {
 int main(int argc, char** argv) {
   setenv("GLINT_VALIDATION", "1", 0);
   setenv("LP_NUM_THREADS", "0", 0);  // lavapipe: single-threaded dispatch is ~100x cheaper for small test shapes
+  // Tests name the devices they run on (test_devices()), and the tensors they make without naming one are CPU
+  // references: on a machine whose default device is a GPU (a real one, not lavapipe) they must stay on the CPU.
+  setenv("GLINT_DEVICE", "cpu", 0);
   ::testing::InitGoogleTest(&argc, argv);
   ::testing::AddGlobalTestEnvironment(new ValidationEnvironment);
   return RUN_ALL_TESTS();

@@ -4,7 +4,7 @@ stopping at eos. Prefill = generate(max_new_tokens=1) (the prompt's forward pass
 (generate(max_new_tokens=N) - prefill) over the N - 1 later tokens. Tokens/s are over the whole batch.
 
   bench_generate_hf.py --model PATH [--threads N] [--dtype f32|f16] [--prompt-len 128] [--new-tokens 64]
-                       [--batches 1,8] [--repeat 3]
+                       [--batches 1,8] [--repeat 3] [--device cpu|cuda]
   bench_generate_hf.py --model FILE.gguf --to-safetensors DIR    (dequantised f32 folder for glint's --rss mode)
 
 PATH is a model folder or a .gguf file (transformers dequantises it to f32, so both sides use the same weights).
@@ -40,6 +40,8 @@ def make_prompts(batch, length, vocab):
 def timed_generate(model, ids, new_tokens):
     import torch
 
+    sync = torch.cuda.synchronize if ids.is_cuda else (lambda: None)
+    sync()
     start = time.perf_counter()
     with torch.inference_mode():
         out = model.generate(
@@ -51,6 +53,7 @@ def timed_generate(model, ids, new_tokens):
             use_cache=True,
             pad_token_id=0,
         )
+    sync()
     assert out.shape[1] == ids.shape[1] + new_tokens
     return time.perf_counter() - start
 
@@ -65,6 +68,7 @@ def main():
     ap.add_argument("--batches", default="1,8")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--to-safetensors")
+    ap.add_argument("--device", default="cpu", help="torch device: cpu or cuda")
     a = ap.parse_args()
     if a.threads > 0:  # before torch starts its pools
         os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(a.threads)
@@ -73,7 +77,7 @@ def main():
 
     if a.threads > 0:
         torch.set_num_threads(a.threads)
-    model = load(a.model, a.dtype)
+    model = load(a.model, a.dtype).to(a.device)
     if a.to_safetensors:
         # save_pretrained refuses models loaded from GGUF (it treats them as quantised); the tensors are plain f32.
         from safetensors.torch import save_file
@@ -92,7 +96,7 @@ def main():
     vocab = model.config.vocab_size
     results = []
     for batch in map(int, a.batches.split(",")):
-        ids = torch.tensor(make_prompts(batch, a.prompt_len, vocab), dtype=torch.long)
+        ids = torch.tensor(make_prompts(batch, a.prompt_len, vocab), dtype=torch.long, device=a.device)
         timed_generate(model, ids, a.new_tokens)  # warm-up
         prefill, decode = [], []
         for _ in range(a.repeat):
@@ -111,6 +115,7 @@ def main():
                 "transformers": transformers.__version__,
                 "model": a.model,
                 "dtype": a.dtype,
+                "device": a.device,
                 "threads": torch.get_num_threads(),
                 "prompt_len": a.prompt_len,
                 "new_tokens": a.new_tokens,

@@ -53,10 +53,10 @@ void check_gradients(const GradFn& fn, const std::vector<Tensor>& inputs, std::v
       const float keep = x[j];
       std::vector<Tensor> probe = inputs;
       x[j] = keep + float(kStep);
-      probe[i] = Tensor::from_vector(x, inputs[i].shape(), DType::f32);
+      probe[i] = Tensor::from_vector(x, inputs[i].shape(), DType::f32, Device::cpu());
       const double up = loss_value(fn, probe);
       x[j] = keep - float(kStep);
-      probe[i] = Tensor::from_vector(x, inputs[i].shape(), DType::f32);
+      probe[i] = Tensor::from_vector(x, inputs[i].shape(), DType::f32, Device::cpu());
       const double down = loss_value(fn, probe);
       x[j] = keep;
       const double numeric = (up - down) / (2 * kStep);
