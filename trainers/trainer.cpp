@@ -1,7 +1,6 @@
 #include "trainers/trainer.h"
 
 #include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +18,7 @@
 #include "runtime/io/atomic_file.h"
 #include "runtime/ops/elementwise.h"
 #include "runtime/io/checkpoint.h"
+#include "runtime/io/progress_bar.h"
 #include "runtime/io/safetensors.h"
 #include "runtime/ops/elementwise.h"
 #include "trainers/loss_curve.h"
@@ -34,14 +34,6 @@ double peak_rss_mb() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return double(u.ru_maxrss) / 1024.0;  // Linux reports KiB
-}
-
-std::string format_seconds(double s) {
-  const int64_t t = int64_t(s);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", (long long)(t / 3600), (long long)(t / 60 % 60),
-                (long long)(t % 60));
-  return buf;
 }
 
 std::unique_ptr<Optimizer> make_optimizer(const TrainingArguments& a) {
@@ -325,14 +317,13 @@ TrainResult Trainer::train(const std::string& resume_from) {
   }
   g_interrupted = false;
   auto previous = std::signal(SIGINT, on_sigint);
-  const bool tty = isatty(STDERR_FILENO);
   TrainResult result;
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   auto window_start = start;
   int64_t window_tokens = 0, window_steps = 0;
   double window_loss = 0;
-  const int64_t first_step = pos_.step;
+  io::ProgressBar bar(total_steps_, pos_.step);
   while (pos_.step < total_steps_) {
     const double loss = train_step();
     window_loss += loss;
@@ -340,12 +331,10 @@ TrainResult Trainer::train(const std::string& resume_from) {
     ++window_steps;
     const double lr = schedule_->lr(pos_.step - 1);
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-    if (tty) {
-      const double per_step = elapsed / double(pos_.step - first_step);
-      const int filled = int(30 * pos_.step / total_steps_);
-      std::fprintf(stderr, "\r[%s%s] %lld/%lld loss %.4f lr %.2e ETA %s ", std::string(size_t(filled), '#').c_str(),
-                   std::string(size_t(30 - filled), ' ').c_str(), (long long)pos_.step, (long long)total_steps_,
-                   loss, lr, format_seconds(per_step * double(total_steps_ - pos_.step)).c_str());
+    if (bar.active()) {
+      char text[64];
+      std::snprintf(text, sizeof text, "loss %.4f lr %.2e", loss, lr);
+      bar.update(pos_.step, text);
     }
     const bool last = pos_.step == total_steps_;
     if (pos_.step % std::max<int64_t>(1, args_.logging_steps) == 0 || last) {
@@ -373,7 +362,7 @@ TrainResult Trainer::train(const std::string& resume_from) {
       break;
     }
   }
-  if (tty) std::fprintf(stderr, "\n");
+  bar.finish();
   std::signal(SIGINT, previous);
   if (!result.interrupted) save_final_ ? save_final_(args_.output_dir) : save_model(args_.output_dir);
   result.global_step = pos_.step;

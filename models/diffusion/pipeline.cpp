@@ -47,7 +47,13 @@ std::unique_ptr<StableDiffusionPipeline> StableDiffusionPipeline::from_pretraine
 }
 
 std::unique_ptr<Scheduler> StableDiffusionPipeline::make_scheduler() const {
-  return diffusion::make_scheduler(scheduler_config_);
+  return scheduler_name_.empty() ? diffusion::make_scheduler(scheduler_config_)
+                                 : diffusion::make_scheduler(scheduler_name_, scheduler_config_);
+}
+
+void StableDiffusionPipeline::use_scheduler(const std::string& short_name) {
+  diffusion::make_scheduler(short_name, scheduler_config_);  // fails here on an unknown name
+  scheduler_name_ = short_name;
 }
 
 Tensor StableDiffusionPipeline::tokenize(const std::vector<std::string>& prompts) const {
@@ -98,20 +104,23 @@ Tensor StableDiffusionPipeline::noise(const Tensor& given, const Shape& shape, c
 }
 
 Tensor StableDiffusionPipeline::denoise(const Txt2ImgOptions& o, Scheduler& scheduler, Tensor latents,
-                                        const Tensor& context) const {
+                                        const Tensor& context, const Tensor& extra,
+                                        const std::function<Tensor(const Tensor&, size_t)>& after_step) const {
   const int64_t batch = latents.dim(0);
   const bool cfg = o.guidance > 1.0;
   NoiseGenerator step_noise(o.seed ^ 0x9E3779B97F4A7C15ull);  // for ancestral / LCM schedulers only
   const auto& timesteps = scheduler.timesteps();
   for (size_t s = 0; s < timesteps.size(); ++s) {
     const double t = timesteps[s];
-    const Tensor input = scheduler.scale_model_input(latents, t);
+    Tensor input = scheduler.scale_model_input(latents, t);
+    if (extra.defined()) input = concat({input, extra}, 1);
     Tensor pred = unet_->forward(cfg ? concat({input, input}, 0) : input, {t}, context);
     if (cfg) {  // uncond + guidance * (cond - uncond)
       const Tensor uncond = pred.slice(0, 0, batch), cond = pred.slice(0, batch, 2 * batch);
       pred = add(uncond, mul(sub(cond, uncond), o.guidance));
     }
     latents = scheduler.step(pred, t, latents, step_noise).prev_sample;
+    if (after_step) latents = after_step(latents, s);
     if (o.on_step) o.on_step(int64_t(s) + 1, int64_t(timesteps.size()));
   }
   return latents;
@@ -147,15 +156,75 @@ Tensor StableDiffusionPipeline::img2img_latents(const Img2ImgOptions& o) const {
   auto draw = [&](int64_t i) { return gens[size_t(i)].randn({1, shape[1], shape[2], shape[3]}, device_); };
   const Tensor sample_noise = noise(o.sample_noise, shape, "img2img", "sample_noise", draw);
   const Tensor added = noise(o.latents, shape, "img2img", "latents", draw);
-  const Tensor pixels = sub(mul(o.images.to(DType::f32).to(device_), 2.0), 1.0);  // [0, 1] -> [-1, 1]
-  const Tensor image_latents = mul(vae_->encode_sample(pixels, sample_noise), vae_->config().scaling_factor);
+  const Tensor image_latents = encode_pixels(pixels_of(o.images), sample_noise);
   const double t0 = scheduler->timesteps().front();
   const Tensor start = scheduler->add_noise(image_latents, added, std::vector<double>(size_t(batch), t0));
   return denoise(o, *scheduler, start, context);
 }
 
-Tensor StableDiffusionPipeline::decode_images(const Tensor& latents) const {
-  const Tensor images = vae_->decode(div(latents.to(DType::f32), vae_->config().scaling_factor));
+Tensor StableDiffusionPipeline::pixels_of(const Tensor& images) const {
+  return sub(mul(images.to(DType::f32).to(device_), 2.0), 1.0);
+}
+
+Tensor StableDiffusionPipeline::encode_pixels(const Tensor& pixels, const Tensor& noise) const {
+  return mul(vae_->encode_sample(pixels, noise), vae_->config().scaling_factor);
+}
+
+Tensor StableDiffusionPipeline::inpaint_latents(const InpaintOptions& o) const {
+  const int64_t batch = int64_t(o.prompts.size()) * o.images_per_prompt;
+  const auto described = [](const Tensor& t) { return t.defined() ? t.str() : std::string("none"); };
+  GLINT_CHECK(o.images.defined() && o.images.ndim() == 4 && o.images.dim(0) == batch && o.images.dim(1) == 3, "inpaint",
+              "images must be (", batch, ", 3, H, W), one per output image, got ", described(o.images));
+  const int64_t H = o.images.dim(2), W = o.images.dim(3), L = vae_->config().latent_channels;
+  GLINT_CHECK(o.masks.defined() && o.masks.shape() == (Shape{batch, 1, H, W}), "inpaint", "masks must be (", batch,
+              ", 1, ", H, ", ", W, "), one per image, got ", described(o.masks));
+  GLINT_CHECK(o.strength > 0 && o.strength <= 1, "inpaint", "strength must be in (0, 1], got ", o.strength);
+  const int64_t unet_in = unet_->config().in_channels;
+  const bool blend = unet_in == L;  // a plain UNet; an inpainting UNet takes latents, mask and masked image
+  GLINT_CHECK(blend || unet_in == 2 * L + 1, "inpaint", "the UNet takes ", unet_in, " channels: inpainting needs ", L,
+              " (any UNet) or ", 2 * L + 1, " (an inpainting UNet)");
+  const Tensor context = prepare(o, "inpaint", W, H);
+  auto scheduler = make_scheduler();
+  scheduler->set_timesteps(o.steps, o.strength);
+  const int64_t f = vae_->downscale();
+  const Shape shape{batch, L, H / f, W / f};
+  std::vector<NoiseGenerator> gens;
+  for (int64_t i = 0; i < batch; ++i) gens.emplace_back(o.seed + uint64_t(i));
+  auto draw = [&](int64_t i) { return gens[size_t(i)].randn({1, shape[1], shape[2], shape[3]}, device_); };
+
+  const bool from_noise = o.strength == 1.0;  // diffusers' is_strength_max: start from pure noise
+  const Tensor pixels = pixels_of(o.images);
+  Tensor image_latents;
+  if (blend || !from_noise)
+    image_latents = encode_pixels(pixels, noise(o.sample_noise, shape, "inpaint", "sample_noise", draw));
+  const Tensor added = noise(o.latents, shape, "inpaint", "latents", draw);
+  const auto& timesteps = scheduler->timesteps();
+  const Tensor start =
+      from_noise ? mul(added, scheduler->init_noise_sigma())
+                 : scheduler->add_noise(image_latents, added, std::vector<double>(size_t(batch), timesteps[0]));
+  // diffusers' mask processor binarises at 0.5; the latent mask is its nearest-neighbour downscale (every f-th pixel).
+  const Tensor mask = ge(o.masks.to(DType::f32).to(device_), full({1}, 0.5, DType::f32, device_)).to(DType::f32);
+  const Tensor keep = add(neg(mask), 1.0);
+  const Tensor latent_mask = mask.slice(2, 0, H, f).slice(3, 0, W, f).contiguous();
+  if (!blend) {  // the repainted region is 0 (mid-grey) in [-1, 1], as diffusers' init_image * (mask < 0.5)
+    const Tensor masked_latents =
+        encode_pixels(mul(pixels, keep), noise(o.masked_sample_noise, shape, "inpaint", "masked_sample_noise", draw));
+    return denoise(o, *scheduler, start, context, concat({latent_mask, masked_latents}, 1));
+  }
+  // After each step the kept region is the image latents noised to the next step's level (none after the last).
+  const Tensor keep_mask = add(neg(latent_mask), 1.0);
+  return denoise(o, *scheduler, start, context, {}, [&](const Tensor& latents, size_t s) {
+    const Tensor known =
+        s + 1 < timesteps.size()
+            ? scheduler->add_noise(image_latents, added, std::vector<double>(size_t(batch), timesteps[s + 1]))
+            : image_latents;
+    return add(mul(known, keep_mask), mul(latents, latent_mask));
+  });
+}
+
+Tensor StableDiffusionPipeline::decode_images(const Tensor& latents, bool tiled) const {
+  const Tensor scaled = div(latents.to(DType::f32), vae_->config().scaling_factor);
+  const Tensor images = tiled ? vae_->decode_tiled(scaled) : vae_->decode(scaled);
   return clamp(add(mul(images, 0.5), 0.5), 0.0, 1.0);
 }
 

@@ -26,6 +26,10 @@ AutoencoderKLConfig AutoencoderKLConfig::from_json(const io::JsonFile& j) {
   c.norm_num_groups = j.get_or<int64_t>("norm_num_groups", c.norm_num_groups);
   c.block_out_channels = j.get<std::vector<int64_t>>("block_out_channels");
   c.scaling_factor = j.get_or<double>("scaling_factor", c.scaling_factor);
+  // An int, or [height, width] in some configs, of which diffusers' tiling reads the first
+  c.sample_size = j.has("sample_size") && j.json["sample_size"].is_array()
+                      ? j.get<std::vector<int64_t>>("sample_size").at(0)
+                      : j.get_or<int64_t>("sample_size", c.sample_size);
   c.use_quant_conv = j.get_or<bool>("use_quant_conv", c.use_quant_conv);
   c.use_post_quant_conv = j.get_or<bool>("use_post_quant_conv", c.use_post_quant_conv);
   c.mid_block_add_attention = j.get_or<bool>("mid_block_add_attention", c.mid_block_add_attention);

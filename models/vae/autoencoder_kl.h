@@ -17,6 +17,7 @@ struct AutoencoderKLConfig {
   int64_t in_channels = 3, out_channels = 3, latent_channels = 4, layers_per_block = 2, norm_num_groups = 32;
   std::vector<int64_t> block_out_channels = {128, 256, 512, 512};
   double scaling_factor = 0.18215;
+  int64_t sample_size = 512;  // the training image size; tiled decoding's tile (diffusers' tile_sample_min_size)
   bool use_quant_conv = true, use_post_quant_conv = true, mid_block_add_attention = true;
 
   // Reads config.json; fails on block types, activations or group counts this implementation does not have.
@@ -42,6 +43,11 @@ class AutoencoderKL {
   Tensor encode_sample(const Tensor& images, const Tensor& noise) const;
   // latents (N, latent_channels, h, w), unscaled -> images (N, out_channels, h * downscale, w * downscale) f32.
   Tensor decode(const Tensor& latents) const;
+  // decode() tile by tile, as diffusers' enable_tiling: tiles of sample_size / downscale latents stepping by 3/4 of
+  // a tile, each decoded alone, neighbours blended linearly over a quarter tile of pixels; the same as decode() when
+  // the latents fit one tile. Bounds the decoder's memory for large images; not equal to decode() otherwise, since
+  // the decoder's attention and norms see one tile at a time. (models/vae/tiled_decode.cpp)
+  Tensor decode_tiled(const Tensor& latents) const;
 
  private:
   struct MidBlock {
