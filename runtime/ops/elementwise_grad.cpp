@@ -20,8 +20,8 @@ Tensor pick_weight(BinaryOp op, const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& g, const ClampBounds& bounds) {
-  GLINT_CHECK(x.shape() == g.shape() && x.dtype() == g.dtype() && x.device() == g.device(), op_name(op),
-              "backward: x ", x.str(), " and gradient ", g.str(), " differ");
+  GLINT_CHECK(x.shape() == g.shape() && x.dtype() == g.dtype() && x.device() == g.device(), op_name(op), "backward: x ",
+              x.str(), " and gradient ", g.str(), " differ");
   GLINT_CHECK(is_floating(x.dtype()), op_name(op), "backward needs a floating dtype, not ", dtype_name(x.dtype()));
   Tensor out = Tensor::empty(x.shape(), x.dtype(), x.device());
   if (out.numel()) unary_grad_kernel(x.device(), op, x.contiguous(), g.contiguous(), bounds, out);
@@ -31,7 +31,16 @@ Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& g, const ClampB
 void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   if (is_comparison(op)) return;  // u8 results take no gradient
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  const Tensor x = a.detach(), y = b.detach(), z = out.detach();
+  // Keep alive only what this op's backward reads: an add holding on to its inputs and output would keep every
+  // residual stream and LoRA branch of a model in memory until the backward pass.
+  const bool keep_x =
+      (op == BinaryOp::mul && need_b) || op == BinaryOp::pow || op == BinaryOp::maximum || op == BinaryOp::minimum;
+  const bool keep_y = (op == BinaryOp::mul && need_a) || op == BinaryOp::div || op == BinaryOp::pow ||
+                      op == BinaryOp::maximum || op == BinaryOp::minimum;
+  const bool keep_z = (op == BinaryOp::div || op == BinaryOp::pow) && need_b;
+  const Tensor x = keep_x ? a.detach() : Tensor(), y = keep_y ? b.detach() : Tensor();
+  const Tensor z = keep_z ? out.detach() : Tensor();
+  const Shape sa = a.shape(), sb = b.shape();
   autograd::record(op_name(op).data(), out, {a, b}, [=](const Tensor& g) {
     Tensor ga, gb;
     switch (op) {
@@ -64,14 +73,15 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       default:
         break;
     }
-    return Grads{need_a && ga.defined() ? sum_to(ga, x.shape()) : Tensor(),
-                 need_b && gb.defined() ? sum_to(gb, y.shape()) : Tensor()};
+    return Grads{need_a && ga.defined() ? sum_to(ga, sa) : Tensor(),
+                 need_b && gb.defined() ? sum_to(gb, sb) : Tensor()};
   });
 }
 
 void record_binary_scalar(BinaryOp op, const Tensor& a, double b, Tensor& out) {
   if (is_comparison(op)) return;
-  const Tensor x = a.detach();
+  const bool keep_x = op == BinaryOp::pow || op == BinaryOp::maximum || op == BinaryOp::minimum;
+  const Tensor x = keep_x ? a.detach() : Tensor();
   autograd::record(op_name(op).data(), out, {a}, [=](const Tensor& g) {
     switch (op) {
       case BinaryOp::add:
