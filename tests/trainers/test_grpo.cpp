@@ -146,6 +146,34 @@ TEST(GrpoData, CollateLeftPadsPromptsAndRightPadsCompletions) {
   EXPECT_GLINT_ERROR(collate_grpo({&p0}, {&c0, &c1}, 0, Device::cpu()), "as many completions");
 }
 
+// Plain-text prompts get the tokenizer's special tokens; chat messages go through the chat template with the
+// generation prompt (and no added special tokens); the other columns stay for the rewards.
+TEST(GrpoData, ReadsPlainAndChatPrompts) {
+  const Tokenizer tok = Tokenizer::from_pretrained((model_data_dir() / "tiny-chat").string());
+  const fs::path dir = fs::temp_directory_path() / "glint_grpo_prompts";
+  fs::create_directories(dir);
+  std::ofstream(dir / "plain.jsonl") << R"({"prompt": "2 plus 3 is", "answer": 5})"
+                                     << "\n";
+  std::ofstream(dir / "chat.jsonl") << R"({"prompt": [{"role": "user", "content": "2 plus 3?"}], "answer": 5})"
+                                    << "\n";
+  const std::vector<PromptRow> plain = read_prompt_jsonl((dir / "plain.jsonl").string(), tok);
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0].prompt, "2 plus 3 is");
+  const std::vector<uint32_t> want_plain = tok.encode("2 plus 3 is", true).ids;
+  EXPECT_EQ(plain[0].ids, std::vector<int64_t>(want_plain.begin(), want_plain.end()));
+  EXPECT_EQ(plain[0].row["answer"], 5);
+  const std::vector<PromptRow> chat = read_prompt_jsonl((dir / "chat.jsonl").string(), tok, 3);
+  ASSERT_EQ(chat.size(), 1u);
+  EXPECT_EQ(chat[0].prompt, "<|im_start|>user\n2 plus 3?<|im_end|>\n<|im_start|>assistant\n");
+  const std::vector<uint32_t> want_chat = tok.encode(chat[0].prompt, false).ids;
+  ASSERT_GT(want_chat.size(), 3u);
+  EXPECT_EQ(chat[0].ids, std::vector<int64_t>(want_chat.end() - 3, want_chat.end()));  // the last max_prompt_length
+  std::ofstream(dir / "bad.jsonl") << R"({"question": "2 plus 3 is"})"
+                                   << "\n";
+  EXPECT_GLINT_ERROR(read_prompt_jsonl((dir / "bad.jsonl").string(), tok), "column 'prompt'");
+  fs::remove_all(dir);
+}
+
 std::vector<nlohmann::json> read_metrics(const fs::path& dir) {
   std::ifstream in(dir / "metrics.jsonl");
   std::vector<nlohmann::json> records;
@@ -229,7 +257,11 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
   GrpoTrainer again(*policy, Reference(lora), tok, prompts, {parse_reward("exact_match:answer"), chars}, gc, args,
                     adapters, config.json);
   EXPECT_EQ(again.train("latest").global_step, 3);
-  EXPECT_EQ(read_metrics(args.output_dir).size(), 3u);
+  const std::vector<nlohmann::json> resumed = read_metrics(args.output_dir);
+  ASSERT_EQ(resumed.size(), 3u);
+  // Sampling is seeded by the generation batch's index and the weights are restored: the same completions again.
+  EXPECT_EQ(resumed[2]["reward"], records[2]["reward"]);
+  EXPECT_EQ(resumed[2]["completions/mean_length"], records[2]["completions/mean_length"]);
   fs::remove_all(args.output_dir);
 }
 

@@ -100,13 +100,15 @@ GroupAdvantages group_advantages(const std::vector<std::vector<double>>& rewards
 
 // A prompt dataset row: the prompt's text and tokens, and the whole row for the reward functions.
 struct PromptRow {
-  std::string prompt;
+  std::string prompt;  // the text (a conversational prompt rendered by the chat template)
   std::vector<int64_t> ids;
   nlohmann::json row;
 };
 
-// JSONL rows with a string "prompt" (other columns are kept for rewards), tokenised with the tokenizer's special
-// tokens as TRL tokenises plain-text prompts; prompts longer than max_prompt_length keep their last tokens (0: all).
+// Rows with a "prompt" (JSON lines, or any format load_dataset reads; other columns are kept for the rewards):
+// plain text is tokenised with the tokenizer's special tokens, a list of chat messages through the tokenizer's chat
+// template with the generation prompt and no added special tokens, as TRL tokenises prompts. Prompts longer than
+// max_prompt_length keep their last tokens (0: all).
 std::vector<PromptRow> read_prompt_jsonl(const std::string& path, const Tokenizer& tok, int64_t max_prompt_length = 0);
 
 // The trainer: owns a train::Trainer whose micro-batch loss samples, scores and buffers generation batches.

@@ -24,11 +24,22 @@ std::vector<PromptRow> read_prompt_jsonl(const std::string& path, const Tokenize
   std::vector<PromptRow> rows;
   for (size_t i = 0; i < ds.num_rows(); ++i) {
     PromptRow r;
-    r.row = nlohmann::json::parse(ds.row(i).dump());
-    GLINT_CHECK(r.row["prompt"].is_string(), "grpo", path, ": row ", i + 1, ": 'prompt' must be a string");
-    r.prompt = r.row["prompt"].get<std::string>();
-    const Encoding e = tok.encode(r.prompt, true);
-    r.ids.assign(e.ids.begin(), e.ids.end());
+    const datasets::Value row = ds.row(i);
+    r.row = nlohmann::json::parse(row.dump());
+    const datasets::Value& prompt = row["prompt"];
+    GLINT_CHECK(prompt.is_string() || prompt.is_array(), "grpo", path, ": row ", i + 1,
+                ": 'prompt' must be a string or a list of chat messages");
+    if (prompt.is_array()) {
+      // Conversational, as TRL: the chat template with the generation prompt, tokenised without special tokens
+      // (the template writes them).
+      r.prompt = tok.apply_chat_template(prompt, true);
+      const Encoding e = tok.encode(r.prompt, false);
+      r.ids.assign(e.ids.begin(), e.ids.end());
+    } else {
+      r.prompt = prompt.get<std::string>();
+      const Encoding e = tok.encode(r.prompt, true);
+      r.ids.assign(e.ids.begin(), e.ids.end());
+    }
     if (max_prompt_length > 0 && int64_t(r.ids.size()) > max_prompt_length)
       r.ids.erase(r.ids.begin(), r.ids.end() - max_prompt_length);
     GLINT_CHECK(!r.ids.empty(), "grpo", path, ": row ", i + 1, ": the prompt has no tokens");
