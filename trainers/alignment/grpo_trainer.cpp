@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "models/generation/generate.h"
@@ -16,6 +17,26 @@
 
 namespace glint::train::alignment {
 namespace fs = std::filesystem;
+namespace {
+
+// TRL's completions/* metrics of a generation batch.
+std::map<std::string, double> completion_metrics(const std::vector<std::vector<int64_t>>& completions,
+                                                 const std::vector<bool>& truncated) {
+  double sum = 0, lo = 1e300, hi = 0, terminated_sum = 0, terminated = 0;
+  for (size_t i = 0; i < completions.size(); ++i) {
+    const double len = double(completions[i].size());
+    sum += len, lo = std::min(lo, len), hi = std::max(hi, len);
+    if (!truncated[i]) terminated_sum += len, ++terminated;
+  }
+  const double n = double(completions.size());
+  return {{"completions/mean_length", sum / n},
+          {"completions/min_length", lo},
+          {"completions/max_length", hi},
+          {"completions/clipped_ratio", (n - terminated) / n},
+          {"completions/mean_terminated_length", terminated > 0 ? terminated_sum / terminated : 0.0}};
+}
+
+}  // namespace
 
 std::vector<PromptRow> read_prompt_jsonl(const std::string& path, const Tokenizer& tok, int64_t max_prompt_length) {
   const datasets::Dataset ds = datasets::load_dataset("auto", {path});
@@ -114,7 +135,8 @@ void GrpoTrainer::generate_batch(int64_t index) {
   o.temperature = c.temperature;
   o.top_p = c.top_p;
   o.top_k = c.top_k;
-  o.seed = args_.seed * 1000003ULL + uint64_t(index);  // reproducible, and the same batch after a resume
+  // Seeded by (run seed, batch index): reproducible, and a resumed run samples the batch it would have.
+  o.seed = args_.seed * 1000003ULL + uint64_t(index);
   std::vector<std::vector<int64_t>> completions;
   {
     autograd::NoGradGuard no_grad;
@@ -126,27 +148,19 @@ void GrpoTrainer::generate_batch(int64_t index) {
   const size_t n = completions.size();
   std::vector<std::string> texts(n);
   std::vector<RewardSample> samples;
-  std::vector<bool> truncated(n);
-  double length_sum = 0, length_min = 1e300, length_max = 0, term_sum = 0, term_count = 0;
+  std::vector<bool> truncated(n);  // cut at max_completion_length rather than ended by EOS
   for (size_t i = 0; i < n; ++i) {
     const std::vector<int64_t>& ids = completions[i];
     texts[i] = tokenizer_.decode(std::vector<uint32_t>(ids.begin(), ids.end()), true);
     samples.push_back({rows[i]->prompt, texts[i], ids, rows[i]->row});
     truncated[i] = ids.empty() || (std::find(eos.begin(), eos.end(), ids.back()) == eos.end() && ids.back() != pad_id_);
-    const double len = double(ids.size());
-    length_sum += len, length_min = std::min(length_min, len), length_max = std::max(length_max, len);
-    if (!truncated[i]) term_sum += len, ++term_count;
   }
   std::vector<std::string> names;
   for (const RewardFunction& r : rewards_) names.push_back(r.name);
   const GroupAdvantages adv =
       group_advantages(score_rewards(rewards_, samples), names, c.reward_weights, c.num_generations, c.scale_rewards);
   generation_metrics_ = adv.metrics;
-  generation_metrics_["completions/mean_length"] = length_sum / double(n);
-  generation_metrics_["completions/min_length"] = length_min;
-  generation_metrics_["completions/max_length"] = length_max;
-  generation_metrics_["completions/clipped_ratio"] = double(n - size_t(term_count)) / double(n);
-  generation_metrics_["completions/mean_terminated_length"] = term_count > 0 ? term_sum / term_count : 0.0;
+  for (const auto& [key, value] : completion_metrics(completions, truncated)) generation_metrics_[key] = value;
 
   // Shuffled (TRL's shuffle_sequence_dict) and split into steps_per_generation micro-batches.
   const std::vector<size_t> order = epoch_order(n, args_.seed + 1, index);
