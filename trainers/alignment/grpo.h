@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -117,7 +118,7 @@ class GrpoTrainer {
   // `policy` generates and trains (only the `trainable` parameters update: a LoRA adapter's, or all of them);
   // `ref` is needed when config.beta > 0 (a frozen copy, or the LoRA policy with its adapters disabled).
   // args.per_device_train_batch_size counts completions; per_device_train_batch_size x steps_per_generation must
-  // be a multiple of num_generations.
+  // be a multiple of num_generations. `policy`, `ref` and `tokenizer` must outlive the trainer.
   GrpoTrainer(CausalLM& policy, std::optional<Reference> ref, const Tokenizer& tokenizer,
               std::vector<PromptRow> prompts, std::vector<RewardFunction> rewards, GrpoConfig config,
               TrainingArguments args, const nn::ParameterStore& trainable, nlohmann::json model_config);
@@ -125,8 +126,9 @@ class GrpoTrainer {
   GrpoTrainer& operator=(const GrpoTrainer&) = delete;
 
   // Trains as train::Trainer::train does (resume_from: "", "latest" or a checkpoint folder); a resumed run
-  // samples a fresh generation batch first, as TRL does.
+  // samples a fresh generation batch first, as TRL does (seeded, so the batch the interrupted run would have had).
   TrainResult train(const std::string& resume_from = "");
+  // Optimizer steps of the run.
   int64_t total_steps() const { return trainer_->total_steps(); }
 
  private:
