@@ -304,6 +304,56 @@ TEST(GrpoTrainer, RaisesTheRewardOnAToyTask) {
   fs::remove_all(args.output_dir);
 }
 
+// QLoRA: the base's Linear layers frozen in NF4, LoRA adapters trained, the KL reference the 4-bit base with the
+// adapters off; a couple of steps move only the adapters.
+TEST(GrpoTrainer, StepsWithQLora) {
+  const Tokenizer tok = Tokenizer::from_pretrained((repo_root() / "models/default").string());
+  ModelLoadOptions lo;
+  lo.device = Device::cpu();
+  lo.load_in_4bit = true;
+  auto policy = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), lo);
+  peft::LoraModel lora(*policy);
+  peft::LoraConfig lc;
+  lc.r = 4;
+  lc.all_linear = true;
+  lc.init = peft::LoraInit::random;
+  lora.add_adapter("default", lc, 5);
+  nn::ParameterStore adapters;
+  std::vector<std::vector<float>> before;
+  for (auto [name, t] : lora.parameters("default")) {
+    adapters.add(name, t);
+    before.push_back(t.to_f32());
+  }
+  std::vector<PromptRow> prompts;  // ids below the tiny model's 128-token vocabulary
+  for (int64_t i = 0; i < 4; ++i) prompts.push_back({"p", {1, 10 + i, 20 + i}, {{"prompt", "p"}}});
+  const RewardFunction low{"low", [](const RewardSample& s) { return s.completion_ids.front() < 64 ? 1.0 : 0.0; }};
+  GrpoConfig gc;
+  gc.num_generations = 4;
+  gc.max_completion_length = 3;
+  gc.beta = 0.1;
+  gc.loss_type = GrpoLossType::bnpo;
+  train::TrainingArguments args;
+  args.output_dir = (fs::temp_directory_path() / "glint_grpo_qlora").string();
+  fs::remove_all(args.output_dir);
+  args.per_device_train_batch_size = 8;
+  args.max_steps = 2;
+  args.learning_rate = 1e-2;
+  args.logging_steps = 1;
+  args.save_steps = 0;
+  GrpoTrainer trainer(*policy, Reference(lora), tok, prompts, {low}, gc, args, adapters, nlohmann::json::object());
+  EXPECT_EQ(trainer.train().global_step, 2);
+  const std::vector<nlohmann::json> records = read_metrics(args.output_dir);
+  ASSERT_EQ(records.size(), 2u);
+  for (const nlohmann::json& rec : records) {
+    EXPECT_TRUE(std::isfinite(rec["loss"].get<double>())) << rec.dump();
+    EXPECT_GT(rec["kl"].get<double>(), 0.0);
+  }
+  size_t changed = 0, i = 0;
+  for (auto [name, t] : lora.parameters("default")) changed += t.to_f32() != before[i++];
+  EXPECT_GT(changed, 0u);
+  fs::remove_all(args.output_dir);
+}
+
 TEST(GrpoTrainer, BadConfigurationsAreErrors) {
   const Tokenizer tok = Tokenizer::from_pretrained((repo_root() / "models/default").string());
   const io::JsonFile config = io::load_json((repo_root() / "tests/data/training/tiny-lm/config.json").string());
