@@ -60,7 +60,9 @@ TEST_P(GrpoParity, LossMetricsAndGradientsMatchTrl) {
     if (!fx["ref_logps"].is_null()) b.ref_logps = float_matrix(fx["ref_logps"], device);
     b.num_items_in_batch = fx["num_items_in_batch"];
     b.steps_per_generation = fx["steps_per_generation"];
-    const LossOutput out = grpo_loss(completion_logprobs(*model, b, fx["temperature"]), b, config);
+    Tensor entropy;
+    const Tensor logps = completion_logprobs(*model, b, fx["temperature"], &entropy);
+    const LossOutput out = grpo_loss(logps, b, config, entropy);
     const double want = fx["loss"];
     EXPECT_NEAR(out.loss.to_f32()[0], want, 1e-5 * std::fabs(want));
     EXPECT_EQ(out.metrics.size(), fx["metrics"].size());
@@ -239,7 +241,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
   ASSERT_EQ(records.size(), 3u);
   for (const nlohmann::json& rec : records) {
     for (const char* key : {"loss", "reward", "reward_std", "rewards/exact_match/mean", "rewards/chars/mean", "kl",
-                            "completions/mean_length", "clip_ratio/region_mean", "frac_reward_zero_std"})
+                            "entropy", "completions/mean_length", "clip_ratio/region_mean", "frac_reward_zero_std"})
       ASSERT_TRUE(rec.contains(key)) << key << " in " << rec.dump();
     EXPECT_TRUE(std::isfinite(rec["loss"].get<double>()));
     EXPECT_GT(rec["completions/mean_length"].get<double>(), 0.0);

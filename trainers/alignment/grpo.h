@@ -79,13 +79,16 @@ GrpoBatch collate_grpo(const std::vector<const std::vector<int64_t>*>& prompts,
                        const std::vector<bool>& masked = {});
 
 // Per-token log-probs of the completion tokens, (B, C) f32 on the model's head device, at `temperature` (TRL scores
-// the logits divided by the sampling temperature). Differentiable.
-Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double temperature);
+// the logits divided by the sampling temperature). Differentiable. With `entropy`, also each completion position's
+// entropy (B, C), without gradient.
+Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double temperature,
+                           Tensor* entropy = nullptr);
 
 // TRL's GRPOTrainer._compute_loss given the policy's completion log-probs (B, C): the loss of one micro-batch before
 // the Trainer's division by gradient_accumulation_steps, and the metrics kl (when beta > 0), clip_ratio/low_mean,
-// clip_ratio/high_mean, clip_ratio/region_mean, clip_ratio/low_min, clip_ratio/high_max.
-LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConfig& config);
+// clip_ratio/high_mean, clip_ratio/region_mean, clip_ratio/low_min, clip_ratio/high_max, and entropy (the masked
+// mean of `entropy` (B, C), when given).
+LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConfig& config, const Tensor& entropy = {});
 
 // Advantages of a generation batch and TRL's reward metrics.
 struct GroupAdvantages {

@@ -209,7 +209,9 @@ RowsLoss GrpoTrainer::micro_batch_loss() {
     generate_batch(calls_ / (s * config_.num_iterations));
   const GrpoBatch& b = buffer_.at(size_t(calls_ % s));
   ++calls_;
-  LossOutput out = grpo_loss(completion_logprobs(policy_, b, config_.temperature), b, config_);
+  Tensor entropy;
+  const Tensor logps = completion_logprobs(policy_, b, config_.temperature, &entropy);
+  LossOutput out = grpo_loss(logps, b, config_, entropy);
   for (const auto& [key, value] : generation_metrics_) out.metrics[key] = value;
   return {std::move(out.loss), std::move(out.metrics), b.tokens};
 }
