@@ -3,11 +3,13 @@
 // the CPU and every Vulkan device; the group-normalised advantages; the reward functions; the batch layout; and
 // GrpoTrainer running a few steps end to end (sampling, rewards, LoRA reference, old log-probs, metrics, resume).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <string>
 
 #include "models/auto.h"
 #include "models/peft/lora.h"
@@ -25,6 +27,10 @@ namespace fs = std::filesystem;
 
 fs::path grpo_dir() { return fs::path(__FILE__).parent_path() / "../data/grpo"; }
 fs::path repo_root() { return fs::path(__FILE__).parent_path() / "../.."; }
+// A temporary folder of this process: test runs side by side must not share one.
+fs::path scratch_dir(const std::string& name) {
+  return fs::temp_directory_path() / (name + "_" + std::to_string(getpid()));
+}
 
 Tensor float_matrix(const nlohmann::json& rows, Device device) {
   std::vector<float> v;
@@ -152,7 +158,7 @@ TEST(GrpoData, CollateLeftPadsPromptsAndRightPadsCompletions) {
 // generation prompt (and no added special tokens); the other columns stay for the rewards.
 TEST(GrpoData, ReadsPlainAndChatPrompts) {
   const Tokenizer tok = Tokenizer::from_pretrained((model_data_dir() / "tiny-chat").string());
-  const fs::path dir = fs::temp_directory_path() / "glint_grpo_prompts";
+  const fs::path dir = scratch_dir("glint_grpo_prompts");
   fs::create_directories(dir);
   std::ofstream(dir / "plain.jsonl") << R"({"prompt": "2 plus 3 is", "answer": 5})"
                                      << "\n";
@@ -223,7 +229,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
   gc.loss_type = GrpoLossType::grpo;
   gc.reward_weights = {1.0, 0.5};
   train::TrainingArguments args;
-  args.output_dir = (fs::temp_directory_path() / "glint_grpo_trainer").string();
+  args.output_dir = scratch_dir("glint_grpo_trainer").string();
   fs::remove_all(args.output_dir);
   args.per_device_train_batch_size = 8;  // completions: two prompts' groups per micro-batch
   args.max_steps = 3;
@@ -288,7 +294,7 @@ TEST(GrpoTrainer, RaisesTheRewardOnAToyTask) {
   gc.loss_type = GrpoLossType::grpo;
   gc.temperature = 0.3;  // sampling (and scoring) sharpened: a few likely tokens per step, not 2048 near-equal ones
   train::TrainingArguments args;
-  args.output_dir = (fs::temp_directory_path() / "glint_grpo_toy").string();
+  args.output_dir = scratch_dir("glint_grpo_toy").string();
   fs::remove_all(args.output_dir);
   args.per_device_train_batch_size = 16;
   args.max_steps = 30;
@@ -335,7 +341,7 @@ TEST(GrpoTrainer, StepsWithQLora) {
   gc.beta = 0.1;
   gc.loss_type = GrpoLossType::bnpo;
   train::TrainingArguments args;
-  args.output_dir = (fs::temp_directory_path() / "glint_grpo_qlora").string();
+  args.output_dir = scratch_dir("glint_grpo_qlora").string();
   fs::remove_all(args.output_dir);
   args.per_device_train_batch_size = 8;
   args.max_steps = 2;
@@ -364,7 +370,7 @@ TEST(GrpoTrainer, BadConfigurationsAreErrors) {
   auto policy = AutoModelForCausalLM::from_config(config, lo, 7);
   std::vector<PromptRow> prompts(2, PromptRow{"a", {5, 6}, {{"prompt", "a"}}});
   train::TrainingArguments args;
-  args.output_dir = (fs::temp_directory_path() / "glint_grpo_bad").string();
+  args.output_dir = scratch_dir("glint_grpo_bad").string();
   args.per_device_train_batch_size = 6;
   GrpoConfig gc;
   gc.num_generations = 4;
