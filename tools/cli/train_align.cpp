@@ -17,6 +17,7 @@
 #include "runtime/io/config.h"
 #include "runtime/io/hub.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/train_shared.h"
 #include "trainers/alignment/alignment_trainer.h"
 #include "trainers/trainer.h"
 
@@ -53,18 +54,6 @@ train::TrainingArguments training_args(const AlignFlags& f) {
   a.device = f.device;
   a.learning_rate = f.lr.value_or(f.method == "reward" ? 1e-5 : 1e-6);  // TRL's defaults
   return a;
-}
-
-void copy_tokenizer(const std::string& from, const std::string& to) {
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
-    if (fs::exists(fs::path(from) / f))
-      fs::copy_file(fs::path(from) / f, fs::path(to) / f, fs::copy_options::overwrite_existing);
-}
-
-void report(const train::TrainResult& r, const train::TrainingArguments& a) {
-  std::printf("%s at step %lld: loss %.4f\n%s: metrics.jsonl, loss.svg%s\n", r.interrupted ? "interrupted" : "finished",
-              (long long)r.global_step, r.last_loss, a.output_dir.c_str(),
-              r.interrupted ? ", a checkpoint to --resume from" : ", model.safetensors, config.json");
 }
 
 void run_align(const AlignFlags& f) {
