@@ -4,7 +4,8 @@
 // weight bytes read once (packed data plus absmax for NF4, 2 bytes per weight for f16); the ratio is NF4's time
 // over f16's, so below 1 means the 4-bit product is faster. A few-row GEMM (M = 32) is timed the same way.
 //
-//   bench_nf4 [--device D] [--quick: 2048 x 2048 only]
+//   bench_nf4 [--device cpu|vulkan|vulkan:N] [--quick: 2048 x 2048 only]
+// On a GPU: `./build/benchmarks/bench_nf4 --device vulkan` prints, per shape, NF4 and f16 GB/s on that device.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -15,6 +16,7 @@
 #include "benchmarks/bench_util.h"
 #include "runtime/ops/matmul.h"
 #include "runtime/ops/quant.h"
+#include "runtime/vulkan/device.h"
 
 namespace glint::bench {
 namespace {
@@ -28,6 +30,9 @@ Tensor random_tensor(const Shape& shape, uint64_t seed, DType dtype, Device devi
   }
   return Tensor::from_vector(v, shape, DType::f32, Device::cpu()).to(dtype).to(device);
 }
+
+// The device's name (the Vulkan physical device, so a table can tell a GPU from lavapipe).
+std::string device_name(Device dev) { return dev.is_cpu() ? "CPU" : vk::device(dev.index).info().name; }
 
 void run(Device dev, int64_t n, int64_t k) {
   const Tensor w32 = random_tensor({n, k}, 1, DType::f32, Device::cpu());
@@ -81,6 +86,7 @@ int main(int argc, char** argv) {
   }
   const bool quick = bench::has_flag(argc, argv, "--quick");
   for (Device dev : bench::bench_devices(argc, argv)) {
+    std::printf("%s: %s\n", dev.str().c_str(), bench::device_name(dev).c_str());
     bench::run(dev, 2048, 2048);
     if (!quick) {
       bench::run(dev, 4096, 4096);

@@ -3,7 +3,13 @@
 
   python tools/make_lora_fixtures.py            # writes tests/data/lora/{qv,all_linear_rslora,lm_head_saved}
   python tools/make_lora_fixtures.py --glint    # peft loads tests/data/lora/glint_saved (written by glint's saver,
-                                                # see docs/peft.md) and writes its logits there as peft_logits.bin
+                                                # see docs/peft.md) and writes its logits there as peft_logits.bin,
+                                                # and glint_saved_conv_embed's outputs as peft_outputs.safetensors
+
+LoRA on Embedding and Conv2d layers uses a tiny module of its own (ConvEmbed: an Embedding, a 3x3 strided Conv2d,
+a 1x1 Conv2d and a Linear), in tests/data/lora/conv_embed: base.safetensors (its weights), the adapter peft made,
+outputs.safetensors (the inputs "ids" and "image" and peft's outputs "tokens" and "pixels") and grads.safetensors
+(the adapter gradients of mean(tokens^2) + mean(pixels^2)).
 
 Each peft adapter folder holds what peft's save_pretrained writes (adapter_config.json, adapter_model.safetensors)
 plus fixture.json (input ids, loss, versions), logits.bin (f32, (B, T, vocab), row-major) and grads.safetensors:
@@ -78,6 +84,79 @@ def make_adapter(name, kwargs):
     print(name, "loss", result.loss.item(), "trainable", len(grads))
 
 
+class ConvEmbed(torch.nn.Module):
+    """An Embedding feeding a Linear, and a padded, strided 3x3 Conv2d feeding a 1x1 Conv2d."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(40, 12)
+        self.proj = torch.nn.Linear(12, 6)
+        self.conv = torch.nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.conv_1x1 = torch.nn.Conv2d(8, 5, 1)
+
+    def forward(self, ids, image):
+        return self.proj(self.embed(ids)), self.conv_1x1(self.conv(image))
+
+
+CONV_EMBED = OUT / "conv_embed"
+CONV_EMBED_LORA = dict(r=2, lora_alpha=6, target_modules=["embed", "proj", "conv", "conv_1x1"])
+
+
+def conv_embed_base():
+    model = ConvEmbed()
+    model.load_state_dict(safetensors.torch.load_file(CONV_EMBED / "base.safetensors"))
+    return model.eval()
+
+
+def conv_embed_inputs():
+    out = safetensors.torch.load_file(CONV_EMBED / "outputs.safetensors")
+    return out["ids"], out["image"]
+
+
+def make_conv_embed():
+    torch.manual_seed(1)
+    CONV_EMBED.mkdir(parents=True, exist_ok=True)
+    safetensors.torch.save_file(ConvEmbed().state_dict(), CONV_EMBED / "base.safetensors")
+    ids, image = torch.randint(0, 40, (2, 5)), torch.randn(2, 3, 7, 9)
+    # init_lora_weights=False: every A and B random (an Embedding's both randn), so each layer's update shows.
+    model = get_peft_model(conv_embed_base(), LoraConfig(init_lora_weights=False, **CONV_EMBED_LORA))
+    model.save_pretrained(CONV_EMBED)
+    (CONV_EMBED / "README.md").unlink()
+    tokens, pixels = model(ids, image)
+    (tokens.square().mean() + pixels.square().mean()).backward()
+    saved = set(safetensors.torch.load_file(CONV_EMBED / "adapter_model.safetensors"))
+    grads = {}
+    for n, p in model.named_parameters():
+        if p.requires_grad:
+            key = n.replace(".default", "")
+            assert key in saved, key
+            grads[key] = p.grad.contiguous()
+    safetensors.torch.save_file(grads, CONV_EMBED / "grads.safetensors")
+    safetensors.torch.save_file({"ids": ids, "image": image, "tokens": tokens.detach(), "pixels": pixels.detach()},
+                                CONV_EMBED / "outputs.safetensors")
+    (CONV_EMBED / "fixture.json").write_text(json.dumps({"versions": VERSIONS, "lora": CONV_EMBED_LORA}, indent=1) +
+                                             "\n")
+    print("conv_embed trainable", len(grads))
+
+
+def check_glint_conv_embed():
+    folder = OUT / "glint_saved_conv_embed"
+    model = PeftModel.from_pretrained(conv_embed_base(), folder).eval()
+    # Every saved tensor is one peft placed (from_pretrained only warns about keys it does not know).
+    stored = safetensors.torch.load_file(folder / "adapter_model.safetensors")
+    placed = peft.get_peft_model_state_dict(model)
+    assert stored.keys() == placed.keys(), (sorted(stored), sorted(placed))
+    assert all(torch.equal(stored[k], placed[k]) for k in stored)
+    ids, image = conv_embed_inputs()
+    with torch.no_grad():
+        tokens, pixels = model(ids, image)
+        plain = conv_embed_base()(ids, image)
+    safetensors.torch.save_file({"tokens": tokens, "pixels": pixels}, folder / "peft_outputs.safetensors")
+    (folder / "peft_versions.json").write_text(json.dumps(VERSIONS, indent=1) + "\n")
+    print("glint_saved_conv_embed: max |peft - base| =", (tokens - plain[0]).abs().max().item(),
+          (pixels - plain[1]).abs().max().item(), "(nonzero: the adapter is applied)")
+
+
 def check_glint():
     folder = OUT / "glint_saved"
     model = PeftModel.from_pretrained(base_model(), folder).eval()
@@ -96,9 +175,11 @@ def main():
     args = ap.parse_args()
     if args.glint:
         check_glint()
+        check_glint_conv_embed()
         return
     for name, kwargs in ADAPTERS.items():
         make_adapter(name, kwargs)
+    make_conv_embed()
 
 
 if __name__ == "__main__":

@@ -19,8 +19,10 @@ Writes tests/data/nf4/:
   tiny_llama_bnb4/     a 1-layer Llama (hidden 32) loaded by transformers with BitsAndBytesConfig(load_in_4bit,
                       nf4, double quant) on the CPU and saved with save_pretrained (model.safetensors, config.json)
   tiny_llama_ref.safetensors  the float weights of its quantised linear layers, under the same names
-  versions.json       library versions, the case list, and where bitsandbytes' own CPU dequantisation differs
-                      from its arithmetic (below)
+  nested.safetensors  double quantisation (nf4, blocksize 64) of larger formula-built f32 weights (NESTED_WEIGHTS):
+                      <W>.absmax (u8), .nested_absmax, .nested_quant_map, .offset
+  versions.json       library versions, the case list, where bitsandbytes' own CPU dequantisation differs
+                      from its arithmetic (below), torch's thread count and the big weight's offset per thread count
 
 bitsandbytes' native CPU dequantize_4bit (the AVX512 kernel of 0.50.2, used when the last dim is even) does not
 always compute code[index] * absmax: with blocks that cross rows it applies other blocks' absmax (e.g. (33, 64)
@@ -119,6 +121,46 @@ def long_offsets():
     return out
 
 
+# Double quantisation of larger weights with a spread of magnitudes, too large to commit, so built by a formula the
+# test repeats: w[i] = h(i) * (row * 7919 % 9 + 1) / 1000 in f32 with h(i) = (i * 2654435761) % 1000 - 500, times
+# 16 where i * 40503 % 997 == 0 (outliers). Their many absmax near the mean are where bitsandbytes' 8-bit table
+# lookup picks other entries than the nearest; "big" has more than 32768 blocks, where torch's mean (the offset)
+# depends on its thread count. Only the offset of OFFSET_WEIGHT (3 chunks of torch's two-pass sum) is kept, for
+# several thread counts.
+NESTED_WEIGHTS = {"spread": (1000, 333), "big": (2049, 1031)}
+OFFSET_WEIGHT = (3001, 2053)
+OFFSET_THREADS = [1, 2, 3, 8]
+
+
+def spread_weight(rows, cols):
+    i = torch.arange(rows * cols, dtype=torch.int64)
+    h = (i * 2654435761) % 1000 - 500
+    scale = ((i // cols) * 7919 % 9 + 1).float() * torch.where(i * 40503 % 997 == 0, 16.0, 1.0)
+    return (h.float() * scale / 1000).reshape(rows, cols)  # one f32 rounding, in the division
+
+
+def nested_fixtures():
+    """u8 absmax, nested absmax and offset of each formula weight (nf4, blocksize 64) with torch's default thread
+    count, and OFFSET_WEIGHT's offset per thread count."""
+    tensors, offsets = {}, {}
+    threads = torch.get_num_threads()
+    for name, (rows, cols) in NESTED_WEIGHTS.items():
+        w = spread_weight(rows, cols)
+        _, st = F.quantize_4bit(w, blocksize=64, quant_type="nf4", compress_statistics=True)
+        tensors[name + ".absmax"] = st.absmax
+        tensors[name + ".nested_absmax"] = st.state2.absmax
+        tensors[name + ".nested_quant_map"] = st.state2.code
+        tensors[name + ".offset"] = st.offset.reshape(1).float()
+    w = spread_weight(*OFFSET_WEIGHT)
+    for t in OFFSET_THREADS:
+        torch.set_num_threads(t)
+        _, st = F.quantize_4bit(w, blocksize=64, quant_type="nf4", compress_statistics=True)
+        offsets[str(t)] = st.offset.item().hex()
+    torch.set_num_threads(threads)
+    save_file({k: v.contiguous() for k, v in tensors.items()}, os.path.join(OUT, "nested.safetensors"))
+    return offsets
+
+
 def main():
     torch.manual_seed(0)
     os.makedirs(OUT, exist_ok=True)
@@ -181,6 +223,9 @@ def main():
         "linear_keys": sorted(sd.keys()),
         "bnb_cpu_dequantize_differs": differs,
         "long_offsets": long_offsets(),
+        "nested_weights": {k: list(v) for k, v in NESTED_WEIGHTS.items()},
+        "offset_weight": list(OFFSET_WEIGHT),
+        "offset_by_threads": nested_fixtures(),
         "torch_threads": torch.get_num_threads(),
     }
     with open(os.path.join(OUT, "versions.json"), "w") as f:

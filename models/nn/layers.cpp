@@ -2,6 +2,7 @@
 
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/conv.h"
 #include "runtime/ops/indexing.h"
 #include "runtime/ops/matmul.h"
 #include "runtime/ops/norm.h"
@@ -51,9 +52,32 @@ void dequantize_linears(const ParameterStore& store, DType dtype) {
 }
 
 Embedding::Embedding(const VarBuilder& vb, int64_t num_embeddings, int64_t dim)
-    : weight_(vb.get("weight", {num_embeddings, dim})) {}
+    : state_(std::make_shared<EmbeddingState>(EmbeddingState{vb.get("weight", {num_embeddings, dim}), nullptr})) {
+  vb.parameters()->add_embedding(vb.prefix(), state_);
+}
 
-Tensor Embedding::forward(const Tensor& ids) const { return embedding(weight_, ids); }
+Tensor Embedding::forward(const Tensor& ids) const {
+  const Tensor y = embedding(state_->weight, ids);
+  return state_->adapter ? state_->adapter->forward(ids, y) : y;
+}
+
+Conv2d::Conv2d(const VarBuilder& vb, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding)
+    : state_(std::make_shared<Conv2dState>(
+          Conv2dState{vb.get("weight", {out, in, kernel, kernel}), vb.get("bias", {out}), stride, padding, nullptr})) {
+  vb.parameters()->add_conv2d(vb.prefix(), state_);
+}
+
+Tensor Conv2d::forward(const Tensor& x) const {
+  const Tensor y = conv2d_with(*state_, x, state_->weight, state_->bias);
+  return state_->adapter ? state_->adapter->forward(x, y) : y;
+}
+
+Tensor conv2d_with(const Conv2dState& state, const Tensor& x, const Tensor& weight, const Tensor& bias) {
+  Conv2dParams p;
+  p.stride = {state.stride, state.stride};
+  p.padding = {state.padding, state.padding};
+  return conv2d(x, weight, bias, p);
+}
 
 RMSNorm::RMSNorm(const VarBuilder& vb, int64_t dim, double eps)
     : weight_(vb.get("weight", {dim})), eps_(static_cast<float>(eps)) {}

@@ -23,6 +23,14 @@ class LinearAdapter {
   virtual Tensor weight(const Tensor& weight) const = 0;
 };
 
+// What an adapter makes of an Embedding's or Conv2d's output given the layer's input (LoRA adds a low-rank term of
+// that input).
+class OutputAdapter {
+ public:
+  virtual ~OutputAdapter() = default;
+  virtual Tensor forward(const Tensor& input, const Tensor& base_output) const = 0;
+};
+
 // nn.Linear: y = x W^T + b with weight (out, in) and an optional bias (out). Copies share one LinearState, which
 // a VarBuilder-built layer registers by its module name in the builder's ParameterStore.
 class Linear {
@@ -58,17 +66,32 @@ void quantize_linears(ParameterStore& store, const Quant4Options& options);
 // into the dequantised base this way). The store, which a loaded model only exposes read-only, does not list them.
 void dequantize_linears(const ParameterStore& store, DType dtype);
 
-// nn.Embedding: rows of weight (num_embeddings, dim) picked by ids.
+// nn.Embedding: rows of weight (num_embeddings, dim) picked by ids. Copies share one EmbeddingState, registered
+// by module name like a Linear's, so adapters can attach.
 class Embedding {
  public:
   Embedding() = default;
   Embedding(const VarBuilder& vb, int64_t num_embeddings, int64_t dim);
   Tensor forward(const Tensor& ids) const;  // (...) -> (..., dim)
-  const Tensor& weight() const { return weight_; }
+  const Tensor& weight() const { return state_->weight; }
 
  private:
-  Tensor weight_;
+  std::shared_ptr<EmbeddingState> state_ = std::make_shared<EmbeddingState>();
 };
+
+// nn.Conv2d with a square kernel: weight (out, in, k, k) and a bias (out). Registered like a Linear, so adapters
+// can attach.
+class Conv2d {
+ public:
+  Conv2d() = default;
+  Conv2d(const VarBuilder& vb, int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0);
+  Tensor forward(const Tensor& x) const;  // (N, in, H, W) -> (N, out, OH, OW)
+
+ private:
+  std::shared_ptr<Conv2dState> state_ = std::make_shared<Conv2dState>();
+};
+// conv2d of x with a Conv2dState's stride and padding, and `weight` / `bias` in place of its own.
+Tensor conv2d_with(const Conv2dState& state, const Tensor& x, const Tensor& weight, const Tensor& bias);
 
 // LlamaRMSNorm over the last dim with a learned scale.
 class RMSNorm {

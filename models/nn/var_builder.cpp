@@ -94,6 +94,14 @@ void ParameterStore::add_linear(const std::string& name, std::shared_ptr<LinearS
   linears_.emplace_back(name, std::move(linear));
 }
 
+void ParameterStore::add_embedding(const std::string& name, std::shared_ptr<EmbeddingState> embedding) {
+  embeddings_.emplace_back(name, std::move(embedding));
+}
+
+void ParameterStore::add_conv2d(const std::string& name, std::shared_ptr<Conv2dState> conv) {
+  conv2ds_.emplace_back(name, std::move(conv));
+}
+
 std::shared_ptr<const WeightSource> init_weights(uint64_t seed, double std, DType dtype) {
   return std::make_shared<InitWeights>(seed, std, dtype);
 }

@@ -22,6 +22,7 @@ struct GgufModel;
 namespace glint::nn {
 
 class LinearAdapter;  // models/nn/layers.h
+class OutputAdapter;  // models/nn/layers.h
 
 // A Linear layer's parameters and the adapter on it, shared by every copy of the nn::Linear holding it: what
 // adapters (models/peft) attach to by module name without the model's code knowing.
@@ -30,6 +31,19 @@ struct LinearState {
   std::shared_ptr<LinearAdapter> adapter;  // null: plain x W^T + b
   // A frozen 4-bit weight (QLoRA) in place of `weight`, which is then undefined; forward is linear_4bit.
   std::shared_ptr<const QuantizedTensor> quantized = nullptr;
+};
+
+// An Embedding's table and the adapter on it, shared like LinearState.
+struct EmbeddingState {
+  Tensor weight;                           // (num_embeddings, dim)
+  std::shared_ptr<OutputAdapter> adapter;  // null: plain lookup
+};
+
+// A Conv2d's parameters (square kernel, equal stride and padding on both axes) and the adapter on it.
+struct Conv2dState {
+  Tensor weight, bias;  // (out, in, k, k), (out)
+  int64_t stride = 1, padding = 0;
+  std::shared_ptr<OutputAdapter> adapter;  // null: plain convolution
 };
 
 // A store of named tensors.
@@ -55,10 +69,17 @@ class ParameterStore {
   // Linear layers by module name ("model.layers.0.self_attn.q_proj"), in load order.
   void add_linear(const std::string& name, std::shared_ptr<LinearState> linear);
   const std::vector<std::pair<std::string, std::shared_ptr<LinearState>>>& linears() const { return linears_; }
+  // Embedding and Conv2d layers by module name, in load order: what adapters other than Linear ones attach to.
+  void add_embedding(const std::string& name, std::shared_ptr<EmbeddingState> embedding);
+  const std::vector<std::pair<std::string, std::shared_ptr<EmbeddingState>>>& embeddings() const { return embeddings_; }
+  void add_conv2d(const std::string& name, std::shared_ptr<Conv2dState> conv);
+  const std::vector<std::pair<std::string, std::shared_ptr<Conv2dState>>>& conv2ds() const { return conv2ds_; }
 
  private:
   std::vector<std::pair<std::string, Tensor>> entries_;
   std::vector<std::pair<std::string, std::shared_ptr<LinearState>>> linears_;
+  std::vector<std::pair<std::string, std::shared_ptr<EmbeddingState>>> embeddings_;
+  std::vector<std::pair<std::string, std::shared_ptr<Conv2dState>>> conv2ds_;
 };
 
 std::shared_ptr<const WeightSource> checkpoint_weights(std::shared_ptr<const io::Checkpoint> checkpoint);

@@ -1,6 +1,7 @@
 // peft's adapter files: adapter_config.json (LoraConfig's keys, sorted, indent 2, as save_pretrained writes them)
 // and adapter_model.safetensors with keys "base_model.model.<module>.lora_A.weight" / ".lora_B.weight" (the adapter
-// name stripped) and "base_model.model.<module>.weight" / ".bias" for modules_to_save.
+// name stripped; ".lora_embedding_A" / ".lora_embedding_B" on an Embedding) and "base_model.model.<module>.weight" /
+// ".bias" for modules_to_save.
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -66,7 +67,7 @@ LoraConfig LoraConfig::from_json(const nlohmann::json& j, const std::string& whe
     c.use_rslora = j.value("use_rslora", false);
     if (j.contains("base_model_name_or_path") && j["base_model_name_or_path"].is_string())
       c.base_model_name_or_path = j["base_model_name_or_path"].get<std::string>();
-    if (j.contains("task_type") && j["task_type"].is_string()) c.task_type = j["task_type"].get<std::string>();
+    if (j.contains("task_type")) c.task_type = j["task_type"].is_string() ? j["task_type"].get<std::string>() : "";
   } catch (const nlohmann::json::exception& e) {
     fail("peft", where, ": ", e.what());
   }
@@ -118,7 +119,7 @@ nlohmann::json LoraConfig::to_json() const {
       {"rank_pattern", nlohmann::json::object()},
       {"revision", nullptr},
       {"target_parameters", nullptr},
-      {"task_type", task_type},
+      {"task_type", task_type.empty() ? nlohmann::json() : nlohmann::json(task_type)},
       {"trainable_token_indices", nullptr},
       {"use_dora", false},
       {"use_qalora", false},
@@ -180,8 +181,10 @@ void LoraModel::fill_from(const io::Checkpoint& file, const std::string& weights
       a->saved_weight = take(prefix + ".weight", w, w.shape);
       if (a->saved_bias.defined()) a->saved_bias = take(prefix + ".bias", w, a->saved_bias.shape());
     } else {
-      a->lora_A = take(prefix + ".lora_A.weight", w, {config.r, w.shape[1]});
-      a->lora_B = take(prefix + ".lora_B.weight", w, {w.shape[0], config.r});
+      const LoraLayer& layer = *layers_.at(module);
+      const std::string weight = layer.keys_have_weight() ? ".weight" : "";
+      a->lora_A = take(prefix + "." + layer.a_key() + weight, w, layer.a_shape(config.r));
+      a->lora_B = take(prefix + "." + layer.b_key() + weight, w, layer.b_shape(config.r));
     }
   }
   GLINT_CHECK(unused.empty(), "peft", weights_path, ": '", *unused.begin(),

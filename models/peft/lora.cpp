@@ -4,10 +4,13 @@
 #include <cmath>
 #include <numbers>
 #include <regex>
+#include <variant>
 
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
+#include "runtime/ops/conv.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/indexing.h"
 #include "runtime/ops/matmul.h"
 
 namespace glint::peft {
@@ -36,9 +39,10 @@ class Rng {
   uint64_t state_ = 0xcbf29ce484222325ull;
 };
 
-// nn.Linear's reset_parameters: kaiming_uniform(a=sqrt(5)) is uniform(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+// nn.Linear's and nn.Conv2d's reset_parameters: kaiming_uniform(a=sqrt(5)) is uniform(-1/sqrt(fan_in),
+// 1/sqrt(fan_in)), fan_in being everything but the first dimension.
 Tensor kaiming_uniform(const Shape& shape, Rng& rng, DType dtype, Device device) {
-  const double bound = 1.0 / std::sqrt(double(shape[1]));
+  const double bound = 1.0 / std::sqrt(double(numel_of(shape) / shape[0]));
   std::vector<float> v(size_t(numel_of(shape)));
   for (float& x : v) x = float((2 * rng.uniform() - 1) * bound);
   return Tensor::from_vector(v, shape, DType::f32, device).to(dtype);
@@ -69,12 +73,20 @@ Tensor dropout(const Tensor& x, double p, uint64_t call) {
   return x * Tensor::from_vector(mask, x.shape(), DType::f32, x.device()).to(x.dtype());
 }
 
+// The base layer's state, which must still exist.
+template <class State>
+std::shared_ptr<State> alive(const std::weak_ptr<State>& state) {
+  std::shared_ptr<State> s = state.lock();
+  GLINT_CHECK(s != nullptr, "peft", "the model this adapter was attached to is gone");
+  return s;
+}
+
 }  // namespace
 
 double LoraConfig::scale() const { return use_rslora ? lora_alpha / std::sqrt(double(r)) : lora_alpha / double(r); }
 
-bool LoraConfig::targets(const std::string& module) const {
-  if (all_linear) return module != "lm_head";
+bool LoraConfig::targets(const std::string& module, bool linear) const {
+  if (all_linear) return linear && module != "lm_head";
   if (target_regex) return std::regex_match(module, std::regex(*target_regex));
   return matches_name(target_names, module);
 }
@@ -82,18 +94,35 @@ bool LoraConfig::targets(const std::string& module) const {
 bool LoraConfig::saves(const std::string& module) const { return matches_name(modules_to_save, module); }
 
 Tensor LoraLayer::forward(const Tensor& x, const Tensor& weight, const Tensor& bias) const {
-  if (!enabled_) return nn::base_linear(base(), x, weight, bias);
+  const nn::LinearState& base = *alive(linear_);
+  if (!enabled_) return nn::base_linear(base, x, weight, bias);
   Tensor w = weight, b = bias;
   for (const std::string& name : active_) {
     const Adapter& a = adapters_.at(name);
     if (a.saved_weight.defined()) w = a.saved_weight, b = a.saved_bias;
   }
-  Tensor y = nn::base_linear(base(), x, w, b);  // linear_4bit on a QLoRA base, whose gradient reaches x
+  Tensor y = nn::base_linear(base, x, w, b);  // linear_4bit on a QLoRA base, whose gradient reaches x
   for (const std::string& name : active_) {
     const Adapter& a = adapters_.at(name);
     if (!a.lora_A.defined() || a.merged) continue;
     const Tensor in = training_ && a.dropout > 0 ? dropout(x, a.dropout, ++dropout_calls_) : x;
     y = y + linear(linear(in, a.lora_A), a.lora_B) * a.scale;
+  }
+  return y;
+}
+
+Tensor LoraLayer::forward(const Tensor& input, const Tensor& base_output) const {
+  if (!enabled_) return base_output;
+  Tensor y = base_output;
+  for (const std::string& name : active_) {
+    const Adapter& a = adapters_.at(name);
+    if (a.merged) continue;
+    if (kind_ == Kind::embedding) {  // peft applies no dropout to embedding ids
+      y = y + linear(embedding(a.lora_A.transpose(0, 1).contiguous(), input), a.lora_B) * a.scale;
+    } else {
+      const Tensor in = training_ && a.dropout > 0 ? dropout(input, a.dropout, ++dropout_calls_) : input;
+      y = y + conv2d(nn::conv2d_with(*alive(conv_), in, a.lora_A, {}), a.lora_B) * a.scale;
+    }
   }
   return y;
 }
@@ -110,26 +139,55 @@ Tensor LoraLayer::weight(const Tensor& weight) const {
   return w;
 }
 
-nn::LinearState& LoraLayer::base() const {
-  const std::shared_ptr<nn::LinearState> state = base_.lock();
-  GLINT_CHECK(state != nullptr, "peft", "the model this adapter was attached to is gone");
-  return *state;
+Tensor& LoraLayer::base_weight() const {
+  if (kind_ == Kind::linear) return alive(linear_)->weight;
+  return kind_ == Kind::embedding ? alive(embedding_)->weight : alive(conv_)->weight;
 }
 
 LoraLayer::BaseInfo LoraLayer::base_info() const {
-  const nn::LinearState& s = base();
-  if (s.quantized) return {s.quantized->shape(), s.quantized->state.dtype, s.quantized->device()};
-  return {s.weight.shape(), s.weight.dtype(), s.weight.device()};
+  if (kind_ == Kind::linear)
+    if (const auto& q = alive(linear_)->quantized) return {q->shape(), q->state.dtype, q->device()};
+  const Tensor& w = base_weight();
+  return {w.shape(), w.dtype(), w.device()};
+}
+
+Shape LoraLayer::a_shape(int64_t r) const {
+  const Shape w = base_info().shape;
+  if (kind_ == Kind::conv2d) return {r, w[1], w[2], w[3]};
+  return {r, kind_ == Kind::embedding ? w[0] : w[1]};
+}
+
+Shape LoraLayer::b_shape(int64_t r) const {
+  const Shape w = base_info().shape;
+  if (kind_ == Kind::conv2d) return {w[0], r, 1, 1};
+  return {kind_ == Kind::embedding ? w[1] : w[0], r};
+}
+
+void LoraLayer::detach() {
+  if (auto s = linear_.lock()) s->adapter = nullptr;
+  if (auto s = embedding_.lock()) s->adapter = nullptr;
+  if (auto s = conv_.lock()) s->adapter = nullptr;
+}
+
+Tensor LoraLayer::delta(const Adapter& a) const {
+  const Tensor A = a.lora_A.to(DType::f32), B = a.lora_B.to(DType::f32);
+  const int64_t r = A.dim(0);
+  Tensor d;
+  if (kind_ == Kind::linear) d = matmul(B, A);                                  // (out, in)
+  if (kind_ == Kind::embedding) d = matmul(B, A).transpose(0, 1).contiguous();  // (num, dim)
+  if (kind_ == Kind::conv2d)                                                    // (out, in, k, k): B is 1x1
+    d = matmul(B.reshape({B.dim(0), r}), A.reshape({r, A.numel() / r})).reshape(base_weight().shape());
+  return d * a.scale;
 }
 
 void LoraLayer::merge(const std::string& name) {
   Adapter& a = adapters_.at(name);
   if (a.merged || !a.lora_A.defined()) return;
-  GLINT_CHECK(!base().quantized, "peft", "cannot merge adapter '", name,
+  GLINT_CHECK(kind_ != Kind::linear || !alive(linear_)->quantized, "peft", "cannot merge adapter '", name,
               "' into a 4-bit layer; dequantise the base first (nn::dequantize_linears), as peft does");
   autograd::NoGradGuard no_grad;
-  Tensor& w = base().weight;
-  w.copy_from(w.to(DType::f32) + matmul(a.lora_B.to(DType::f32), a.lora_A.to(DType::f32)) * a.scale);
+  Tensor& w = base_weight();
+  w.copy_from(w.to(DType::f32) + delta(a));
   a.merged = true;
 }
 
@@ -137,18 +195,19 @@ void LoraLayer::unmerge(const std::string& name) {
   Adapter& a = adapters_.at(name);
   if (!a.merged) return;
   autograd::NoGradGuard no_grad;
-  Tensor& w = base().weight;
-  w.copy_from(w.to(DType::f32) - matmul(a.lora_B.to(DType::f32), a.lora_A.to(DType::f32)) * a.scale);
+  Tensor& w = base_weight();
+  w.copy_from(w.to(DType::f32) - delta(a));
   a.merged = false;
 }
 
-LoraModel::LoraModel(const CausalLM& model) : model_(model) {
-  GLINT_CHECK(!model.parameters().linears().empty(), "peft",
-              "the model has no registered Linear layers (load it with AutoModelForCausalLM)");
-  for (const auto& [name, p] : model.parameters().entries()) Tensor(p).requires_grad_(false);
+LoraModel::LoraModel(const nn::ParameterStore& store) : store_(store) {
+  GLINT_CHECK(!store.linears().empty() || !store.embeddings().empty() || !store.conv2ds().empty(), "peft",
+              "the model has no registered Linear, Embedding or Conv2d layers (build it through a VarBuilder)");
+  for (const auto& [name, p] : store.entries()) Tensor(p).requires_grad_(false);
 }
 
-LoraLayer& LoraModel::layer_for(const std::string& module, const std::shared_ptr<nn::LinearState>& state) {
+template <class State>
+LoraLayer& LoraModel::layer_for(const std::string& module, const std::shared_ptr<State>& state) {
   auto it = layers_.find(module);
   if (it == layers_.end()) {
     it = layers_.emplace(module, std::make_shared<LoraLayer>(state)).first;
@@ -165,28 +224,41 @@ std::vector<std::pair<std::string, LoraLayer::Adapter*>> LoraModel::attach(const
   GLINT_CHECK(config.r > 0, "peft", "adapter '", name, "': r must be positive, got ", config.r);
   GLINT_CHECK(config.lora_dropout >= 0 && config.lora_dropout < 1, "peft", "adapter '", name,
               "': lora_dropout must be in [0, 1), got ", config.lora_dropout);
-  std::vector<std::pair<std::string, std::shared_ptr<nn::LinearState>>> chosen;
+  struct Chosen {
+    std::string module;
+    std::variant<std::shared_ptr<nn::LinearState>, std::shared_ptr<nn::EmbeddingState>,
+                 std::shared_ptr<nn::Conv2dState>>
+        state;
+    const nn::LinearState* saved;  // modules_to_save: the Linear copied whole
+  };
+  std::vector<Chosen> chosen;
   std::vector<std::string> unmatched_saves = config.modules_to_save;
-  for (const auto& [module, state] : model_.parameters().linears()) {
+  for (const auto& [module, state] : store_.linears()) {
     if (!config.saves(module) && !config.targets(module)) continue;
     GLINT_CHECK(!config.saves(module) || !state->quantized, "peft", "adapter '", name, "': modules_to_save '", module,
                 "' is a 4-bit layer; it cannot be trained whole");
     std::erase_if(unmatched_saves, [&](const std::string& n) { return matches_name({n}, module); });
-    chosen.emplace_back(module, state);
+    chosen.push_back({module, state, config.saves(module) ? state.get() : nullptr});
   }
+  for (const auto& [module, state] : store_.embeddings())
+    if (config.targets(module, false)) chosen.push_back({module, state, nullptr});
+  for (const auto& [module, state] : store_.conv2ds())
+    if (config.targets(module, false)) chosen.push_back({module, state, nullptr});
   GLINT_CHECK(unmatched_saves.empty(), "peft", "adapter '", name, "': modules_to_save '", unmatched_saves.front(),
               "' is not a Linear layer of the model (only Linear modules can be saved whole)");
-  GLINT_CHECK(!chosen.empty(), "peft", "adapter '", name, "': target_modules match no Linear layer of the model");
+  GLINT_CHECK(!chosen.empty(), "peft", "adapter '", name,
+              "': target_modules match no Linear, Embedding or Conv2d layer of the model");
   std::vector<std::pair<std::string, LoraLayer::Adapter*>> slots;
-  for (const auto& [module, state] : chosen) {
-    LoraLayer::Adapter& a = layer_for(module, state).adapters()[name];
+  for (const Chosen& c : chosen) {
+    LoraLayer& layer = std::visit([&](const auto& state) -> LoraLayer& { return layer_for(c.module, state); }, c.state);
+    LoraLayer::Adapter& a = layer.adapters()[name];
     a.scale = config.scale();
     a.dropout = config.lora_dropout;
-    if (config.saves(module)) {  // the base tensors stand in until the caller fills the copy
-      a.saved_weight = state->weight;
-      a.saved_bias = state->bias;
+    if (c.saved) {  // the base tensors stand in until the caller fills the copy
+      a.saved_weight = c.saved->weight;
+      a.saved_bias = c.saved->bias;
     }
-    slots.emplace_back(module, &a);
+    slots.emplace_back(c.module, &a);
   }
   configs_[name] = config;
   if (active_.empty()) set_adapter(name);
@@ -200,14 +272,20 @@ void LoraModel::add_adapter(const std::string& name, const LoraConfig& config, u
       if (a->saved_bias.defined()) a->saved_bias = a->saved_bias.clone();
       continue;
     }
-    const auto [shape, dt, dev] = layers_.at(module)->base_info();
+    const LoraLayer& layer = *layers_.at(module);
+    const auto [shape, dt, dev] = layer.base_info();
+    const Shape sa = layer.a_shape(config.r), sb = layer.b_shape(config.r);
     const std::string prefix = "base_model.model." + module;
-    const int64_t out = shape[0], in = shape[1];
-    Rng rng_a(seed, prefix + ".lora_A"), rng_b(seed, prefix + ".lora_B");
-    a->lora_A = config.init == LoraInit::gaussian ? normal({config.r, in}, 1.0 / double(config.r), rng_a, dt, dev)
-                                                  : kaiming_uniform({config.r, in}, rng_a, dt, dev);
-    a->lora_B = config.init == LoraInit::random ? kaiming_uniform({out, config.r}, rng_b, dt, dev)
-                                                : zeros({out, config.r}, dt, dev);
+    Rng rng_a(seed, prefix + "." + layer.a_key()), rng_b(seed, prefix + "." + layer.b_key());
+    if (layer.kind() == LoraLayer::Kind::embedding) {
+      // peft: A zeros and B normal(0, 1) as nn.Embedding initialises (any init but false), else both randn.
+      a->lora_A = config.init == LoraInit::random ? normal(sa, 1.0, rng_a, dt, dev) : zeros(sa, dt, dev);
+      a->lora_B = normal(sb, 1.0, rng_b, dt, dev);
+    } else {
+      a->lora_A = config.init == LoraInit::gaussian ? normal(sa, 1.0 / double(config.r), rng_a, dt, dev)
+                                                    : kaiming_uniform(sa, rng_a, dt, dev);
+      a->lora_B = config.init == LoraInit::random ? kaiming_uniform(sb, rng_b, dt, dev) : zeros(sb, dt, dev);
+    }
   }
   make_trainable(name);
 }
@@ -284,7 +362,7 @@ void LoraModel::unmerge() {
 void LoraModel::merge_and_unload() {
   merge();
   autograd::NoGradGuard no_grad;
-  for (auto& [module, state] : model_.parameters().linears()) {
+  for (auto& [module, state] : store_.linears()) {
     auto it = layers_.find(module);
     if (it == layers_.end()) continue;
     if (auto a = it->second->adapters().find(active_);
@@ -292,8 +370,8 @@ void LoraModel::merge_and_unload() {
       state->weight.copy_from(a->second.saved_weight);
       if (state->bias.defined()) state->bias.copy_from(a->second.saved_bias);
     }
-    it->second->detach();
   }
+  for (auto& [module, layer] : layers_) layer->detach();
   layers_.clear();
   configs_.clear();
   active_.clear();
@@ -311,8 +389,9 @@ std::vector<std::pair<std::string, Tensor>> LoraModel::parameters(const std::str
       out.emplace_back(prefix + ".modules_to_save." + name + ".weight", a.saved_weight);
       if (a.saved_bias.defined()) out.emplace_back(prefix + ".modules_to_save." + name + ".bias", a.saved_bias);
     } else {
-      out.emplace_back(prefix + ".lora_A." + name + ".weight", a.lora_A);
-      out.emplace_back(prefix + ".lora_B." + name + ".weight", a.lora_B);
+      const std::string suffix = layer->keys_have_weight() ? "." + name + ".weight" : "." + name;
+      out.emplace_back(prefix + "." + layer->a_key() + suffix, a.lora_A);
+      out.emplace_back(prefix + "." + layer->b_key() + suffix, a.lora_B);
     }
   }
   return out;
@@ -321,7 +400,13 @@ std::vector<std::pair<std::string, Tensor>> LoraModel::parameters(const std::str
 std::vector<std::pair<std::string, Tensor>> LoraModel::state_dict(const std::string& name) const {
   std::vector<std::pair<std::string, Tensor>> out = parameters(name);
   for (auto& [key, t] : out) {
-    for (const std::string& part : {".modules_to_save." + name, "." + name}) {
+    // peft saves without the adapter name (and without "modules_to_save"), which ends embedding keys.
+    const std::string tail = "." + name;
+    if (key.size() > tail.size() && key.compare(key.size() - tail.size(), tail.size(), tail) == 0) {
+      key.erase(key.size() - tail.size());
+      continue;
+    }
+    for (const std::string& part : {".modules_to_save." + name, tail}) {
       if (const size_t at = key.rfind(part + "."); at != std::string::npos) {
         key.erase(at, part.size());
         break;

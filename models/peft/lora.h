@@ -1,8 +1,12 @@
 // LoRA (Hu et al. 2021) as Hugging Face peft does it: a frozen Linear y = x W^T + b gains, per named adapter, a
 // low-rank update dropout(x) A^T B^T * scale with A (r, in) and B (out, r), scale = lora_alpha / r (lora_alpha /
-// sqrt(r) with rsLoRA). On a 4-bit base (QLoRA: nn::quantize_linears) the frozen product is linear_4bit, through
-// which gradients reach the adapters; merging needs the dequantised base (nn::dequantize_linears). Adapters attach to a model's nn::Linear layers by module name through the ParameterStore,
-// so no model forks for them. Files are peft's adapter_config.json + adapter_model.safetensors (adapter_io.cpp).
+// sqrt(r) with rsLoRA). An Embedding gains embedding(ids, A^T) B^T * scale with A (r, num_embeddings) and
+// B (dim, r), without dropout (peft's lora_embedding_A / _B); a Conv2d gains conv_B(conv_A(dropout(x))) * scale
+// with A (r, in, k, k) convolving as the layer does and B (out, r, 1, 1). On a 4-bit base (QLoRA:
+// nn::quantize_linears) the frozen product is linear_4bit, through which gradients reach the adapters; merging
+// needs the dequantised base (nn::dequantize_linears). Adapters attach to a model's nn::Linear, nn::Embedding and
+// nn::Conv2d layers by module name through the ParameterStore, so no model forks for them. Files are peft's
+// adapter_config.json + adapter_model.safetensors (adapter_io.cpp).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -42,12 +46,13 @@ struct LoraConfig {
   bool use_rslora = false;
   LoraInit init = LoraInit::kaiming;
   std::string base_model_name_or_path;
-  std::string task_type = "CAUSAL_LM";
+  std::string task_type = "CAUSAL_LM";  // empty: null (a model peft wraps without a task, e.g. a UNet)
 
   // lora_alpha / r, or lora_alpha / sqrt(r) with use_rslora.
   double scale() const;
-  // Whether LoRA goes on the Linear named `module` ("model.layers.0.self_attn.q_proj").
-  bool targets(const std::string& module) const;
+  // Whether LoRA goes on the layer named `module` ("model.layers.0.self_attn.q_proj"); `linear` says whether it is
+  // a Linear, which all-linear needs.
+  bool targets(const std::string& module, bool linear = true) const;
   // Whether `module` is one of modules_to_save (matched as target names are).
   bool saves(const std::string& module) const;
   // adapter_config.json's object; `where` names it in errors.
@@ -56,27 +61,34 @@ struct LoraConfig {
   nlohmann::json to_json() const;
 };
 
-// The LoRA state of one Linear: its adapters by name and which are active, merged, or switched off.
-class LoraLayer final : public nn::LinearAdapter {
+// The LoRA state of one Linear, Embedding or Conv2d: its adapters by name and which are active, merged, or
+// switched off.
+class LoraLayer final : public nn::LinearAdapter, public nn::OutputAdapter {
  public:
+  enum class Kind { linear, embedding, conv2d };
   struct Adapter {
-    Tensor lora_A, lora_B;            // (r, in), (out, r); undefined for a module saved whole
-    Tensor saved_weight, saved_bias;  // modules_to_save: the trained copy used instead of the base weights
+    Tensor lora_A, lora_B;            // shapes as a_shape / b_shape; undefined for a module saved whole
+    Tensor saved_weight, saved_bias;  // modules_to_save (Linear): the trained copy used instead of the base weights
     double scale = 1;
     double dropout = 0;
     bool merged = false;
   };
 
-  explicit LoraLayer(const std::shared_ptr<nn::LinearState>& base) : base_(base) {}
+  explicit LoraLayer(const std::shared_ptr<nn::LinearState>& base) : kind_(Kind::linear), linear_(base) {}
+  explicit LoraLayer(const std::shared_ptr<nn::EmbeddingState>& base) : kind_(Kind::embedding), embedding_(base) {}
+  explicit LoraLayer(const std::shared_ptr<nn::Conv2dState>& base) : kind_(Kind::conv2d), conv_(base) {}
+  // Linear: the base product plus the active adapters' updates.
   Tensor forward(const Tensor& x, const Tensor& weight, const Tensor& bias) const override;
+  // Embedding (input: ids) and Conv2d (input: x): the base output plus the active adapters' updates.
+  Tensor forward(const Tensor& input, const Tensor& base_output) const override;
   Tensor weight(const Tensor& weight) const override;
 
+  Kind kind() const { return kind_; }
   std::map<std::string, Adapter>& adapters() { return adapters_; }
   const std::map<std::string, Adapter>& adapters() const { return adapters_; }
   void set_active(std::vector<std::string> names) { active_ = std::move(names); }
   void set_enabled(bool on) { enabled_ = on; }
   void set_training(bool on) { training_ = on; }
-  const Tensor& base_weight() const { return base().weight; }
   // The base weight's shape, dtype and device, dense or 4-bit (a 4-bit base's dtype is the one it was quantised
   // from, its compute dtype): what adapter tensors on this layer are made to fit.
   struct BaseInfo {
@@ -85,29 +97,44 @@ class LoraLayer final : public nn::LinearAdapter {
     Device device;
   };
   BaseInfo base_info() const;
-  // Takes this adapter off its Linear, which computes x W^T + b again.
-  void detach() { base().adapter = nullptr; }
-  // W += scale * B A (in place, so every holder of the weight sees it); unmerge subtracts it again.
+  // The shapes of lora_A and lora_B at rank r, and their key suffixes in peft's state dicts ("lora_A" with
+  // ".weight" after the adapter name, or "lora_embedding_A" without).
+  Shape a_shape(int64_t r) const;
+  Shape b_shape(int64_t r) const;
+  std::string a_key() const { return kind_ == Kind::embedding ? "lora_embedding_A" : "lora_A"; }
+  std::string b_key() const { return kind_ == Kind::embedding ? "lora_embedding_B" : "lora_B"; }
+  bool keys_have_weight() const { return kind_ != Kind::embedding; }
+  // Takes this adapter off its layer, which computes its plain output again.
+  void detach();
+  // W += scale * delta(B, A) (in place, so every holder of the weight sees it); unmerge subtracts it again.
   void merge(const std::string& name);
   void unmerge(const std::string& name);
 
  private:
-  nn::LinearState& base() const;
+  Tensor& base_weight() const;
+  // scale * the weight update of `a`, in f32 and the base weight's layout (peft's get_delta_weight).
+  Tensor delta(const Adapter& a) const;
 
-  std::weak_ptr<nn::LinearState> base_;  // weak: the state holds this adapter
+  Kind kind_;
+  // The base layer's state (one of them, by kind_); weak: the state holds this adapter.
+  std::weak_ptr<nn::LinearState> linear_;
+  std::weak_ptr<nn::EmbeddingState> embedding_;
+  std::weak_ptr<nn::Conv2dState> conv_;
   std::map<std::string, Adapter> adapters_;
   std::vector<std::string> active_;
   bool enabled_ = true, training_ = false;
   mutable uint64_t dropout_calls_ = 0;  // a fresh dropout mask per forward
 };
 
-// peft's PeftModel over a CausalLM: adds, loads, saves and switches named adapters on the model's Linear layers
-// (through the shared LinearState each registered, which is why a const model will do: its code never changes).
-// The model must outlive it; its base parameters stop requiring grad, only adapter parameters do. Attached adapters
-// stay on the model when the LoraModel goes (peft injects in place too).
+// peft's PeftModel over a model: adds, loads, saves and switches named adapters on the model's Linear, Embedding
+// and Conv2d layers (through the shared state each registered, which is why a const model will do: its code never
+// changes). The model must outlive it; its base parameters stop requiring grad, only adapter parameters do.
+// Attached adapters stay on the model when the LoraModel goes (peft injects in place too).
 class LoraModel {
  public:
-  explicit LoraModel(const CausalLM& model);
+  explicit LoraModel(const CausalLM& model) : LoraModel(model.parameters()) {}
+  // Any model built through a VarBuilder: its parameter store (VarBuilder::parameters()).
+  explicit LoraModel(const nn::ParameterStore& store);
 
   // Attaches a fresh adapter `name` initialised as config.init says, seeded by `seed` and each parameter's name.
   // The first adapter becomes the active one.
@@ -135,7 +162,8 @@ class LoraModel {
   void merge_and_unload();
 
   // The adapter parameters by peft's in-memory name ("base_model.model.<module>.lora_A.<adapter>.weight",
-  // "...<module>.modules_to_save.<adapter>.weight"), each requiring grad: what an optimizer updates.
+  // "...<module>.lora_embedding_A.<adapter>", "...<module>.modules_to_save.<adapter>.weight"), each requiring
+  // grad: what an optimizer updates.
   std::vector<std::pair<std::string, Tensor>> parameters(const std::string& name) const;
   // The same tensors by the key peft saves them under (no adapter name).
   std::vector<std::pair<std::string, Tensor>> state_dict(const std::string& name) const;
@@ -143,6 +171,9 @@ class LoraModel {
  private:
   // Attaches adapter `name`'s (still empty) slots on the layers config selects; returns them by module name.
   std::vector<std::pair<std::string, LoraLayer::Adapter*>> attach(const std::string& name, const LoraConfig& config);
+  // The layer's LoRA state, made and put on the layer the first time.
+  template <class State>
+  LoraLayer& layer_for(const std::string& module, const std::shared_ptr<State>& state);
   // Loads adapter `name`'s tensors (already attached by `config`) from `file`.
   void fill_from(const io::Checkpoint& file, const std::string& weights_path, const std::string& name,
                  const LoraConfig& config);
@@ -150,9 +181,8 @@ class LoraModel {
   bool is_merged(const std::string& name) const;
   // Every tensor of adapter `name` requires grad (in place, so the layers see it).
   void make_trainable(const std::string& name);
-  LoraLayer& layer_for(const std::string& module, const std::shared_ptr<nn::LinearState>& state);
 
-  const CausalLM& model_;
+  const nn::ParameterStore& store_;
   std::map<std::string, std::shared_ptr<LoraLayer>> layers_;  // by module name
   std::map<std::string, LoraConfig> configs_;
   std::string active_;

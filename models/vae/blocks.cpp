@@ -19,14 +19,6 @@ std::shared_ptr<io::Checkpoint> open_diffusers_weights(const std::string& folder
   fail("diffusion", folder, ": neither diffusion_pytorch_model.safetensors nor its .index.json is there");
 }
 
-Conv2d::Conv2d(const nn::VarBuilder& vb, int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding)
-    : weight_(vb.get("weight", {out, in, kernel, kernel})), bias_(vb.get("bias", {out})) {
-  params_.stride = {stride, stride};
-  params_.padding = {padding, padding};
-}
-
-Tensor Conv2d::forward(const Tensor& x) const { return conv2d(x, weight_, bias_, params_); }
-
 GroupNorm::GroupNorm(const nn::VarBuilder& vb, int64_t groups, int64_t channels, double eps)
     : weight_(vb.get("weight", {channels})),
       bias_(vb.get("bias", {channels})),

@@ -20,17 +20,7 @@ namespace glint::diffusion {
 // diffusion_pytorch_model.safetensors.index.json; fails naming the folder when it has neither.
 std::shared_ptr<io::Checkpoint> open_diffusers_weights(const std::string& folder);
 
-// nn.Conv2d with square kernels: weight (out, in, k, k) and a bias (out).
-class Conv2d {
- public:
-  Conv2d() = default;
-  Conv2d(const nn::VarBuilder& vb, int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0);
-  Tensor forward(const Tensor& x) const;  // (N, in, H, W) -> (N, out, OH, OW)
-
- private:
-  Tensor weight_, bias_;
-  Conv2dParams params_;
-};
+using Conv2d = nn::Conv2d;  // nn.Conv2d with square kernels (models/nn/layers.h, where adapters attach)
 
 // nn.GroupNorm with affine weight and bias, optionally followed by SiLU (fused into one kernel).
 class GroupNorm {

@@ -7,9 +7,6 @@
 #include "runtime/core/error.h"
 
 namespace glint::io {
-namespace {
-
-constexpr const char* kStateKey = ".quant_state.bitsandbytes__";
 
 std::string torch_dtype_name(DType t) {
   switch (t) {
@@ -20,9 +17,13 @@ std::string torch_dtype_name(DType t) {
     case DType::bf16:
       return "bfloat16";
     default:
-      fail("bnb_4bit", "original dtype ", dtype_name(t), " is not a float dtype");
+      fail("bnb_4bit", "dtype ", dtype_name(t), " is not a float dtype");
   }
 }
+
+namespace {
+
+constexpr const char* kStateKey = ".quant_state.bitsandbytes__";
 
 // Python's repr of a float: the shortest digits that round-trip, positional for exponents -4 to 15, else
 // d.ddde±XX; integral values keep ".0".

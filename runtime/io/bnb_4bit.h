@@ -17,6 +17,8 @@
 
 namespace glint::io {
 
+// torch's name of a float dtype ("float32", "float16", "bfloat16"), as quant states and config.json spell it.
+std::string torch_dtype_name(DType t);
 // Whether `prefix` ("model.layers.0.mlp.up_proj.weight") is a bitsandbytes 4-bit weight in `ckpt`.
 bool is_bnb_4bit(const Checkpoint& ckpt, const std::string& prefix);
 // Reads the 4-bit weight `prefix` onto `device`; errors name the missing or malformed key.

@@ -3,6 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime/autograd/autograd.h"
@@ -69,97 +74,59 @@ uint8_t nearest_4bit(float v, const std::array<float, 15>& bounds, const std::ar
   return order[size_t(q)];
 }
 
-// The floor search bitsandbytes' native CPU quantize_blockwise does over the 8-bit map: BinSearch's "Direct2"
-// (Cannizzo), in f32, as published in bitsandbytes' include/Algo-Direct*.h. A value is hashed to a bucket by
-// uint32(H * (z - x0)) and the bucket's candidate corrected by two comparisons. Its answer for values within about
-// 1e-6 of zero can differ from an exact search, so it is reproduced rather than replaced. (The installed 0.50.2
-// binary still picks one entry lower than this on one fixture value near zero; tests/ops/test_quant.cpp checks
-// that every such difference is glint choosing the nearer entry.)
-class Direct2Search {
+// bitsandbytes 0.50.2's native CPU quantize_blockwise (8-bit, used for the nested absmax), as its binary
+// computes it. The map is looked up through a table of 65536 bins over [-1, 1]: bin i stands for
+// 2i / 65535 - 1 (f32) and holds the first entry whose midpoint with the next is not below that. A value is
+// divided by its block's absmax as a multiply by the f32 reciprocal, clamped to [-1, 1], and sent to bin
+// trunc(fma((v + 1) * 0.5, 65535, 0.5)) (the compiler contracts the last multiply-add). So within a bin's width
+// (3e-5) a value can get an entry other than its nearest: near zero, where the map's entries are closer than
+// that, most do. Older releases searched the map exactly; 0.50.2's bytes are these.
+class LutQuantizer {
  public:
-  explicit Direct2Search(const std::array<float, 256>& x) : x0_(x[0]) {
-    const uint32_t n = 256;
-    float dmin = x[n - 1] - x0_;
-    for (uint32_t i = 2; i < n; ++i) dmin = std::min(dmin, (x[i] - x0_) - (x[i - 2] - x0_));
-    h_ = 1.f / dmin;
-    // Grow H until no two entries two apart share a bucket (computeH).
-    float step = std::nextafter(h_, INFINITY) - h_;
-    uint32_t checked_from = n;
-    bool modified;
-    do {
-      uint32_t last = checked_from - 1;
-      modified = false;
-      for (uint32_t i = 2; i <= last; ++i) {
-        while (hash(x[i]) == hash(x[i - 2])) {
-          checked_from = i, last = n - 1, modified = true;
-          h_ += step, step *= 2;
-        }
-      }
-    } while (modified);
-    // The map padded in front with its first entry; bucket b holds the padded index to start from (populateIndex).
-    xi_[0] = x[0];
-    std::copy(x.begin(), x.end(), xi_.begin() + 1);
-    buckets_.resize(size_t(hash(x[n - 1])) + 1);
-    for (uint32_t i = n, b = uint32_t(buckets_.size()) - 1, j = 0;; --i) {
-      const uint32_t idx = hash(xi_[i]);
-      while (b > idx) buckets_[b--] = j;
-      if (b == idx) {
-        j = i - 1;
-        buckets_[b] = j;
-        if (b-- == 0) break;
-      }
+  explicit LutQuantizer(const float* code) {
+    std::array<float, 255> mid;
+    for (size_t i = 0; i < mid.size(); ++i) mid[i] = (code[i] + code[i + 1]) * 0.5f;
+    size_t idx = 0;
+    for (uint32_t i = 0; i < kBins; ++i) {
+      const float v = float(i) * 2.f / float(kBins - 1) - 1.f;
+      while (idx < mid.size() && mid[idx] < v) ++idx;
+      lut_[i] = uint8_t(idx);
     }
   }
 
-  // The entry i with x[i] <= z < x[i + 1], as Direct2 finds it.
-  uint32_t floor(float z) const {
-    const uint32_t b = std::min<uint32_t>(hash(z), uint32_t(buckets_.size()) - 1);
-    uint32_t i = buckets_[b];
-    if (z < xi_[i]) --i;
-    if (z < xi_[i + 1]) --i;
-    return i;
+  // The byte of v / absmax, given inv = 1 / absmax.
+  uint8_t operator()(float v, float inv) const {
+    const float s = std::clamp(v * inv, -1.f, 1.f);
+    return lut_[uint16_t(int32_t(std::fma((s + 1.f) * 0.5f, float(kBins - 1), 0.5f)))];
   }
 
  private:
-  uint32_t hash(float z) const {
-    const float t = h_ * (z - x0_);
-    return t > 0.f ? uint32_t(t) : 0u;  // NaN and negatives (never reached for z in [-1, 1]) go to bucket 0
-  }
-
-  float x0_, h_;
-  std::array<float, 257> xi_;
-  std::vector<uint32_t> buckets_;
+  static constexpr uint32_t kBins = 65536;
+  std::array<uint8_t, kBins> lut_;
 };
 
-// bitsandbytes' native CPU quantize_blockwise (8-bit, used for the nested absmax): per block the absmax, each
-// value divided by it, the floor entry found in the map (its first entry taken as -1 so every value has one) and
-// the upper neighbour taken only when strictly nearer.
+// quantize_blockwise on the CPU: per block the absmax (a block of zeros keeps absmax 0 and all-zero bytes) and
+// each value's byte through the table.
 void quantize_blockwise_8bit(const std::vector<float>& a, int64_t blocksize, std::vector<uint8_t>& out,
                              std::vector<float>& absmax) {
-  std::array<float, 256> code = make_dynamic_map();
-  code[0] = -1.f;
-  static const Direct2Search search(code);
+  static const LutQuantizer quantizer(dynamic_map_8bit());
   const int64_t n = int64_t(a.size());
   out.assign(size_t(n), 0);
   absmax.clear();
   for (int64_t b0 = 0; b0 < n; b0 += blocksize) {
     const int64_t b1 = std::min(n, b0 + blocksize);
-    float am = -3.402823466e38f;
-    for (int64_t i = b0; i < b1; ++i) am = std::fmax(am, std::fabs(a[size_t(i)]));
+    float am = 0.f;
+    for (int64_t i = b0; i < b1; ++i) am = std::max(am, std::fabs(a[size_t(i)]));
     absmax.push_back(am);
-    for (int64_t i = b0; i < b1; ++i) {
-      const float v = a[size_t(i)] / am;
-      uint32_t idx = std::min<uint32_t>(search.floor(v), 255);
-      if (idx < 255 && std::fabs(v - code[idx + 1]) < std::fabs(v - code[idx])) ++idx;
-      out[size_t(i)] = uint8_t(idx);
-    }
+    if (am == 0.f) continue;
+    const float inv = 1.f / am;
+    for (int64_t i = b0; i < b1; ++i) out[size_t(i)] = quantizer(a[size_t(i)], inv);
   }
 }
 
 // torch's f32 sum on one thread (aten SumKernel's cascade_sum): rows of 8-lane vectors summed 4 at a time in a
 // cascade of 4 levels whose step grows with the length, lanes then added in order after the leftover elements;
-// under 8 elements the same cascade over single floats. It matches torch.sum bit for bit up to 32768 elements;
-// beyond that torch splits the sum across its threads, so its result depends on the thread count.
+// under 8 elements the same cascade over single floats.
 template <size_t W>
 using Lanes = std::array<float, W>;
 
@@ -191,11 +158,10 @@ std::array<Lanes<W>, R> multi_row_sum(int64_t size, const Row& row) {
   return acc[0];
 }
 
-float torch_sum(const std::vector<float>& a) {
+float cascade_sum(const float* a, int64_t n) {
   constexpr size_t kLanes = 8, kIlp = 4;
-  const int64_t n = int64_t(a.size());
   if (n < int64_t(kLanes)) {
-    auto ps = multi_row_sum<1, kIlp>(n / 4, [&](int64_t i, size_t k) { return Lanes<1>{a[size_t(i) * 4 + k]}; });
+    auto ps = multi_row_sum<1, kIlp>(n / 4, [&](int64_t i, size_t k) { return Lanes<1>{a[i * 4 + int64_t(k)]}; });
     for (int64_t r = n / 4 * 4; r < n; ++r) ps[0][0] += a[size_t(r)];
     for (size_t k = 1; k < kIlp; ++k) ps[0][0] += ps[k][0];
     return ps[0][0];
@@ -203,7 +169,7 @@ float torch_sum(const std::vector<float>& a) {
   const int64_t vecs = n / int64_t(kLanes), rows = vecs / int64_t(kIlp);
   auto vec = [&](int64_t v) {
     Lanes<kLanes> x;
-    std::copy_n(a.begin() + v * int64_t(kLanes), kLanes, x.begin());
+    std::copy_n(a + v * int64_t(kLanes), kLanes, x.begin());
     return x;
   };
   auto ps = multi_row_sum<kLanes, kIlp>(rows, [&](int64_t i, size_t k) { return vec(i * int64_t(kIlp) + int64_t(k)); });
@@ -215,11 +181,58 @@ float torch_sum(const std::vector<float>& a) {
   return sum;
 }
 
+// torch.sum of an f32 vector on `threads` threads (TensorIterator's two-pass reduction): from 32768 elements on,
+// the range is cut into min(threads, ceil(n / 32768)) equal chunks, each chunk's cascade sum lands in one slot of
+// a `threads`-slot buffer (the rest stay 0), and the buffer is summed by the same cascade. So the mean bitsandbytes
+// subtracts depends on the thread count of the torch that quantised.
+float torch_sum(const std::vector<float>& a, int threads) {
+  constexpr int64_t kGrain = 32768;
+  const int64_t n = int64_t(a.size());
+  if (n < kGrain || threads <= 1) return cascade_sum(a.data(), n);
+  const int64_t used = std::min<int64_t>(threads, (n + kGrain - 1) / kGrain), chunk = (n + used - 1) / used;
+  std::vector<float> partial(size_t(threads), 0.f);
+  for (int64_t t = 0; t < used && t * chunk < n; ++t)
+    partial[size_t(t)] = cascade_sum(a.data() + t * chunk, std::min(chunk, n - t * chunk));
+  return cascade_sum(partial.data(), threads);
+}
+
+// Environment variable `name` as a positive thread count, or 0 when unset or not one.
+int env_threads(const char* name) {
+  const char* v = std::getenv(name);
+  const int n = v ? std::atoi(v) : 0;
+  return n > 0 ? n : 0;
+}
+
+// Physical cores (distinct package and core ids of the online CPUs, as torch's cpuinfo counts them), or the
+// logical CPU count where the topology cannot be read.
+int physical_cores() {
+  std::set<std::pair<std::string, std::string>> cores;
+  for (unsigned cpu = 0; cpu < 4096; ++cpu) {
+    const std::string dir = "/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/topology/";
+    std::ifstream core(dir + "core_id"), package(dir + "physical_package_id");
+    std::string c, p;
+    if (!(core >> c) || !(package >> p)) break;
+    cores.insert({p, c});
+  }
+  const int logical = int(std::max(1u, std::thread::hardware_concurrency()));
+  return cores.empty() ? logical : std::min(int(cores.size()), logical);
+}
+
 Tensor f32_tensor(const float* p, int64_t n, Device device) {
   return Tensor::from_vector(std::vector<float>(p, p + n), {n}, DType::f32, Device::cpu()).to(device);
 }
 
 }  // namespace
+
+int torch_default_threads() {
+  static const int threads = [] {
+    const int n = env_threads("MKL_NUM_THREADS");
+    if (n > 0) return n;
+    const int omp = env_threads("OMP_NUM_THREADS");
+    return omp > 0 ? omp : physical_cores();
+  }();
+  return threads;
+}
 
 void validate_4bit(const QuantizedTensor& q, std::string_view op) {
   const QuantState& s = q.state;
@@ -279,7 +292,8 @@ size_t QuantizedTensor::nbytes() const {
   return n;
 }
 
-QuantizedTensor quantize_4bit(const Tensor& w, Quant4Type type, int64_t blocksize, bool double_quant) {
+QuantizedTensor quantize_4bit(const Tensor& w, Quant4Type type, int64_t blocksize, bool double_quant,
+                              int torch_threads) {
   GLINT_CHECK(w.defined() && is_floating(w.dtype()), "quantize_4bit", "input must be f32, f16 or bf16",
               w.defined() ? std::string(", got ") + std::string(dtype_name(w.dtype())) : std::string());
   check_blocksize("quantize_4bit", blocksize);
@@ -321,7 +335,7 @@ QuantizedTensor quantize_4bit(const Tensor& w, Quant4Type type, int64_t blocksiz
     return q;
   }
   // offset = absmax.mean(): torch's f32 sum divided by the count.
-  s.offset = torch_sum(absmax) / float(blocks);
+  s.offset = torch_sum(absmax, torch_threads > 0 ? torch_threads : torch_default_threads()) / float(blocks);
   std::vector<float> centred(absmax.size());
   for (size_t i = 0; i < absmax.size(); ++i) centred[i] = absmax[i] - s.offset;
   std::vector<uint8_t> qabs;

@@ -60,11 +60,16 @@ struct QuantizedTensor {
 // Checks that q is consistent (sizes of the packed data, absmax and nested statistics, dtypes, one device);
 // errors start with [op].
 void validate_4bit(const QuantizedTensor& q, std::string_view op);
+// The intra-op thread count torch uses by default on this machine (MKL_NUM_THREADS, else OMP_NUM_THREADS, else
+// the physical cores): what quantize_4bit assumes unless told.
+int torch_default_threads();
 // bitsandbytes' quantize_4bit(w, blocksize, quant_type, compress_statistics=double_quant): bit-identical packed
 // bytes and absmax for f32, f16 and bf16 input. Blocksize is one of 32, 64, ..., 4096 as bitsandbytes allows.
+// With double quantisation the offset is torch's mean of the absmax, which from 32768 blocks on depends on how
+// many threads torch summed with: torch_threads (0: torch_default_threads()).
 // Quantisation runs on the CPU (it is a load-time step); the result is on w's device.
 QuantizedTensor quantize_4bit(const Tensor& w, Quant4Type type = Quant4Type::nf4, int64_t blocksize = 64,
-                              bool double_quant = false);
+                              bool double_quant = false, int torch_threads = 0);
 // The f32 absmax of every block (double quantisation undone, as bitsandbytes does), on q's device.
 Tensor absmax_f32(const QuantState& state);
 // bitsandbytes' dequantize_4bit: code[index] * absmax in f32, rounded once to `dtype` (default: the original).

@@ -1,6 +1,7 @@
 // `glint train sft --lora-r ... [--load-in-4bit]` end to end on tiny-chat: only the adapter trains, the eval loss
 // falls, and the output folder holds peft's adapter files, which load back onto the base (4-bit or dense);
-// `glint quantize` writes a bnb-4bit folder.
+// `glint quantize` writes a bnb-4bit folder; `glint merge` folds an adapter made on a 4-bit base into the dequantised
+// weights.
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -55,8 +56,7 @@ TEST(QLoraCli, TrainSftWritesAnAdapterAndLowersEvalLoss) {
     SCOPED_TRACE(four_bit ? "QLoRA" : "LoRA");
     const std::string out_dir = tmp / (four_bit ? "qlora" : "lora");
     const std::string cmd = glint.string() + " train sft --model " + chat.string() + " --data " +
-                            (kData / "training" / "verses.jsonl").string() +
-                            " --text-column text --output " + out_dir +
+                            (kData / "training" / "verses.jsonl").string() + " --text-column text --output " + out_dir +
                             " --device cpu --max-steps 24 --batch-size 8 --lr 5e-3 --seq-len 48 --eval-fraction 0.1"
                             " --eval-steps 4 --logging-steps 4 --lora-r 8 --lora-alpha 16 --target-modules all-linear" +
                             (four_bit ? " --load-in-4bit" : "");
@@ -81,9 +81,9 @@ TEST(QLoraCli, TrainSftWritesAnAdapterAndLowersEvalLoss) {
     EXPECT_TRUE(lora.config("default").all_linear);
     EXPECT_EQ(lora.parameters("default").size(), 2u * 7 * 2);
   }
-  const auto [out, rc] = run(glint.string() + " train sft --model " + chat.string() + " --data " +
-                             (kData / "training" / "verses.jsonl").string() + " --output " + tmp / "x" +
-                             " --load-in-4bit");
+  const auto [out, rc] =
+      run(glint.string() + " train sft --model " + chat.string() + " --data " +
+          (kData / "training" / "verses.jsonl").string() + " --output " + tmp / "x" + " --load-in-4bit");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("give --lora-r"), std::string::npos) << out;
 }
@@ -102,11 +102,10 @@ TEST(QuantizeCli, WritesABnb4bitFolderThatLoadsAsTheFourBitModel) {
   EXPECT_EQ(config["quantization_config"]["bnb_4bit_quant_type"], "nf4");
   EXPECT_EQ(config["quantization_config"]["bnb_4bit_use_double_quant"], true);
   const auto ckpt = io::Checkpoint::open((tmp.path() / "q" / "model.safetensors").string());
-  for (const char* key : {"model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.weight.absmax",
-                          "model.layers.0.self_attn.q_proj.weight.nested_absmax",
-                          "model.layers.0.self_attn.q_proj.weight.quant_map",
-                          "model.layers.1.mlp.down_proj.weight.quant_state.bitsandbytes__nf4", "lm_head.weight",
-                          "model.norm.weight"})
+  for (const char* key :
+       {"model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.weight.absmax",
+        "model.layers.0.self_attn.q_proj.weight.nested_absmax", "model.layers.0.self_attn.q_proj.weight.quant_map",
+        "model.layers.1.mlp.down_proj.weight.quant_state.bitsandbytes__nf4", "lm_head.weight", "model.norm.weight"})
     EXPECT_TRUE(ckpt->contains(key)) << key;
   EXPECT_EQ(ckpt->tensor("model.layers.0.self_attn.q_proj.weight").dtype(), DType::u8);
 
@@ -122,14 +121,16 @@ TEST(QuantizeCli, WritesABnb4bitFolderThatLoadsAsTheFourBitModel) {
   for (size_t i = 0; i < a.size(); ++i) {
     ASSERT_EQ(a[i].second->quantized != nullptr, b[i].second->quantized != nullptr) << a[i].first;
     if (a[i].second->quantized) {
-      EXPECT_EQ(a[i].second->quantized->packed.to_vector<uint8_t>(), b[i].second->quantized->packed.to_vector<uint8_t>())
+      EXPECT_EQ(a[i].second->quantized->packed.to_vector<uint8_t>(),
+                b[i].second->quantized->packed.to_vector<uint8_t>())
           << a[i].first;
     }
   }
   const Tensor ids = ids_tensor(read_fixture(llama / "fixture.json")["input_ids"], Device::cpu());
   autograd::NoGradGuard no_grad;
-  EXPECT_LE(max_abs_diff(loaded->forward(ids, {}, {}, nullptr).to_f32(), direct->forward(ids, {}, {}, nullptr).to_f32()),
-            1e-6);
+  EXPECT_LE(
+      max_abs_diff(loaded->forward(ids, {}, {}, nullptr).to_f32(), direct->forward(ids, {}, {}, nullptr).to_f32()),
+      1e-6);
 
   std::tie(out, rc) = run(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4");
   EXPECT_EQ(rc, 1);
@@ -137,6 +138,81 @@ TEST(QuantizeCli, WritesABnb4bitFolderThatLoadsAsTheFourBitModel) {
   std::tie(out, rc) = run(glint.string() + " quantize " + llama.string() + " " + tmp / "r");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("exactly one of --nf4 and --fp4"), std::string::npos) << out;
+}
+
+// Logits of `model` on the llama fixture's input ids.
+std::vector<float> fixture_logits(const CausalLM& model) {
+  const Tensor ids = ids_tensor(read_fixture(kData / "models" / "llama" / "fixture.json")["input_ids"], Device::cpu());
+  autograd::NoGradGuard no_grad;
+  return model.forward(ids, {}, {}, nullptr).to_f32();
+}
+
+// `glint merge` of an adapter made on a 4-bit base (a dense base quantised with --load-in-4bit, and a bnb-4bit
+// folder from `glint quantize`): the merged folder is a dense model without quantization_config whose logits
+// reproduce the 4-bit base with the adapter unmerged.
+TEST(QLoraCli, MergeIntoTheDequantisedBaseReproducesTheUnmergedAdapter) {
+  const fs::path glint = glint_binary();
+  if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
+  const TempDir tmp;
+  const fs::path llama = kData / "models" / "llama";
+  auto [out, rc] = run(glint.string() + " quantize " + llama.string() + " " + tmp / "bnb" + " --nf4 --double-quant");
+  ASSERT_EQ(rc, 0) << out;
+  struct Case {
+    std::string name, base, flags;
+    bool double_quant;
+  };
+  for (const Case& c :
+       {Case{"load-in-4bit", llama.string(), " --load-in-4bit", false}, Case{"bnb-4bit", tmp / "bnb", "", true}}) {
+    SCOPED_TRACE(c.name);
+    ModelLoadOptions opts;
+    opts.device = Device::cpu();
+    opts.load_in_4bit = !c.flags.empty();
+    opts.quant4.double_quant = c.double_quant;
+    auto base = AutoModelForCausalLM::from_pretrained(c.base, opts);
+    ASSERT_NE(base->parameters().linears().front().second->quantized, nullptr);
+    peft::LoraModel lora(*base);
+    peft::LoraConfig config;
+    config.r = 4;
+    config.lora_alpha = 8;
+    config.all_linear = true;
+    config.init = peft::LoraInit::random;  // B nonzero: the merge changes every targeted weight
+    lora.add_adapter("default", config, 7);
+    const std::string adapter = tmp / (c.name + "-adapter");
+    lora.save_adapter(adapter);
+    const std::vector<float> want = fixture_logits(*base);
+
+    const std::string merged = tmp / (c.name + "-merged");
+    std::tie(out, rc) = run(glint.string() + " merge " + c.base + " " + adapter + " " + merged + c.flags);
+    ASSERT_EQ(rc, 0) << out;
+    EXPECT_NE(out.find("4-bit layers dequantised to f32"), std::string::npos) << out;
+    const nlohmann::json cfg = read_fixture(fs::path(merged) / "config.json");
+    EXPECT_FALSE(cfg.contains("quantization_config"));
+    EXPECT_EQ(cfg["torch_dtype"], "float32");
+    ModelLoadOptions dense;
+    dense.device = Device::cpu();
+    auto model = AutoModelForCausalLM::from_pretrained(merged, dense);
+    for (const auto& [module, state] : model->parameters().linears()) EXPECT_EQ(state->quantized, nullptr) << module;
+    const double err = max_abs_diff(fixture_logits(*model), want);
+    std::printf("[qlora-merge] %s: merged vs unmerged logits differ by %.2e\n", c.name.c_str(), err);
+    EXPECT_LE(err, 1e-3);
+  }
+  // Merged into the dense weights instead, the same adapter misses the 4-bit model by the quantisation error.
+  ModelLoadOptions four_bit;
+  four_bit.device = Device::cpu();
+  four_bit.load_in_4bit = true;
+  auto base = AutoModelForCausalLM::from_pretrained(llama.string(), four_bit);
+  peft::LoraModel lora(*base);
+  lora.load_adapter(tmp / "load-in-4bit-adapter");
+  const std::vector<float> want = fixture_logits(*base);
+  std::tie(out, rc) = run(glint.string() + " merge " + llama.string() + " " + tmp / "load-in-4bit-adapter" + " " +
+                          tmp / "dense-merged");
+  ASSERT_EQ(rc, 0) << out;
+  ModelLoadOptions dense;
+  dense.device = Device::cpu();
+  const double dense_err =
+      max_abs_diff(fixture_logits(*AutoModelForCausalLM::from_pretrained(tmp / "dense-merged", dense)), want);
+  std::printf("[qlora-merge] merged into the dense base instead: %.2e\n", dense_err);
+  EXPECT_GT(dense_err, 1e-3);
 }
 
 }  // namespace

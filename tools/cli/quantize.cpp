@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-
 #include <nlohmann/json.hpp>
 
 #include "models/auto.h"
@@ -24,10 +23,17 @@ namespace {
 namespace fs = std::filesystem;
 
 // The files of a model folder besides its weights and config that the quantised folder keeps.
-constexpr const char* kCopiedFiles[] = {"generation_config.json", "tokenizer.json",       "tokenizer_config.json",
-                                        "special_tokens_map.json", "tokenizer.model",     "vocab.json",
-                                        "merges.txt",              "vocab.txt",           "added_tokens.json",
-                                        "chat_template.jinja",     "chat_template.json"};
+constexpr const char* kCopiedFiles[] = {"generation_config.json",
+                                        "tokenizer.json",
+                                        "tokenizer_config.json",
+                                        "special_tokens_map.json",
+                                        "tokenizer.model",
+                                        "vocab.json",
+                                        "merges.txt",
+                                        "vocab.txt",
+                                        "added_tokens.json",
+                                        "chat_template.jinja",
+                                        "chat_template.json"};
 
 struct QuantizeArgs {
   std::string model, out;
@@ -35,16 +41,11 @@ struct QuantizeArgs {
   int64_t blocksize = 64;
 };
 
-// torch's name of a float dtype, as quantization_config and quant states spell it.
-const char* torch_dtype(DType dt) {
-  return dt == DType::f16 ? "float16" : dt == DType::bf16 ? "bfloat16" : "float32";
-}
-
 // BitsAndBytesConfig.to_dict() as transformers 5.24 writes it into config.json.
 nlohmann::json quantization_config(const nn::Quant4Options& q, DType compute) {
   return {{"_load_in_4bit", true},
           {"_load_in_8bit", false},
-          {"bnb_4bit_compute_dtype", torch_dtype(compute)},
+          {"bnb_4bit_compute_dtype", io::torch_dtype_name(compute)},
           {"bnb_4bit_quant_storage", "uint8"},
           {"bnb_4bit_quant_type", std::string(quant4_name(q.type))},
           {"bnb_4bit_use_double_quant", q.double_quant},
