@@ -216,6 +216,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
     EXPECT_TRUE(std::isfinite(rec["loss"].get<double>()));
     EXPECT_GT(rec["completions/mean_length"].get<double>(), 0.0);
     EXPECT_LE(rec["completions/max_length"].get<double>(), 6.0);
+    EXPECT_GT(rec["generation/tokens_per_second"].get<double>(), 0.0);
     EXPECT_GT(rec["reward_std"].get<double>(), 0.0);
     EXPECT_GT(rec["kl"].get<double>(), 0.0);  // randomly initialised adapters move the policy off the base
   }

@@ -1,6 +1,7 @@
 // GrpoTrainer: TRL's generation-batch bookkeeping (_prepare_inputs, _generate_and_score_completions) over
 // train::Trainer's RowsLossFn hook. The loss itself is grpo.cpp's.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -105,10 +106,13 @@ void GrpoTrainer::generate_batch(int64_t index) {
   o.top_k = c.top_k;
   o.seed = args_.seed * 1000003ULL + uint64_t(index);  // reproducible, and the same batch after a resume
   std::vector<std::vector<int64_t>> completions;
+  const auto generate_start = std::chrono::steady_clock::now();
   {
     autograd::NoGradGuard no_grad;
     completions = policy_.generate(inputs, o);
   }
+  const double generate_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - generate_start).count();
 
   // Rewards of the decoded completions, then advantages per group of num_generations.
   const std::vector<int64_t>& eos = policy_.config().eos_token_ids;
@@ -136,6 +140,9 @@ void GrpoTrainer::generate_batch(int64_t index) {
   generation_metrics_["completions/max_length"] = length_max;
   generation_metrics_["completions/clipped_ratio"] = double(n - size_t(term_count)) / double(n);
   generation_metrics_["completions/mean_terminated_length"] = term_count > 0 ? term_sum / term_count : 0.0;
+  // Sampling speed: completion tokens (EOS included, as TRL's completion mask counts them) per second of generate.
+  generation_metrics_["generation/seconds"] = generate_seconds;
+  generation_metrics_["generation/tokens_per_second"] = generate_seconds > 0 ? length_sum / generate_seconds : 0.0;
 
   // Shuffled (TRL's shuffle_sequence_dict) and split into steps_per_generation micro-batches.
   const std::vector<size_t> order = epoch_order(n, args_.seed + 1, index);
