@@ -14,6 +14,7 @@
 #include "trainers/alignment/grpo.h"
 #include "trainers/batches.h"
 #include "trainers/datasets/load.h"
+#include "trainers/loss_curve.h"
 
 namespace glint::train::alignment {
 namespace fs = std::filesystem;
@@ -209,7 +210,14 @@ TrainResult GrpoTrainer::train(const std::string& resume_from) {
       fail("grpo", dir, "/trainer_state.json: ", e.what());
     }
   }
-  return trainer_->train(dir);
+  const TrainResult r = trainer_->train(dir);
+  // The mean reward of each logged step, and its trend over 10 logs, beside the Trainer's loss.svg.
+  const fs::path out(args_.output_dir);
+  if (fs::exists(out / "metrics.jsonl"))
+    write_curves_svg((out / "reward.svg").string(), read_metrics_jsonl((out / "metrics.jsonl").string()),
+                     "glint train grpo: " + args_.output_dir,
+                     {{"reward", "mean reward", "#9ecae1"}, {"reward", "mean of 10 logs", "#08519c", false, 10}});
+  return r;
 }
 
 }  // namespace glint::train::alignment
