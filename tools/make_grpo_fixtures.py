@@ -104,7 +104,7 @@ def loss_case(name, inputs, loss_type, beta, old, ref, num_items=None, steps_per
         full["ref_per_token_logps"] = ref
     loss = GRPOTrainer._compute_loss(stub, model, full)
     loss.backward()
-    metrics = {k: v[-1] for k, v in stub._metrics["train"].items() if k != "entropy"}
+    metrics = {k: v[-1] for k, v in stub._metrics["train"].items()}
     meta = {"loss_type": loss_type, "beta": beta, "epsilon": 0.2, "epsilon_high": epsilon_high,
             "temperature": TEMPERATURE, "max_completion_length": MAX_COMPLETION_LENGTH,
             "num_items_in_batch": full["num_items_in_batch"].item(), "steps_per_generation": steps_per_generation,

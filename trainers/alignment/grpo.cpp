@@ -89,7 +89,7 @@ GrpoBatch collate_grpo(const std::vector<const std::vector<int64_t>*>& prompts,
   return out;
 }
 
-Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double temperature) {
+Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double temperature, Tensor* entropy) {
   const int64_t b = batch.input_ids.dim(0), t = batch.input_ids.dim(1), c = batch.completion_mask.dim(1);
   GLINT_CHECK(c < t, "grpo", "the batch has no prompt tokens before its ", c, " completion positions");
   // Only completion tokens are labelled (TRL: input ids, -100 under padding and over the prompt).
@@ -100,11 +100,15 @@ Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double
     for (int64_t j = t - c; j < t; ++j)
       if (mask[size_t(i * t + j)]) labels[size_t(i * t + j)] = ids[size_t(i * t + j)];
   const Tensor lab = Tensor::from_vector(labels, {b, t}, DType::i64, Device::cpu());
-  const Tensor per_token = per_token_logprobs(model, batch.input_ids, lab, batch.attention_mask, temperature);
-  return per_token.slice(1, t - 1 - c, t - 1);  // (B, C): the positions that predict completion tokens
+  Tensor all_entropy;
+  const Tensor per_token = per_token_logprobs(model, batch.input_ids, lab, batch.attention_mask, temperature,
+                                              entropy ? &all_entropy : nullptr);
+  // (B, C): the positions that predict completion tokens.
+  if (entropy) *entropy = all_entropy.slice(1, t - 1 - c, t - 1);
+  return per_token.slice(1, t - 1 - c, t - 1);
 }
 
-LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConfig& config) {
+LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConfig& config, const Tensor& entropy) {
   const Tensor& given_mask = batch.completion_mask;
   GLINT_CHECK(logps.ndim() == 2 && given_mask.defined() && logps.shape() == given_mask.shape(), "grpo",
               "log-probs must be (B, C) like the completion mask ",
@@ -177,12 +181,17 @@ LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConf
   out.metrics["clip_ratio/region_mean"] = region_sum / denom;
   out.metrics["clip_ratio/low_min"] = low_min;
   out.metrics["clip_ratio/high_max"] = high_max;
-  if (per_token_kl.defined()) {
-    const std::vector<float> kl = per_token_kl.to_f32();
+  // TRL's global_masked_mean of a per-token value.
+  const auto masked_mean = [&](const Tensor& x) {
+    GLINT_CHECK(x.shape() == logps.shape(), "grpo", "per-token values must be (B, C) = ", shape_str(logps.shape()),
+                ", got ", shape_str(x.shape()));
+    const std::vector<float> v = x.to_f32();
     double s = 0;
-    for (size_t k = 0; k < kl.size(); ++k) s += double(kl[k]) * m[k];
-    out.metrics["kl"] = s / denom;
-  }
+    for (size_t k = 0; k < v.size(); ++k) s += double(v[k]) * m[k];
+    return s / denom;
+  };
+  if (per_token_kl.defined()) out.metrics["kl"] = masked_mean(per_token_kl);
+  if (entropy.defined()) out.metrics["entropy"] = masked_mean(entropy);
   return out;
 }
 

@@ -15,6 +15,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -78,13 +79,16 @@ GrpoBatch collate_grpo(const std::vector<const std::vector<int64_t>*>& prompts,
                        const std::vector<bool>& masked = {});
 
 // Per-token log-probs of the completion tokens, (B, C) f32 on the model's head device, at `temperature` (TRL scores
-// the logits divided by the sampling temperature). Differentiable.
-Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double temperature);
+// the logits divided by the sampling temperature). Differentiable. With `entropy`, also each completion position's
+// entropy (B, C), without gradient.
+Tensor completion_logprobs(const CausalLM& model, const GrpoBatch& batch, double temperature,
+                           Tensor* entropy = nullptr);
 
 // TRL's GRPOTrainer._compute_loss given the policy's completion log-probs (B, C): the loss of one micro-batch before
 // the Trainer's division by gradient_accumulation_steps, and the metrics kl (when beta > 0), clip_ratio/low_mean,
-// clip_ratio/high_mean, clip_ratio/region_mean, clip_ratio/low_min, clip_ratio/high_max.
-LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConfig& config);
+// clip_ratio/high_mean, clip_ratio/region_mean, clip_ratio/low_min, clip_ratio/high_max, and entropy (the masked
+// mean of `entropy` (B, C), when given).
+LossOutput grpo_loss(const Tensor& logps, const GrpoBatch& batch, const GrpoConfig& config, const Tensor& entropy = {});
 
 // Advantages of a generation batch and TRL's reward metrics.
 struct GroupAdvantages {
@@ -100,13 +104,15 @@ GroupAdvantages group_advantages(const std::vector<std::vector<double>>& rewards
 
 // A prompt dataset row: the prompt's text and tokens, and the whole row for the reward functions.
 struct PromptRow {
-  std::string prompt;
+  std::string prompt;  // the text (a conversational prompt rendered by the chat template)
   std::vector<int64_t> ids;
   nlohmann::json row;
 };
 
-// JSONL rows with a string "prompt" (other columns are kept for rewards), tokenised with the tokenizer's special
-// tokens as TRL tokenises plain-text prompts; prompts longer than max_prompt_length keep their last tokens (0: all).
+// Rows with a "prompt" (JSON lines, or any format load_dataset reads; other columns are kept for the rewards):
+// plain text is tokenised with the tokenizer's special tokens, a list of chat messages through the tokenizer's chat
+// template with the generation prompt and no added special tokens, as TRL tokenises prompts. Prompts longer than
+// max_prompt_length keep their last tokens (0: all).
 std::vector<PromptRow> read_prompt_jsonl(const std::string& path, const Tokenizer& tok, int64_t max_prompt_length = 0);
 
 // The trainer: owns a train::Trainer whose micro-batch loss samples, scores and buffers generation batches.
@@ -115,7 +121,7 @@ class GrpoTrainer {
   // `policy` generates and trains (only the `trainable` parameters update: a LoRA adapter's, or all of them);
   // `ref` is needed when config.beta > 0 (a frozen copy, or the LoRA policy with its adapters disabled).
   // args.per_device_train_batch_size counts completions; per_device_train_batch_size x steps_per_generation must
-  // be a multiple of num_generations.
+  // be a multiple of num_generations. `policy`, `ref` and `tokenizer` must outlive the trainer.
   GrpoTrainer(CausalLM& policy, std::optional<Reference> ref, const Tokenizer& tokenizer,
               std::vector<PromptRow> prompts, std::vector<RewardFunction> rewards, GrpoConfig config,
               TrainingArguments args, const nn::ParameterStore& trainable, nlohmann::json model_config);
@@ -123,8 +129,9 @@ class GrpoTrainer {
   GrpoTrainer& operator=(const GrpoTrainer&) = delete;
 
   // Trains as train::Trainer::train does (resume_from: "", "latest" or a checkpoint folder); a resumed run
-  // samples a fresh generation batch first, as TRL does.
+  // samples a fresh generation batch first, as TRL does (seeded, so the batch the interrupted run would have had).
   TrainResult train(const std::string& resume_from = "");
+  // Optimizer steps of the run.
   int64_t total_steps() const { return trainer_->total_steps(); }
 
  private:

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "models/generation/generate.h"
@@ -18,6 +19,26 @@
 
 namespace glint::train::alignment {
 namespace fs = std::filesystem;
+namespace {
+
+// TRL's completions/* metrics of a generation batch.
+std::map<std::string, double> completion_metrics(const std::vector<std::vector<int64_t>>& completions,
+                                                 const std::vector<bool>& truncated) {
+  double sum = 0, lo = 1e300, hi = 0, terminated_sum = 0, terminated = 0;
+  for (size_t i = 0; i < completions.size(); ++i) {
+    const double len = double(completions[i].size());
+    sum += len, lo = std::min(lo, len), hi = std::max(hi, len);
+    if (!truncated[i]) terminated_sum += len, ++terminated;
+  }
+  const double n = double(completions.size());
+  return {{"completions/mean_length", sum / n},
+          {"completions/min_length", lo},
+          {"completions/max_length", hi},
+          {"completions/clipped_ratio", (n - terminated) / n},
+          {"completions/mean_terminated_length", terminated > 0 ? terminated_sum / terminated : 0.0}};
+}
+
+}  // namespace
 
 std::vector<PromptRow> read_prompt_jsonl(const std::string& path, const Tokenizer& tok, int64_t max_prompt_length) {
   const datasets::Dataset ds = datasets::load_dataset("auto", {path});
@@ -26,11 +47,22 @@ std::vector<PromptRow> read_prompt_jsonl(const std::string& path, const Tokenize
   std::vector<PromptRow> rows;
   for (size_t i = 0; i < ds.num_rows(); ++i) {
     PromptRow r;
-    r.row = nlohmann::json::parse(ds.row(i).dump());
-    GLINT_CHECK(r.row["prompt"].is_string(), "grpo", path, ": row ", i + 1, ": 'prompt' must be a string");
-    r.prompt = r.row["prompt"].get<std::string>();
-    const Encoding e = tok.encode(r.prompt, true);
-    r.ids.assign(e.ids.begin(), e.ids.end());
+    const datasets::Value row = ds.row(i);
+    r.row = nlohmann::json::parse(row.dump());
+    const datasets::Value& prompt = row["prompt"];
+    GLINT_CHECK(prompt.is_string() || prompt.is_array(), "grpo", path, ": row ", i + 1,
+                ": 'prompt' must be a string or a list of chat messages");
+    if (prompt.is_array()) {
+      // Conversational, as TRL: the chat template with the generation prompt, tokenised without special tokens
+      // (the template writes them).
+      r.prompt = tok.apply_chat_template(prompt, true);
+      const Encoding e = tok.encode(r.prompt, false);
+      r.ids.assign(e.ids.begin(), e.ids.end());
+    } else {
+      r.prompt = prompt.get<std::string>();
+      const Encoding e = tok.encode(r.prompt, true);
+      r.ids.assign(e.ids.begin(), e.ids.end());
+    }
     if (max_prompt_length > 0 && int64_t(r.ids.size()) > max_prompt_length)
       r.ids.erase(r.ids.begin(), r.ids.end() - max_prompt_length);
     GLINT_CHECK(!r.ids.empty(), "grpo", path, ": row ", i + 1, ": the prompt has no tokens");
@@ -105,7 +137,8 @@ void GrpoTrainer::generate_batch(int64_t index) {
   o.temperature = c.temperature;
   o.top_p = c.top_p;
   o.top_k = c.top_k;
-  o.seed = args_.seed * 1000003ULL + uint64_t(index);  // reproducible, and the same batch after a resume
+  // Seeded by (run seed, batch index): reproducible, and a resumed run samples the batch it would have.
+  o.seed = args_.seed * 1000003ULL + uint64_t(index);
   std::vector<std::vector<int64_t>> completions;
   const auto generate_start = std::chrono::steady_clock::now();
   {
@@ -120,30 +153,24 @@ void GrpoTrainer::generate_batch(int64_t index) {
   const size_t n = completions.size();
   std::vector<std::string> texts(n);
   std::vector<RewardSample> samples;
-  std::vector<bool> truncated(n);
-  double length_sum = 0, length_min = 1e300, length_max = 0, term_sum = 0, term_count = 0;
+  std::vector<bool> truncated(n);  // cut at max_completion_length rather than ended by EOS
+  double sampled_tokens = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::vector<int64_t>& ids = completions[i];
+    sampled_tokens += double(ids.size());
     texts[i] = tokenizer_.decode(std::vector<uint32_t>(ids.begin(), ids.end()), true);
     samples.push_back({rows[i]->prompt, texts[i], ids, rows[i]->row});
     truncated[i] = ids.empty() || (std::find(eos.begin(), eos.end(), ids.back()) == eos.end() && ids.back() != pad_id_);
-    const double len = double(ids.size());
-    length_sum += len, length_min = std::min(length_min, len), length_max = std::max(length_max, len);
-    if (!truncated[i]) term_sum += len, ++term_count;
   }
   std::vector<std::string> names;
   for (const RewardFunction& r : rewards_) names.push_back(r.name);
   const GroupAdvantages adv =
       group_advantages(score_rewards(rewards_, samples), names, c.reward_weights, c.num_generations, c.scale_rewards);
   generation_metrics_ = adv.metrics;
-  generation_metrics_["completions/mean_length"] = length_sum / double(n);
-  generation_metrics_["completions/min_length"] = length_min;
-  generation_metrics_["completions/max_length"] = length_max;
-  generation_metrics_["completions/clipped_ratio"] = double(n - size_t(term_count)) / double(n);
-  generation_metrics_["completions/mean_terminated_length"] = term_count > 0 ? term_sum / term_count : 0.0;
+  for (const auto& [key, value] : completion_metrics(completions, truncated)) generation_metrics_[key] = value;
   // Sampling speed: completion tokens (EOS included, as TRL's completion mask counts them) per second of generate.
   generation_metrics_["generation/seconds"] = generate_seconds;
-  generation_metrics_["generation/tokens_per_second"] = generate_seconds > 0 ? length_sum / generate_seconds : 0.0;
+  generation_metrics_["generation/tokens_per_second"] = generate_seconds > 0 ? sampled_tokens / generate_seconds : 0.0;
 
   // Shuffled (TRL's shuffle_sequence_dict) and split into steps_per_generation micro-batches.
   const std::vector<size_t> order = epoch_order(n, args_.seed + 1, index);
@@ -192,7 +219,9 @@ RowsLoss GrpoTrainer::micro_batch_loss() {
     generate_batch(calls_ / (s * config_.num_iterations));
   const GrpoBatch& b = buffer_.at(size_t(calls_ % s));
   ++calls_;
-  LossOutput out = grpo_loss(completion_logprobs(policy_, b, config_.temperature), b, config_);
+  Tensor entropy;
+  const Tensor logps = completion_logprobs(policy_, b, config_.temperature, &entropy);
+  LossOutput out = grpo_loss(logps, b, config_, entropy);
   for (const auto& [key, value] : generation_metrics_) out.metrics[key] = value;
   return {std::move(out.loss), std::move(out.metrics), b.tokens};
 }

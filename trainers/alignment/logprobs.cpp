@@ -1,12 +1,35 @@
 #include "trainers/alignment/logprobs.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "models/llama/llama.h"
+#include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/indexing.h"
+#include "runtime/ops/logits_blocks.h"
 #include "runtime/ops/reduce.h"
 #include "runtime/ops/sequence_logprobs.h"
+#include "runtime/ops/softmax.h"
 
 namespace glint::train::alignment {
+namespace {
+
+// -sum p log p of each row's softmax, (N) f32, a block of rows at a time so a large vocabulary's logits never exist
+// for every row at once.
+Tensor row_entropy(const LogitsSource& src) {
+  autograd::NoGradGuard no_grad;
+  const int64_t n = src.rows(), step = block_rows(0, src.vocab());
+  std::vector<Tensor> parts;
+  for (int64_t r0 = 0; r0 < n; r0 += step) {
+    const Tensor lp = log_softmax(src.block(r0, std::min(n, r0 + step)), 1);
+    parts.push_back(neg(sum(exp(lp) * lp, 1)));
+  }
+  return parts.size() == 1 ? parts[0] : concat(parts, 0);
+}
+
+}  // namespace
 
 Tensor SequenceLogprobs::mean() const { return sum / clamp(tokens, 1.0, std::nullopt); }
 
@@ -15,7 +38,7 @@ SequenceLogprobs SequenceLogprobs::rows(int64_t begin, int64_t end) const {
 }
 
 Tensor per_token_logprobs(const CausalLM& model, const Tensor& input_ids, const Tensor& labels,
-                          const Tensor& attention_mask, double temperature) {
+                          const Tensor& attention_mask, double temperature, Tensor* entropy) {
   GLINT_CHECK(input_ids.defined() && input_ids.ndim() == 2 && labels.defined() && labels.shape() == input_ids.shape(),
               "sequence_logprobs", "input_ids and labels must be (B, T) of one shape, got ",
               input_ids.defined() ? shape_str(input_ids.shape()) : "undefined", " and ",
@@ -32,10 +55,13 @@ Tensor per_token_logprobs(const CausalLM& model, const Tensor& input_ids, const 
     const bool tied = llama->llama_config().tie_word_embeddings;
     const Tensor& head = params.at(tied ? "model.embed_tokens.weight" : "lm_head.weight");
     per_token = linear_token_logprobs(rows, head, shifted);
+    if (entropy) *entropy = row_entropy({{}, rows.detach(), head.detach()}).reshape({b, t - 1});
   } else {
     Tensor logits = model.forward(input_ids, attention_mask, {}, nullptr);  // (B, T, V)
     if (temperature != 1.0) logits = logits / temperature;
-    per_token = token_logprobs(logits.slice(1, 0, t - 1).reshape({-1, logits.dim(2)}), shifted);
+    const Tensor rows = logits.slice(1, 0, t - 1).reshape({-1, logits.dim(2)});
+    per_token = token_logprobs(rows, shifted);
+    if (entropy) *entropy = row_entropy({rows.detach(), {}, {}}).reshape({b, t - 1});
   }
   return per_token.reshape({b, t - 1});
 }

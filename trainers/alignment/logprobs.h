@@ -20,11 +20,14 @@ struct SequenceLogprobs {
 
 // Each position's log-prob of its next label under `model` at `temperature` (logits divided by it, as TRL's GRPO
 // scores completions): (B, T - 1) f32 on the model's head device, 0 where labels[:, t + 1] is -100. Differentiable.
+// With `entropy`, also the entropy of each position's (tempered) next-token distribution, (B, T - 1) f32 without
+// gradient, from the same forward pass a block of rows at a time.
 Tensor per_token_logprobs(const CausalLM& model, const Tensor& input_ids, const Tensor& labels,
-                          const Tensor& attention_mask = {}, double temperature = 1.0);
+                          const Tensor& attention_mask = {}, double temperature = 1.0, Tensor* entropy = nullptr);
 
-// The log-probs of `labels` under `model`, per_token_logprobs summed per row. Llama-family models go through the fused blockwise head
-// (linear_token_logprobs) so the (B*T, V) f32 logits never exist at once; other architectures score their logits.
+// The log-probs of `labels` under `model`, per_token_logprobs summed per row. Llama-family models go through the fused
+// blockwise head (linear_token_logprobs) so the (B*T, V) f32 logits never exist at once; other architectures score
+// their logits.
 SequenceLogprobs sequence_logprobs(const CausalLM& model, const Tensor& input_ids, const Tensor& labels,
                                    const Tensor& attention_mask = {});
 
