@@ -8,8 +8,8 @@ with `model.generate` (transformers' KV cache, left-padded batch of prompt x gen
 with a timer, and the completion tokens (up to and including the first EOS, TRL's completion mask) are counted, so the
 figure is tokens generated per second of generation, as glint's GRPO metrics report it.
 
-Run: OMP_NUM_THREADS=1 /work/venv-fixtures/bin/python tools/bench_grpo_generation_trl.py runs/arith-sft \
-         --data data/arithmetic/train.jsonl --steps 10
+Run: OMP_NUM_THREADS=1 /work/venv-fixtures/bin/python tools/bench_grpo_generation_trl.py runs/arith-sft350 \
+         --data data/arithmetic/train.jsonl --steps 50 --lr 2e-4
 """
 import argparse
 import json
