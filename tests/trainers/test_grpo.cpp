@@ -252,6 +252,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
     EXPECT_TRUE(std::isfinite(rec["loss"].get<double>()));
     EXPECT_GT(rec["completions/mean_length"].get<double>(), 0.0);
     EXPECT_LE(rec["completions/max_length"].get<double>(), 6.0);
+    EXPECT_GT(rec["generation/tokens_per_second"].get<double>(), 0.0);
     EXPECT_GT(rec["reward_std"].get<double>(), 0.0);
     EXPECT_GT(rec["kl"].get<double>(), 0.0);  // randomly initialised adapters move the policy off the base
   }
@@ -259,6 +260,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
   EXPECT_EQ(records[0]["reward"], records[1]["reward"]);
   EXPECT_NE(records[1]["reward"], records[2]["reward"]);
   EXPECT_EQ(policy->parameters().at("model.layers.0.self_attn.q_proj.weight").to_f32(), base_before);
+  EXPECT_TRUE(fs::exists(fs::path(args.output_dir) / "reward.svg"));
 
   // Resuming from the step-2 checkpoint runs step 3 again on a fresh generation batch, as TRL does.
   fs::remove_all(fs::path(args.output_dir) / "checkpoint-3");

@@ -1,6 +1,7 @@
 // GrpoTrainer: TRL's generation-batch bookkeeping (_prepare_inputs, _generate_and_score_completions) over
 // train::Trainer's RowsLossFn hook. The loss itself is grpo.cpp's.
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "trainers/alignment/grpo.h"
 #include "trainers/batches.h"
 #include "trainers/datasets/load.h"
+#include "trainers/loss_curve.h"
 
 namespace glint::train::alignment {
 namespace fs = std::filesystem;
@@ -138,10 +140,13 @@ void GrpoTrainer::generate_batch(int64_t index) {
   // Seeded by (run seed, batch index): reproducible, and a resumed run samples the batch it would have.
   o.seed = args_.seed * 1000003ULL + uint64_t(index);
   std::vector<std::vector<int64_t>> completions;
+  const auto generate_start = std::chrono::steady_clock::now();
   {
     autograd::NoGradGuard no_grad;
     completions = policy_.generate(inputs, o);
   }
+  const double generate_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - generate_start).count();
 
   // Rewards of the decoded completions, then advantages per group of num_generations.
   const std::vector<int64_t>& eos = policy_.config().eos_token_ids;
@@ -149,8 +154,10 @@ void GrpoTrainer::generate_batch(int64_t index) {
   std::vector<std::string> texts(n);
   std::vector<RewardSample> samples;
   std::vector<bool> truncated(n);  // cut at max_completion_length rather than ended by EOS
+  double sampled_tokens = 0;
   for (size_t i = 0; i < n; ++i) {
     const std::vector<int64_t>& ids = completions[i];
+    sampled_tokens += double(ids.size());
     texts[i] = tokenizer_.decode(std::vector<uint32_t>(ids.begin(), ids.end()), true);
     samples.push_back({rows[i]->prompt, texts[i], ids, rows[i]->row});
     truncated[i] = ids.empty() || (std::find(eos.begin(), eos.end(), ids.back()) == eos.end() && ids.back() != pad_id_);
@@ -161,6 +168,9 @@ void GrpoTrainer::generate_batch(int64_t index) {
       group_advantages(score_rewards(rewards_, samples), names, c.reward_weights, c.num_generations, c.scale_rewards);
   generation_metrics_ = adv.metrics;
   for (const auto& [key, value] : completion_metrics(completions, truncated)) generation_metrics_[key] = value;
+  // Sampling speed: completion tokens (EOS included, as TRL's completion mask counts them) per second of generate.
+  generation_metrics_["generation/seconds"] = generate_seconds;
+  generation_metrics_["generation/tokens_per_second"] = generate_seconds > 0 ? sampled_tokens / generate_seconds : 0.0;
 
   // Shuffled (TRL's shuffle_sequence_dict) and split into steps_per_generation micro-batches.
   const std::vector<size_t> order = epoch_order(n, args_.seed + 1, index);
@@ -229,7 +239,14 @@ TrainResult GrpoTrainer::train(const std::string& resume_from) {
       fail("grpo", dir, "/trainer_state.json: ", e.what());
     }
   }
-  return trainer_->train(dir);
+  const TrainResult r = trainer_->train(dir);
+  // The mean reward of each logged step, and its trend over 10 logs, beside the Trainer's loss.svg.
+  const fs::path out(args_.output_dir);
+  if (fs::exists(out / "metrics.jsonl"))
+    write_curves_svg((out / "reward.svg").string(), read_metrics_jsonl((out / "metrics.jsonl").string()),
+                     "glint train grpo: " + args_.output_dir,
+                     {{"reward", "mean reward", "#9ecae1"}, {"reward", "mean of 10 logs", "#08519c", false, 10}});
+  return r;
 }
 
 }  // namespace glint::train::alignment
