@@ -10,13 +10,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 
 #include "runtime/autograd/autocast.h"
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "runtime/io/atomic_file.h"
-#include "runtime/ops/elementwise.h"
 #include "runtime/io/checkpoint.h"
 #include "runtime/io/progress_bar.h"
 #include "runtime/io/safetensors.h"
@@ -323,12 +323,18 @@ TrainResult Trainer::train(const std::string& resume_from) {
   auto window_start = start;
   int64_t window_tokens = 0, window_steps = 0;
   double window_loss = 0;
+  // A RowsLossFn's metrics, averaged over the logging window as TRL averages its own (NaN, "does not apply", skipped).
+  std::map<std::string, std::pair<double, int64_t>> window_metrics;
   io::ProgressBar bar(total_steps_, pos_.step);
   while (pos_.step < total_steps_) {
     const double loss = train_step();
     window_loss += loss;
     window_tokens += last_tokens_;
     ++window_steps;
+    for (const auto& [key, value] : last_metrics_) {
+      auto& [sum, count] = window_metrics[key];
+      if (!std::isnan(value)) sum += value, ++count;
+    }
     const double lr = schedule_->lr(pos_.step - 1);
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     if (bar.active()) {
@@ -346,11 +352,13 @@ TrainResult Trainer::train(const std::string& resume_from) {
                                {"tokens_per_second", double(window_tokens) / std::max(secs, 1e-9)},
                                {"peak_rss_mb", peak_rss_mb()},
                                {"elapsed_seconds", elapsed}};
-      for (const auto& [key, value] : last_metrics_) record[key] = value;  // a RowsLossFn's, of the last step
+      for (const auto& [key, acc] : window_metrics)
+        record[key] = acc.second ? acc.first / double(acc.second) : std::numeric_limits<double>::quiet_NaN();
       log(std::move(record));
       window_start = Clock::now();
       window_tokens = window_steps = 0;
       window_loss = 0;
+      window_metrics.clear();
     }
     if (!eval_rows_.empty() && ((args_.eval_steps > 0 && pos_.step % args_.eval_steps == 0) || last)) {
       result.eval_loss = evaluate();

@@ -1,12 +1,16 @@
 // The Trainer and its data side: packing, collation, data order, training arguments, a short run that learns, its
 // metrics, loss curve and checkpoints, and the SFT formats' labels.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "models/auto.h"
 #include "runtime/io/config.h"
+#include "runtime/ops/elementwise.h"
+#include "runtime/ops/reduce.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
 #include "trainers/sft.h"
@@ -137,19 +141,56 @@ TEST(Trainer, ShortRunLearnsAndWritesItsRecords) {
   fs::remove_all(out);
 }
 
+// A RowsLossFn's metrics are logged as their mean over the logging window, skipping NaN ("does not apply"), as TRL
+// averages its own between two logs.
+TEST(Trainer, RowsLossMetricsAreWindowMeans) {
+  const fs::path out = fs::temp_directory_path() / ("glint-trainer-metrics-" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  nn::ParameterStore store;
+  Tensor w = Tensor::from_vector(std::vector<float>{0.5f, -1.f}, {2}, DType::f32, Device::cpu());
+  store.add("w", w);
+  train::TrainingArguments args;
+  args.output_dir = out.string();
+  args.max_steps = 4;
+  args.logging_steps = 2;
+  args.per_device_train_batch_size = 1;
+  int step = 0;
+  train::Trainer trainer(
+      store, args, 4,
+      [&](const std::vector<size_t>&) {
+        ++step;
+        train::RowsLoss r;
+        r.loss = sum_all(w * w);
+        r.metrics["call"] = step;
+        r.metrics["even_only"] = step % 2 ? std::nan("") : 10.0 * step;
+        return r;
+      },
+      nlohmann::json::object());
+  trainer.train();
+  std::ifstream metrics(out / "metrics.jsonl");
+  std::vector<nlohmann::json> logs;
+  for (std::string line; std::getline(metrics, line);) logs.push_back(nlohmann::json::parse(line));
+  ASSERT_EQ(logs.size(), 2u);
+  EXPECT_DOUBLE_EQ(logs[0]["call"].get<double>(), 1.5);
+  EXPECT_DOUBLE_EQ(logs[1]["call"].get<double>(), 3.5);
+  EXPECT_DOUBLE_EQ(logs[0]["even_only"].get<double>(), 20.0);
+  EXPECT_DOUBLE_EQ(logs[1]["even_only"].get<double>(), 40.0);
+  fs::remove_all(out);
+}
+
 TEST(SftFormats, LabelsFollowTheFormat) {
   const Tokenizer tok = Tokenizer::from_pretrained((model_data_dir() / "tiny-chat").string());
   train::SftOptions o;
-  auto prompt = train::sft_tokenize_fn(tok, train::SftFormat::prompt_completion, o)(
-      {{{"prompt", "Hello"}, {"completion", " world"}}})[0];
+  auto prompt = train::sft_tokenize_fn(tok, train::SftFormat::prompt_completion,
+                                       o)({{{"prompt", "Hello"}, {"completion", " world"}}})[0];
   const size_t n_prompt = tok.encode("Hello", false).ids.size();
   ASSERT_GT(prompt.ids.size(), n_prompt);
-  for (size_t i = 0; i < prompt.ids.size(); ++i)
-    EXPECT_EQ(prompt.labels[i], i < n_prompt ? -100 : prompt.ids[i]) << i;
+  for (size_t i = 0; i < prompt.ids.size(); ++i) EXPECT_EQ(prompt.labels[i], i < n_prompt ? -100 : prompt.ids[i]) << i;
 
   o.assistant_only_loss = true;
-  const datasets::Value chat = {{"messages", nlohmann::ordered_json::array({{{"role", "user"}, {"content", "Hi"}},
-                                                                            {{"role", "assistant"}, {"content", "Yo"}}})}};
+  const datasets::Value chat = {
+      {"messages", nlohmann::ordered_json::array(
+                       {{{"role", "user"}, {"content", "Hi"}}, {{"role", "assistant"}, {"content", "Yo"}}})}};
   auto conv = train::sft_tokenize_fn(tok, train::SftFormat::messages, o)({chat})[0];
   const std::string user_part = tok.apply_chat_template(nlohmann::ordered_json::array({chat["messages"][0]}), false);
   const size_t n_user = tok.encode(user_part, false).ids.size();
