@@ -31,7 +31,16 @@ Tensor unary_backward(UnaryOp op, const Tensor& x, const Tensor& g, const ClampB
 void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   if (is_comparison(op)) return;  // u8 results take no gradient
   const bool need_a = a.requires_grad(), need_b = b.requires_grad();
-  const Tensor x = a.detach(), y = b.detach(), z = out.detach();
+  // Keep only the tensors this op's gradient reads: every one kept lives until backward (add, the residual stream
+  // and a LoRA branch's sum, reads none of them).
+  const bool keep_x =
+      (op == BinaryOp::mul && need_b) || op == BinaryOp::pow || op == BinaryOp::maximum || op == BinaryOp::minimum;
+  const bool keep_y = (op == BinaryOp::mul && need_a) || op == BinaryOp::div || op == BinaryOp::pow ||
+                      op == BinaryOp::maximum || op == BinaryOp::minimum;
+  const bool keep_z = (op == BinaryOp::div && need_b) || (op == BinaryOp::pow && need_b);
+  const Tensor x = keep_x ? a.detach() : Tensor(), y = keep_y ? b.detach() : Tensor(),
+               z = keep_z ? out.detach() : Tensor();
+  const Shape a_shape = a.shape(), b_shape = b.shape();
   autograd::record(op_name(op).data(), out, {a, b}, [=](const Tensor& g) {
     Tensor ga, gb;
     switch (op) {
@@ -64,14 +73,17 @@ void record_binary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
       default:
         break;
     }
-    return Grads{need_a && ga.defined() ? sum_to(ga, x.shape()) : Tensor(),
-                 need_b && gb.defined() ? sum_to(gb, y.shape()) : Tensor()};
+    return Grads{need_a && ga.defined() ? sum_to(ga, a_shape) : Tensor(),
+                 need_b && gb.defined() ? sum_to(gb, b_shape) : Tensor()};
   });
 }
 
 void record_binary_scalar(BinaryOp op, const Tensor& a, double b, Tensor& out) {
   if (is_comparison(op)) return;
-  const Tensor x = a.detach();
+  // Only pow, maximum and minimum read the input back; keeping it for the others (a LoRA branch's `* scale`) would
+  // hold a whole activation until backward.
+  const bool reads_input = op == BinaryOp::pow || op == BinaryOp::maximum || op == BinaryOp::minimum;
+  const Tensor x = reads_input ? a.detach() : Tensor();
   autograd::record(op_name(op).data(), out, {a}, [=](const Tensor& g) {
     switch (op) {
       case BinaryOp::add:
