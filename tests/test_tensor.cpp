@@ -154,5 +154,15 @@ TEST(HostAllocator, LargeCpuBuffersAreReusedAndBounded) {
   Tensor small = Tensor::empty({10}, DType::f32, Device::cpu());  // below the cache threshold: plain malloc
   EXPECT_EQ(reinterpret_cast<uintptr_t>(small.data<float>()) % 64, 0u);
 }
+
+// Buffers of ever new sizes (batches of other lengths) do not pile up in the cache: live + cached memory stays
+// within the peak of live memory.
+TEST(HostAllocator, NewSizesDoNotGrowTheCache) {
+  for (int64_t i = 0; i < 24; ++i) {
+    Tensor t = Tensor::empty({(int64_t(1) << 18) * (4 + i) + 1}, DType::f32, Device::cpu());  // 4 MiB up, no repeats
+    EXPECT_LE(host_live_bytes() + host_cached_bytes(), host_peak_live_bytes()) << "size " << i;
+  }
+  EXPECT_GE(host_cached_bytes(), size_t(27) << 20);  // the last one freed is kept for reuse
+}
 }  // namespace
 }  // namespace glint::test

@@ -2,6 +2,7 @@
 // ORPO and KTO, one batch's loss and every parameter's gradient on tests/data/models/llama, on the CPU and on every
 // Vulkan device; and the blockwise token log-prob op against a double-precision reference.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -29,7 +30,6 @@ namespace {
 using namespace glint::train::alignment;
 
 std::filesystem::path alignment_dir() { return std::filesystem::path(__FILE__).parent_path() / "../data/alignment"; }
-
 
 Tensor floats(const nlohmann::json& v, Device device) {
   const std::vector<float> f = v.get<std::vector<float>>();
@@ -257,41 +257,60 @@ TEST(AlignmentOps, LogSigmoidIsStableAndSmooth) {
   }
 }
 
-// With LoRA the reference is the policy with its adapters disabled (no second copy): the first step sits at the
-// reference (loss log 2), training moves only the adapters, and the loss falls.
+// The frozen base of a LoRA policy: the dense q_proj weight, or its packed NF4 bytes under QLoRA.
+std::vector<float> base_weight(const CausalLM& policy) {
+  for (const auto& [name, state] : policy.parameters().linears())
+    if (name == "model.layers.0.self_attn.q_proj")
+      return state->quantized ? state->quantized->packed.to(DType::f32).to_f32() : state->weight.to_f32();
+  return {};
+}
+
+// With LoRA (and QLoRA: an NF4 base) the reference is the policy with its adapters disabled (no second copy): the
+// first step sits at the reference (loss log 2), training moves only the adapters, and the loss falls.
 TEST(AlignmentTrainer, DpoWithLoraUsesTheBaseAsReference) {
-  ModelLoadOptions opts;
-  opts.device = Device::cpu();
-  auto policy = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
-  const std::vector<float> base_before = policy->parameters().at("model.layers.0.self_attn.q_proj.weight").to_f32();
-  peft::LoraModel lora(*policy);
-  peft::LoraConfig c;
-  c.r = 4;
-  c.lora_alpha = 8;
-  c.all_linear = true;
-  lora.add_adapter("default", c, 1);
-  nn::ParameterStore adapters;
-  for (auto [name, t] : lora.parameters("default")) adapters.add(name, t);
-  std::vector<PreferenceRow> rows;
-  for (int32_t i = 0; i < 4; ++i) rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
-  train::TrainingArguments args;
-  args.output_dir = (std::filesystem::temp_directory_path() / "glint_dpo_lora_trainer").string();
-  std::filesystem::remove_all(args.output_dir);
-  args.max_steps = 8;
-  args.per_device_train_batch_size = 2;
-  args.learning_rate = 1e-2;
-  args.logging_steps = 1;
-  train::Trainer trainer(adapters, args, rows.size(), dpo_rows_loss(*policy, lora, rows, DpoOptions{}, 0),
-                         nlohmann::json::object());
-  trainer.train();
-  std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
-  std::vector<nlohmann::json> records;
-  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
-  ASSERT_EQ(records.size(), 8u);
-  EXPECT_NEAR(records.front()["loss"].get<double>(), std::log(2.0), 1e-5);
-  EXPECT_LT(records.back()["loss"].get<double>(), records.front()["loss"].get<double>());
-  EXPECT_EQ(policy->parameters().at("model.layers.0.self_attn.q_proj.weight").to_f32(), base_before);
-  std::filesystem::remove_all(args.output_dir);
+  for (bool four_bit : {false, true}) {
+    SCOPED_TRACE(four_bit ? "QLoRA" : "LoRA");
+    ModelLoadOptions opts;
+    opts.device = Device::cpu();
+    opts.load_in_4bit = four_bit;
+    auto policy = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
+    const std::vector<float> base_before = base_weight(*policy);
+    ASSERT_FALSE(base_before.empty());
+    peft::LoraModel lora(*policy);
+    peft::LoraConfig c;
+    c.r = 4;
+    c.lora_alpha = 8;
+    c.all_linear = true;
+    lora.add_adapter("default", c, 1);
+    nn::ParameterStore adapters;
+    for (auto [name, t] : lora.parameters("default")) adapters.add(name, t);
+    const std::string some_b = "base_model.model.model.layers.0.self_attn.q_proj.lora_B.default.weight";
+    const std::vector<float> b_before = adapters.at(some_b).to_f32();
+    std::vector<PreferenceRow> rows;
+    for (int32_t i = 0; i < 4; ++i)
+      rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
+    train::TrainingArguments args;
+    args.output_dir =
+        (std::filesystem::temp_directory_path() / ("glint_dpo_lora_" + std::to_string(getpid()))).string();
+    std::filesystem::remove_all(args.output_dir);
+    args.max_steps = 8;
+    args.per_device_train_batch_size = 2;
+    args.learning_rate = 1e-2;
+    args.logging_steps = 1;
+    train::Trainer trainer(adapters, args, rows.size(), dpo_rows_loss(*policy, lora, rows, DpoOptions{}, 0),
+                           nlohmann::json::object());
+    trainer.train();
+    std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
+    std::vector<nlohmann::json> records;
+    for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+    ASSERT_EQ(records.size(), 8u);
+    EXPECT_NEAR(records.front()["loss"].get<double>(), std::log(2.0), 1e-5);
+    EXPECT_TRUE(std::isfinite(records.back()["loss"].get<double>()));
+    EXPECT_LT(records.back()["loss"].get<double>(), records.front()["loss"].get<double>());
+    EXPECT_NE(adapters.at(some_b).to_f32(), b_before);
+    EXPECT_EQ(base_weight(*policy), base_before);
+    std::filesystem::remove_all(args.output_dir);
+  }
 }
 
 // TRL's paired layout: every chosen row, then every rejected row, right-padded, labels only on completions.
@@ -317,7 +336,8 @@ TEST(AlignmentTrainer, DpoStepsLowerTheLossAndLogRewards) {
   std::vector<PreferenceRow> rows;
   for (int32_t i = 0; i < 4; ++i) rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
   train::TrainingArguments args;
-  args.output_dir = (std::filesystem::temp_directory_path() / "glint_dpo_trainer").string();
+  args.output_dir =
+      (std::filesystem::temp_directory_path() / ("glint_dpo_trainer_" + std::to_string(getpid()))).string();
   std::filesystem::remove_all(args.output_dir);
   args.max_steps = 8;
   args.per_device_train_batch_size = 2;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `glint train dpo|orpo|simpo|kto|reward` end to end on the CPU: a tiny base model (two `train lm` steps), then two
-# steps of each alignment trainer (DPO also with LoRA), each writing its metrics (with TRL's names) and its model.
+# steps of each alignment trainer (DPO also with LoRA, on chat messages and with QLoRA), each writing its metrics
+# (with TRL's names) and its model.
 # Usage: test_alignment_cli.sh GLINT_BINARY WORK_DIR
 set -euo pipefail
 glint=$1
@@ -22,6 +23,16 @@ grep -q '"rewards/margins"' "$work/dpo/metrics.jsonl"
 "$glint" train dpo "${common[@]}" --data "$data/prefs.jsonl" --lora-r 4 --output "$work/dpo_lora" > "$work/dpo_lora.log"
 test -s "$work/dpo_lora/adapter_model.safetensors"
 test -s "$work/dpo_lora/adapter_config.json"
+# Chat messages through tiny-chat's template, and QLoRA: an NF4 base with LoRA, the reference its adapters disabled.
+chat=(--model "$root/tests/data/models/tiny-chat" --max-steps 2 --batch-size 2 --logging-steps 1 --lr 1e-3 --device cpu)
+"$glint" train dpo "${chat[@]}" --data "$data/chat/conversational.jsonl" --output "$work/dpo_chat" > "$work/dpo_chat.log"
+grep -q '"rewards/margins"' "$work/dpo_chat/metrics.jsonl"
+"$glint" train dpo "${chat[@]}" --data "$data/chat/implicit.jsonl" --lora-r 4 --load-in-4bit --output "$work/dpo_qlora" \
+  > "$work/dpo_qlora.log"
+test -s "$work/dpo_qlora/adapter_model.safetensors"
+if "$glint" train dpo "${chat[@]}" --data "$data/chat/implicit.jsonl" --load-in-4bit --output "$work/x" > "$work/x.log" 2>&1
+then echo "--load-in-4bit without --lora-r must fail" >&2; exit 1; fi
+grep -q "give --lora-r" "$work/x.log"
 "$glint" train orpo "${common[@]}" --data "$data/prefs.jsonl" --output "$work/orpo" > "$work/orpo.log"
 grep -q '"log_odds_ratio"' "$work/orpo/metrics.jsonl"
 "$glint" train simpo "${common[@]}" --data "$data/prefs.jsonl" --output "$work/simpo" > "$work/simpo.log"

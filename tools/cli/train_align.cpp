@@ -1,9 +1,10 @@
 // `glint train dpo|orpo|simpo|kto|reward`: TRL's alignment trainers on glint's training loop (train::Trainer with a
-// RowsLossFn from trainers/alignment). Plain-text JSONL data: {"prompt", "chosen", "rejected"} rows, or
-// {"prompt", "completion", "label"} for kto. The reference model of dpo and kto is --ref-model, else a frozen
-// copy of --model. reward trains LlamaForSequenceClassification (one label) and saves it in transformers' layout.
-// Registers under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link order, and
-// train.cpp sorts before train_align.cpp).
+// RowsLossFn from trainers/alignment). JSONL data: {"prompt", "chosen", "rejected"} rows, or {"prompt",
+// "completion", "label"} for kto, as plain text or chat messages (trainers/alignment/preference_data.h). The reference
+// model of dpo and kto is --ref-model, else a frozen copy of --model, or with --lora-r (and --load-in-4bit, QLoRA) the
+// policy's base with its adapters disabled. reward trains LlamaForSequenceClassification (one label) and saves it in
+// transformers' layout. Registers under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link
+// order, and train.cpp sorts before train_align.cpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -33,6 +34,7 @@ struct AlignFlags {
   double desirable_weight = 1.0, undesirable_weight = 1.0;
   int64_t lora_r = 0;  // 0: full fine-tuning
   double lora_alpha = 16;
+  bool load_in_4bit = false;  // QLoRA: the base's Linear layers frozen in NF4
   int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0, max_length = 512;
   double epochs = 1;
   uint64_t seed = 42;
@@ -68,7 +70,9 @@ void run_align(const AlignFlags& f) {
   const double beta = f.beta.value_or(default_beta(f.method));
   ModelLoadOptions lo;
   if (!f.device.empty()) lo.device = Device::parse(f.device);
-  lo.dtype = DType::f32;  // f32 master weights
+  lo.dtype = DType::f32;  // f32 master weights (the compute dtype of a 4-bit base)
+  GLINT_CHECK(!f.load_in_4bit || f.lora_r > 0, "train", "--load-in-4bit trains a LoRA adapter: give --lora-r");
+  lo.load_in_4bit = f.load_in_4bit;
 
   if (f.method == "reward") {
     const std::vector<PreferenceRow> rows = read_preference_jsonl(f.data, tok, f.max_length);
@@ -156,7 +160,9 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
   f->method = method;
   auto* cmd = train->add_subcommand(method, help);
   cmd->add_option("--model", f->model, "Model folder or hub id (the policy; reward: the backbone)")->required();
-  cmd->add_option("--data", f->data, "JSON lines: prompt/chosen/rejected (kto: prompt/completion/label)")->required();
+  cmd->add_option("--data", f->data,
+                  "JSON lines: prompt/chosen/rejected (kto: prompt/completion/label), text or chat messages")
+      ->required();
   cmd->add_option("--output", f->output, "Output folder (checkpoints, metrics.jsonl, loss.svg, final model)")
       ->required();
   if (method == "dpo" || method == "kto")
@@ -178,6 +184,8 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
   if (method != "reward") {
     cmd->add_option("--lora-r", f->lora_r, "Train a LoRA adapter of this rank on every linear layer (0: full)");
     cmd->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha");
+    cmd->add_flag("--load-in-4bit", f->load_in_4bit,
+                  "QLoRA: the base's Linear layers as frozen NF4 (the reference: the same base, adapters disabled)");
   }
   cmd->add_option("--max-steps", f->max_steps, "max_steps (wins over --epochs)");
   cmd->add_option("--epochs", f->epochs, "num_train_epochs");

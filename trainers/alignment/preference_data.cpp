@@ -9,7 +9,7 @@
 namespace glint::train::alignment {
 namespace {
 
-std::vector<int32_t> ids_of(const Encoding& e) { return std::vector<int32_t>(e.ids.begin(), e.ids.end()); }
+using Json = nlohmann::ordered_json;  // messages keep their key order, which a template's tojson prints
 
 // Each non-empty line of a JSONL file, parsed, with its line number.
 template <class F>
@@ -19,56 +19,157 @@ void for_each_row(const std::string& path, F&& f) {
   std::string line;
   for (int64_t n = 1; std::getline(in, line); ++n) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    nlohmann::json row;
+    Json row;
     try {
-      row = nlohmann::json::parse(line);
+      row = Json::parse(line);
     } catch (const nlohmann::json::exception& e) {
       fail("alignment", path, ":", n, ": ", e.what());
     }
+    GLINT_CHECK(row.is_object(), "alignment", path, ":", n, ": a row must be a JSON object");
     f(row, path + ":" + std::to_string(n));
   }
 }
 
-std::string text(const nlohmann::json& row, const char* key, const std::string& where) {
-  GLINT_CHECK(row.is_object() && row.contains(key) && row[key].is_string(), "alignment", where, ": needs a string '",
-              key, "'");
-  return row[key].get<std::string>();
+// TRL's is_conversational: a list whose first element is a message object with a role.
+bool is_messages(const Json& v) { return v.is_array() && !v.empty() && v[0].is_object() && v[0].contains("role"); }
+
+// A column: a string, or (conversational rows) a list of {"role", "content", ...} messages.
+const Json& column(const Json& row, const char* key, bool conversational, const std::string& where) {
+  GLINT_CHECK(row.contains(key), "alignment", where, ": needs '", key, "'");
+  const Json& v = row[key];
+  if (!conversational) {
+    GLINT_CHECK(v.is_string(), "alignment", where, ": '", key, "' must be a string like the other columns");
+    return v;
+  }
+  GLINT_CHECK(is_messages(v), "alignment", where, ": '", key,
+              "' must be a list of messages ({\"role\", \"content\"}) like the other columns");
+  for (const Json& m : v)
+    GLINT_CHECK(m.is_object() && m.contains("role") && m["role"].is_string(), "alignment", where, ": '", key,
+                "' has a message without a string 'role'");
+  return v;
 }
 
-struct Encoder {
-  const Tokenizer& tok;
-  int64_t max_length;
-  std::vector<int32_t> eos;
+// TRL's extract_prompt for rows without a prompt: the leading messages (or characters) that chosen and rejected
+// share are the prompt; for text a space before the first difference goes to the completions. As in TRL, when one
+// is a prefix of the other, the last shared element stays in the completions.
+template <class Seq, class Space>
+size_t shared_prompt_length(const Seq& chosen, const Seq& rejected, Space is_space, const std::string& where) {
+  const size_t n = std::min(chosen.size(), rejected.size());
+  size_t i = 0;
+  while (i + 1 < n && chosen[i] == rejected[i]) ++i;
+  if (n > 0 && chosen[i] != rejected[i] && i > 0 && is_space(chosen[i - 1])) --i;
+  GLINT_CHECK(i > 0, "alignment", where, ": without a 'prompt', chosen and rejected must start alike (the prompt)");
+  return i;
+}
 
-  Encoder(const Tokenizer& t, int64_t max_len) : tok(t), max_length(max_len) {
-    if (t.config().eos_token)
-      if (const auto id = t.token_to_id(*t.config().eos_token)) eos.push_back(int32_t(*id));
+void extract_prompt(Json& row, const std::string& where) {
+  const Json chosen = row["chosen"], rejected = row["rejected"];
+  if (chosen.is_string()) {
+    const std::string c = chosen, r = rejected;
+    const size_t i = shared_prompt_length(
+        c, r, [](char ch) { return ch == ' '; }, where);
+    row["prompt"] = c.substr(0, i), row["chosen"] = c.substr(i), row["rejected"] = r.substr(i);
+    return;
   }
-  std::vector<int32_t> prompt(const std::string& s) const { return ids_of(tok.encode(s, true)); }
-  // The completion plus EOS, cut so prompt + completion fits max_length.
-  std::vector<int32_t> completion(const std::string& s, size_t prompt_len, const std::string& where) const {
-    std::vector<int32_t> ids = ids_of(tok.encode(s, false));
-    ids.insert(ids.end(), eos.begin(), eos.end());
-    if (max_length > 0) {
-      GLINT_CHECK(int64_t(prompt_len) < max_length, "alignment", where, ": the prompt (", prompt_len,
-                  " tokens) leaves no room under max_length ", max_length);
-      ids.resize(std::min(ids.size(), size_t(max_length) - prompt_len));
+  const size_t i = shared_prompt_length(
+      chosen, rejected, [](const Json&) { return false; }, where);
+  const auto at = [i](const Json& v) { return v.begin() + std::ptrdiff_t(i); };
+  row["prompt"] = Json(chosen.begin(), at(chosen));
+  row["chosen"] = Json(at(chosen), chosen.end());
+  row["rejected"] = Json(at(rejected), rejected.end());
+}
+
+size_t common_prefix_length(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  size_t i = 0;
+  while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
+  return i;
+}
+
+// Tokenises rows as TRL's DPO and KTO trainers do: the prompt alone and prompt + completion, each whole, through the
+// chat template (generation prompt after the prompt alone; the rendered text encoded without special tokens, as
+// transformers' apply_chat_template(tokenize=True)) or, for text, with the tokenizer's special tokens and EOS
+// appended to the completion. The completion starts where the two token sequences diverge, which is after the
+// prompt unless a template renders the prompt alone differently or tokens merge across the boundary.
+class Encoder {
+ public:
+  Encoder(const Tokenizer& tok, int64_t max_length) : tok_(tok), max_length_(max_length) {
+    if (tok.config().eos_token) eos_ = *tok.config().eos_token;
+  }
+
+  // Reads the row's columns (extracting an implicit prompt) and decides between messages and text.
+  void start_row(Json& row, const std::string& where) {
+    where_ = where;
+    if (!row.contains("prompt") && row.contains("chosen") && row.contains("rejected")) extract_prompt(row, where);
+    conversational_ = row.contains("prompt") && is_messages(row["prompt"]);
+    extra_ = Json::object();
+    if (row.contains("chat_template_kwargs") && row["chat_template_kwargs"].is_object())
+      extra_ = row["chat_template_kwargs"];
+    if (row.contains("tools") && !row["tools"].is_null()) extra_["tools"] = row["tools"];
+    prompt_ = column(row, "prompt", conversational_, where);
+    prompt_ids_ = conversational_ ? render({}, true) : encode(prompt_.get<std::string>(), true);
+  }
+
+  // prompt + completion, whole.
+  std::vector<int32_t> with_completion(const Json& row, const char* key) const {
+    const Json& c = column(row, key, conversational_, where_);
+    if (conversational_) return render(c, false);
+    std::string text = prompt_.get<std::string>() + c.get<std::string>();
+    if (!eos_.empty() && !text.ends_with(eos_)) text += eos_;
+    return encode(text, true);
+  }
+
+  const std::vector<int32_t>& prompt_ids() const { return prompt_ids_; }
+
+  // The completion part of `full` after the first `prompt_len` tokens, cut so the row fits max_length.
+  std::vector<int32_t> completion(const std::vector<int32_t>& full, size_t prompt_len) const {
+    std::vector<int32_t> ids(full.begin() + std::ptrdiff_t(prompt_len), full.end());
+    if (max_length_ > 0) {
+      GLINT_CHECK(int64_t(prompt_len) < max_length_, "alignment", where_, ": the prompt (", prompt_len,
+                  " tokens) leaves no room under max_length ", max_length_);
+      ids.resize(std::min(ids.size(), size_t(max_length_) - prompt_len));
     }
-    GLINT_CHECK(!ids.empty(), "alignment", where, ": empty completion");
+    GLINT_CHECK(!ids.empty(), "alignment", where_, ": empty completion");
     return ids;
   }
+
+ private:
+  std::vector<int32_t> encode(const std::string& text, bool special) const {
+    const Encoding e = tok_.encode(text, special);
+    return std::vector<int32_t>(e.ids.begin(), e.ids.end());
+  }
+  std::vector<int32_t> render(const Json& completion, bool add_generation_prompt) const {
+    Json messages = prompt_;
+    for (const Json& m : completion) messages.push_back(m);
+    try {
+      return encode(tok_.apply_chat_template(messages, add_generation_prompt, extra_), false);
+    } catch (const Error& e) {
+      fail("alignment", where_, ": rendering the messages with the tokenizer's chat template: ", e.what());
+    }
+  }
+
+  const Tokenizer& tok_;
+  int64_t max_length_;
+  std::string eos_, where_;
+  bool conversational_ = false;
+  Json prompt_, extra_;
+  std::vector<int32_t> prompt_ids_;
 };
 
 }  // namespace
 
 std::vector<PreferenceRow> read_preference_jsonl(const std::string& path, const Tokenizer& tok, int64_t max_length) {
-  const Encoder enc(tok, max_length);
+  Encoder enc(tok, max_length);
   std::vector<PreferenceRow> rows;
-  for_each_row(path, [&](const nlohmann::json& row, const std::string& where) {
+  for_each_row(path, [&](Json& row, const std::string& where) {
+    enc.start_row(row, where);
+    const std::vector<int32_t> chosen = enc.with_completion(row, "chosen"),
+                               rejected = enc.with_completion(row, "rejected");
+    const std::vector<int32_t>& prompt = enc.prompt_ids();
+    const size_t n = std::min(common_prefix_length(prompt, chosen), common_prefix_length(prompt, rejected));
     PreferenceRow r;
-    r.prompt = enc.prompt(text(row, "prompt", where));
-    r.chosen = enc.completion(text(row, "chosen", where), r.prompt.size(), where);
-    r.rejected = enc.completion(text(row, "rejected", where), r.prompt.size(), where);
+    r.prompt.assign(prompt.begin(), prompt.begin() + std::ptrdiff_t(n));
+    r.chosen = enc.completion(chosen, n);
+    r.rejected = enc.completion(rejected, n);
     rows.push_back(std::move(r));
   });
   GLINT_CHECK(!rows.empty(), "alignment", path, ": no rows");
@@ -76,13 +177,17 @@ std::vector<PreferenceRow> read_preference_jsonl(const std::string& path, const 
 }
 
 std::vector<UnpairedRow> read_unpaired_jsonl(const std::string& path, const Tokenizer& tok, int64_t max_length) {
-  const Encoder enc(tok, max_length);
+  Encoder enc(tok, max_length);
   std::vector<UnpairedRow> rows;
-  for_each_row(path, [&](const nlohmann::json& row, const std::string& where) {
-    UnpairedRow r;
-    r.prompt = enc.prompt(text(row, "prompt", where));
-    r.completion = enc.completion(text(row, "completion", where), r.prompt.size(), where);
+  for_each_row(path, [&](Json& row, const std::string& where) {
     GLINT_CHECK(row.contains("label") && row["label"].is_boolean(), "alignment", where, ": needs a boolean 'label'");
+    enc.start_row(row, where);
+    const std::vector<int32_t> full = enc.with_completion(row, "completion");
+    const std::vector<int32_t>& prompt = enc.prompt_ids();
+    const size_t n = common_prefix_length(prompt, full);
+    UnpairedRow r;
+    r.prompt.assign(prompt.begin(), prompt.begin() + std::ptrdiff_t(n));
+    r.completion = enc.completion(full, n);
     r.desirable = row["label"].get<bool>();
     rows.push_back(std::move(r));
   });
