@@ -196,6 +196,8 @@ TEST(OpGrads, CrossEntropy) {
   check_gradients([opts](const In& x) { return cross_entropy(x[0], x[1], opts); }, {logits, labels});
   const Tensor hidden = rand({5, 4}, DType::f32, Device::cpu(), 38), head = rand({7, 4}, DType::f32, Device::cpu(), 39);
   check_gradients([opts](const In& x) { return linear_cross_entropy(x[0], x[1], x[2], opts); }, {hidden, head, labels});
+  // One block holds every row: the forward keeps the head's logits for the backward.
+  check_gradients([](const In& x) { return linear_cross_entropy(x[0], x[1], x[2]); }, {hidden, head, labels});
 }
 
 TEST(OpGrads, CrossEntropyMatchesTorchFormula) {
