@@ -43,11 +43,16 @@ Tensor blockwise_loss(const char* op, LogitsSource src, const std::vector<Tensor
   // d loss / d logits = (softmax - (1 - eps) onehot - eps / V) * valid * g / divisor.
   record_blockwise(op, loss, inputs, src, step,
                    [t, eps, v, divisor, device](const Tensor& logits, int64_t r0, int64_t r1, const Tensor& g) {
+                     const Tensor lab = t.labels.slice(0, r0, r1);
+                     const Tensor scale = t.valid.slice(0, r0, r1) * (g.to(DType::f32) / divisor);
+                     if (cross_entropy_grad_kernel.supports(device.kind)) {
+                       const Tensor x = logits.contiguous(), d = Tensor::empty(x.shape(), DType::f32, device);
+                       cross_entropy_grad_kernel(device, x, lab.contiguous(), scale.contiguous(), eps, d);
+                       return d;
+                     }
                      Tensor d = softmax(logits, -1);
                      if (eps > 0.0) d = d - eps / double(v);
-                     const Tensor lab = t.labels.slice(0, r0, r1);
-                     return scatter_add(d, 1, lab, full(lab.shape(), -(1.0 - eps), DType::f32, device)) *
-                            (t.valid.slice(0, r0, r1) * (g.to(DType::f32) / divisor));
+                     return scatter_add(d, 1, lab, full(lab.shape(), -(1.0 - eps), DType::f32, device)) * scale;
                    });
   return loss;
 }
