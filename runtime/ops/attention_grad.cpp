@@ -53,7 +53,8 @@ autograd::Grads attention_grad_composite(const Tensor& q, const Tensor& k, const
                                          const Tensor& g, const AttentionOptions& opts) {
   const int64_t b = q.dim(0), tq = q.dim(2), tk = k.dim(2), rep = q.dim(1) / k.dim(1);
   const double scale = opts.scale.value_or(1.0 / std::sqrt(double(q.dim(3))));
-  const Tensor qf = q.to(DType::f32), kf = repeat_heads(k.to(DType::f32), rep), vf = repeat_heads(v.to(DType::f32), rep);
+  const Tensor qf = q.to(DType::f32), kf = repeat_heads(k.to(DType::f32), rep);
+  const Tensor vf = repeat_heads(v.to(DType::f32), rep);
   const Tensor go = g.to(DType::f32);
   const Tensor scores = matmul(qf, kf.transpose(-1, -2)) * scale + additive_mask(opts, b, tq, tk, q.device());
   Tensor p = softmax(scores, -1);

@@ -8,7 +8,7 @@ namespace glint {
 // Attention of q, k, v as scaled_dot_product_attention computes it, recorded for backward. The backward recomputes
 // the probabilities P = softmax(q k^T * scale + mask) in f32 from the saved inputs and returns
 // dq = dS k * scale, dk = dS^T q * scale, dv = P^T dO with dS = P (dP - rowsum(dO O)), dP = dO v^T (summed over the
-// query heads that share a kv head): with the fused kernel where the device has one, else with attention_grad_composite.
+// query heads that share a kv head): with the fused kernel where the device has one, else attention_grad_composite.
 Tensor attention_with_grad(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts);
 
 // The backward above written with ops, so it runs on every backend (and is the fused kernel's test oracle): {dq, dk,

@@ -19,7 +19,8 @@ Tensor swiglu(const Tensor& gate, const Tensor& up) {
   if (autograd::needs_grad({gate, up})) {
     autograd::record("swiglu", out, {gate, up}, [a = a.detach(), b = b.detach()](const Tensor& g) {
       const Tensor gc = g.to(DType::f32).contiguous();
-      Tensor d_gate = Tensor::empty(a.shape(), DType::f32, a.device()), d_up = Tensor::empty(a.shape(), DType::f32, a.device());
+      const Tensor d_gate = Tensor::empty(a.shape(), DType::f32, a.device());
+      const Tensor d_up = Tensor::empty(a.shape(), DType::f32, a.device());
       swiglu_grad_kernel(a.device(), a, b, gc, d_gate, d_up);
       return autograd::Grads{d_gate, d_up};
     });
