@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Training throughput on the CPU, glint vs transformers + PyTorch eager, same config, batch and thread count.
-#   benchmarks/train.sh [CONFIG] [THREADS] [BUILD_DIR] [-- extra args, e.g. --batch 4 --seq 256]
-# Needs /work/venv-fixtures or $HF_PYTHON with torch and transformers. Prints both and the ratio glint / PyTorch
-# (goal: >= 1.5 tokens/s).
+#   benchmarks/train.sh [CONFIG] [THREADS] [BUILD_DIR] [-- extra args, e.g. --batch 4 --seq 256 --steps 20]
+# CONFIG is the model size: a Llama-family config.json (default: models/default/config.json, 2.0M parameters);
+# THREADS defaults to every core. The PyTorch side runs tools/bench_train_hf.py with $HF_PYTHON, else
+# /work/venv-fixtures/bin/python when it exists, else python3: any Python with torch and transformers, offline.
+# Prints both and the ratio glint / PyTorch (goal: >= 1.5 tokens/s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 config=${1:-$root/models/default/config.json}
@@ -10,11 +12,16 @@ threads=${2:-$(nproc)}
 build=${3:-$root/build}
 shift $(($# < 3 ? $# : 3))
 [[ ${1:-} == -- ]] && shift
-python=${HF_PYTHON:-/work/venv-fixtures/bin/python}
+python=${HF_PYTHON:-}
+if [[ -z $python ]]; then
+  python=python3
+  [[ -x /work/venv-fixtures/bin/python ]] && python=/work/venv-fixtures/bin/python
+fi
 export OMP_NUM_THREADS=$threads MKL_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 g=$("$build/benchmarks/bench_train" --config "$config" --threads "$threads" "$@")
 echo "$g"
-h=$("$python" "$root/tools/bench_train_hf.py" --config "$config" --threads "$threads" "$@" 2>/dev/null)
+h=$("$python" "$root/tools/bench_train_hf.py" --config "$config" --threads "$threads" "$@")
 echo "$h"
 "$python" - "$g" "$h" <<'PY'
 import json, sys

@@ -4,7 +4,8 @@ clip_grad_norm 1.0, AdamW), 2 warm-up steps, then tokens/s over --steps and peak
 
   bench_train_hf.py --config models/default/config.json [--batch 8] [--seq 128] [--steps 10] [--threads N]
 
-The last line printed is JSON for benchmarks/train.sh. Pinned: torch 2.15, transformers 5.24.
+The last line printed is JSON for benchmarks/train.sh. Measured with torch 2.15 and transformers 5.24; it only needs
+their public APIs (AutoConfig, AutoModelForCausalLM, torch.optim.AdamW) and no network.
 """
 import argparse
 import json

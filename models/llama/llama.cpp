@@ -8,6 +8,7 @@
 #include "runtime/core/error.h"
 #include "runtime/ops/attention.h"
 #include "runtime/ops/elementwise.h"
+#include "runtime/ops/swiglu.h"
 
 namespace glint {
 
@@ -205,7 +206,7 @@ Tensor LlamaForCausalLM::decoder_layer(size_t index, const Tensor& x_in, const T
   const Layer& l = layers_[index];
   const Tensor x = x_in + attention(l, index, l.input_layernorm.forward(x_in), positions, mask, cache);
   const Tensor h = l.post_attention_layernorm.forward(x);
-  return x + l.mlp.down_proj.forward(silu(l.mlp.gate_proj.forward(h)) * l.mlp.up_proj.forward(h));
+  return x + l.mlp.down_proj.forward(swiglu(l.mlp.gate_proj.forward(h), l.mlp.up_proj.forward(h)));
 }
 
 Tensor LlamaForCausalLM::hidden_states(const Tensor& input_ids, const Tensor& attention_mask, const Tensor& positions,

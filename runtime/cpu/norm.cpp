@@ -4,7 +4,10 @@
 #include "runtime/ops/norm.h"
 
 #include <cmath>
+#include <utility>
 #include <vector>
+
+#include <omp.h>
 
 #include "runtime/cpu/reduce_rows.h"
 
@@ -114,7 +117,47 @@ void group_norm_cpu(const Tensor& x, int64_t groups, const Tensor& weight, const
   });
 }
 
+// One pass per row for dx; dw's column sums are Kahan-compensated per thread over its static share of rows, then
+// added in thread order, so a given thread count always gives the same bits.
+void rms_norm_grad_cpu(const Tensor& x, const Tensor& weight, const Tensor& g, float eps, const Tensor& dx,
+                       const Tensor& dw) {
+  const int64_t rows = x.dim(0), len = x.dim(1);
+  const float *px = ptr<float>(x), *pg = ptr<float>(g), *pw = weight.defined() ? ptr<float>(weight) : nullptr;
+  float* pdx = ptr<float>(dx);
+  std::vector<std::vector<float>> partial;
+#pragma omp parallel if (rows * len > 32768)
+  {
+    std::vector<float> dn(static_cast<size_t>(len)), n(static_cast<size_t>(len));
+    std::vector<float> sum(dw.defined() ? static_cast<size_t>(len) : 0), comp(sum.size());
+#pragma omp for schedule(static)
+    for (int64_t o = 0; o < rows; ++o) {
+      const float *xr = px + o * len, *gr = pg + o * len;
+      const float ms = pairwise_sum(0, len, [&](int64_t i) { return xr[i] * xr[i]; }) / float(len);
+      const float r = 1.f / std::sqrt(ms + eps);
+      for (int64_t i = 0; i < len; ++i) {
+        n[i] = xr[i] * r;
+        dn[i] = pw ? gr[i] * pw[i] : gr[i];
+      }
+      const float c = pairwise_sum(0, len, [&](int64_t i) { return dn[i] * n[i]; }) / float(len);
+      float* dxr = pdx + o * len;
+      for (int64_t i = 0; i < len; ++i) dxr[i] = (dn[i] - n[i] * c) * r;
+      for (size_t i = 0; i < sum.size(); ++i) kahan_add(sum[i], comp[i], gr[i] * n[i]);
+    }
+#pragma omp single
+    partial.resize(size_t(omp_get_num_threads()));
+    partial[size_t(omp_get_thread_num())] = std::move(sum);
+  }
+  if (!dw.defined()) return;
+  float* pdw = ptr<float>(dw);
+  for (int64_t i = 0; i < len; ++i) {
+    float s = 0, c = 0;
+    for (const std::vector<float>& p : partial) kahan_add(s, c, p[size_t(i)]);
+    pdw[i] = s;
+  }
+}
+
 const OpRegistration reg_rms(rms_norm_kernel, DeviceKind::cpu, rms_norm_cpu);
+const OpRegistration reg_rms_grad(rms_norm_grad_kernel, DeviceKind::cpu, rms_norm_grad_cpu);
 const OpRegistration reg_layer(layer_norm_kernel, DeviceKind::cpu, layer_norm_cpu);
 const OpRegistration reg_group(group_norm_kernel, DeviceKind::cpu, group_norm_cpu);
 

@@ -14,25 +14,6 @@ namespace {
 
 constexpr int64_t kTile = 16;  // neighbouring rows gathered at once: a cache line of f32
 
-// buf[0, len) = softmax (or log_softmax) of itself. A row holding NaN comes out all NaN, as in torch.
-void softmax_row(float* buf, int64_t len, bool log) {
-  float m = -INFINITY;
-  bool nan = false;
-  for (int64_t i = 0; i < len; ++i) {
-    nan |= std::isnan(buf[i]);
-    m = buf[i] > m ? buf[i] : m;
-  }
-  m = nan ? NAN : m;
-  if (log) {
-    const float log_s = std::log(pairwise_sum(0, len, [&](int64_t i) { return std::exp(buf[i] - m); }));
-    for (int64_t i = 0; i < len; ++i) buf[i] = (buf[i] - m) - log_s;
-  } else {
-    for (int64_t i = 0; i < len; ++i) buf[i] = std::exp(buf[i] - m);
-    const float inv = 1.f / pairwise_sum(0, len, [&](int64_t i) { return buf[i]; });
-    for (int64_t i = 0; i < len; ++i) buf[i] *= inv;
-  }
-}
-
 void softmax_cpu(const Tensor& x, int dim, bool log, const Tensor& out) {
   const RowSet in_rows(x, dim), out_rows(out, dim);
   const int64_t len = in_rows.len, n = in_rows.count();

@@ -45,8 +45,10 @@ std::pair<Tensor, AttentionMask> normalise_mask(const char* op, const Tensor& ma
   return {m, AttentionMask::additive};
 }
 
-// Checks every argument, allocates the output on q's device and returns what the kernels receive.
-AttentionArgs prepare(const char* op, const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& o) {
+}  // namespace
+
+AttentionArgs attention_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const AttentionOptions& o) {
   GLINT_CHECK(q.defined() && k.defined() && v.defined(), op, "q, k and v must be defined");
   GLINT_CHECK(q.ndim() == 4, op, "q must be (B, Hq, Tq, D), got ", shape_str(q.shape()));
   GLINT_CHECK(k.ndim() == 4, op, "k must be (B, Hkv, Tk, D), got ", shape_str(k.shape()));
@@ -84,18 +86,16 @@ AttentionArgs prepare(const char* op, const Tensor& q, const Tensor& k, const Te
   return a;
 }
 
-}  // namespace
-
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts) {
   if (autograd::needs_grad({q, k, v})) return attention_with_grad(q, k, v, opts);
   if (!attention_kernel.supports(q.device().kind)) return attention_composite(q, k, v, opts);
-  AttentionArgs a = prepare(kOp, q, k, v, opts);
+  AttentionArgs a = attention_args(kOp, q, k, v, opts);
   if (a.out.numel() > 0) attention_kernel(q.device(), a);
   return a.out;
 }
 
 Tensor attention_composite(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts) {
-  AttentionArgs a = prepare("attention_composite", q, k, v, opts);
+  AttentionArgs a = attention_args("attention_composite", q, k, v, opts);
   if (a.out.numel() == 0) return a.out;
   auto host = [](const Tensor& t) { return t.to(Device::cpu()).to(DType::f32); };
   const Tensor qh = host(a.q), kh = host(a.k), vh = host(a.v);

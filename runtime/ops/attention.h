@@ -47,4 +47,9 @@ struct AttentionArgs {
 };
 inline OpTable<void(const AttentionArgs& args)> attention_kernel("scaled_dot_product_attention");
 
+// Checks q, k, v and opts as scaled_dot_product_attention does and returns them normalised for a kernel, with an
+// output of q's dtype allocated on q's device; errors name `op`.
+AttentionArgs attention_args(const char* op, const Tensor& q, const Tensor& k, const Tensor& v,
+                             const AttentionOptions& opts);
+
 }  // namespace glint

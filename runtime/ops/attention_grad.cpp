@@ -49,37 +49,51 @@ Tensor sum_heads(const Tensor& g, int64_t rep) {
 
 }  // namespace
 
+autograd::Grads attention_grad_composite(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& o,
+                                         const Tensor& g, const AttentionOptions& opts) {
+  const int64_t b = q.dim(0), tq = q.dim(2), tk = k.dim(2), rep = q.dim(1) / k.dim(1);
+  const double scale = opts.scale.value_or(1.0 / std::sqrt(double(q.dim(3))));
+  const Tensor qf = q.to(DType::f32), kf = repeat_heads(k.to(DType::f32), rep);
+  const Tensor vf = repeat_heads(v.to(DType::f32), rep);
+  const Tensor go = g.to(DType::f32);
+  const Tensor scores = matmul(qf, kf.transpose(-1, -2)) * scale + additive_mask(opts, b, tq, tk, q.device());
+  Tensor p = softmax(scores, -1);
+  p = where(ne(p, p), zeros({}, DType::f32, p.device()), p);  // rows with every key masked: output 0
+  const Tensor dp = matmul(go, vf.transpose(-1, -2));
+  const Tensor ds = p * (dp - sum(go * o.to(DType::f32), -1, true)) * scale;
+  return {matmul(ds, kf).to(q.dtype()), sum_heads(matmul(ds.transpose(-1, -2), qf), rep).to(k.dtype()),
+          sum_heads(matmul(p.transpose(-1, -2), go), rep).to(v.dtype())};
+}
+
 Tensor attention_with_grad(const Tensor& q, const Tensor& k, const Tensor& v, const AttentionOptions& opts) {
   Tensor out;
   {
     autograd::NoGradGuard no_grad;
     out = scaled_dot_product_attention(q, k, v, opts);
   }
-  const bool need_q = q.requires_grad(), need_k = k.requires_grad(), need_v = v.requires_grad();
   AttentionOptions saved = opts;
   saved.mask = opts.mask.defined() ? opts.mask.detach() : Tensor();
-  autograd::record(
-      "scaled_dot_product_attention", out, {q, k, v},
-      [q = q.detach(), k = k.detach(), v = v.detach(), o = out.detach(), saved, need_q, need_k,
-       need_v](const Tensor& g) {
-        const int64_t b = q.dim(0), tq = q.dim(2), tk = k.dim(2), rep = q.dim(1) / k.dim(1);
-        const double scale = saved.scale.value_or(1.0 / std::sqrt(double(q.dim(3))));
-        const Tensor qf = q.to(DType::f32), kf = repeat_heads(k.to(DType::f32), rep),
-                     vf = repeat_heads(v.to(DType::f32), rep);
-        const Tensor go = g.to(DType::f32);
-        const Tensor scores = matmul(qf, kf.transpose(-1, -2)) * scale + additive_mask(saved, b, tq, tk, q.device());
-        Tensor p = softmax(scores, -1);
-        p = where(ne(p, p), zeros({}, DType::f32, p.device()), p);  // rows with every key masked: output 0
-        autograd::Grads grads(3);
-        if (need_v) grads[2] = sum_heads(matmul(p.transpose(-1, -2), go), rep).to(v.dtype());
-        if (need_q || need_k) {
-          const Tensor dp = matmul(go, vf.transpose(-1, -2));
-          const Tensor ds = p * (dp - sum(go * o.to(DType::f32), -1, true)) * scale;
-          if (need_q) grads[0] = matmul(ds, kf).to(q.dtype());
-          if (need_k) grads[1] = sum_heads(matmul(ds.transpose(-1, -2), qf), rep).to(k.dtype());
-        }
-        return grads;
-      });
+  autograd::record("scaled_dot_product_attention", out, {q, k, v},
+                   [q = q.detach(), k = k.detach(), v = v.detach(), o = out.detach(), saved](const Tensor& g) {
+                     if (!attention_grad_kernel.supports(q.device().kind) || o.numel() == 0)
+                       return attention_grad_composite(q, k, v, o, g, saved);
+                     // f32 matrices with unit columns and rows at least a row apart, as sgemm reads them.
+                     auto f32 = [](const Tensor& t) {
+                       const Tensor x = t.to(DType::f32);
+                       return x.strides()[3] == 1 && x.strides()[2] >= x.dim(3) ? x : x.contiguous();
+                     };
+                     AttentionGradArgs a{attention_args("scaled_dot_product_attention backward", f32(q), f32(k),
+                                                        f32(v), saved)};
+                     a.fwd.out = f32(o).contiguous();
+                     a.g = f32(g).contiguous();
+                     const int64_t b = q.dim(0), hq = q.dim(1), tk = k.dim(2), rep = hq / k.dim(1);
+                     a.dq = Tensor::empty(q.shape(), DType::f32, q.device());
+                     a.dk = Tensor::empty({b, hq, tk, q.dim(3)}, DType::f32, q.device());
+                     a.dv = Tensor::empty({b, hq, tk, v.dim(3)}, DType::f32, q.device());
+                     attention_grad_kernel(q.device(), a);
+                     return autograd::Grads{a.dq.to(q.dtype()), sum_heads(a.dk, rep).to(k.dtype()),
+                                            sum_heads(a.dv, rep).to(v.dtype())};
+                   });
   return out;
 }
 

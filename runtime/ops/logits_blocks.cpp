@@ -10,8 +10,15 @@
 namespace glint {
 
 Tensor LogitsSource::block(int64_t r0, int64_t r1) const {
+  if (kept.defined()) return kept.slice(0, r0, r1);
   const Tensor l = logits.defined() ? logits.slice(0, r0, r1) : linear(hidden.slice(0, r0, r1), weight);
   return l.to(DType::f32);
+}
+
+Tensor LogitsSource::forward_block(int64_t r0, int64_t r1, bool keep) {
+  Tensor l = block(r0, r1);
+  if (keep && !logits.defined() && r0 == 0 && r1 == rows()) kept = l;
+  return l;
 }
 
 void check_logits(const char* op, const Tensor& logits) {
@@ -74,7 +81,6 @@ void record_blockwise(const char* op, Tensor& out, const std::vector<Tensor>& in
     Tensor d_logits, d_hidden, d_weight;
     if (from_logits) d_logits = Tensor::empty(src.logits.shape(), DType::f32, device);
     if (need_hidden) d_hidden = Tensor::empty(src.hidden.shape(), DType::f32, device);
-    if (need_weight) d_weight = zeros(src.weight.shape(), DType::f32, device);
     for (int64_t r0 = 0; r0 < n; r0 += step) {
       const int64_t r1 = std::min(n, r0 + step);
       const Tensor d = d_block(src.block(r0, r1), r0, r1, g);
@@ -83,8 +89,12 @@ void record_blockwise(const char* op, Tensor& out, const std::vector<Tensor>& in
         continue;
       }
       if (need_hidden) d_hidden.slice(0, r0, r1).copy_from(matmul(d, src.weight.to(DType::f32)));
-      if (need_weight) d_weight = d_weight + matmul(d.transpose(0, 1), src.hidden.slice(0, r0, r1).to(DType::f32));
+      if (need_weight) {
+        const Tensor dw = matmul(d.transpose(0, 1), src.hidden.slice(0, r0, r1).to(DType::f32));
+        d_weight = d_weight.defined() ? d_weight + dw : dw;
+      }
     }
+    if (need_weight && !d_weight.defined()) d_weight = zeros(src.weight.shape(), DType::f32, device);  // no rows
     if (from_logits) return autograd::Grads{d_logits.to(src.logits.dtype()), Tensor()};
     return autograd::Grads{need_hidden ? d_hidden.to(src.hidden.dtype()) : Tensor(),
                            need_weight ? d_weight.to(src.weight.dtype()) : Tensor(), Tensor()};

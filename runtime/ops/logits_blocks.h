@@ -1,7 +1,8 @@
 // What the vocabulary-sized ops (cross_entropy / linear_cross_entropy in loss.h, token_logprobs in
 // sequence_logprobs.h) share: logits produced a block of rows at a time — from a logits tensor, or from hidden states
 // times an LM head — so a large vocabulary's f32 logits never exist for every row at once, in the forward or in the
-// backward, which recomputes each block.
+// backward, which recomputes each block. When one block holds every row, the forward keeps a head's logits for the
+// backward instead, which saves recomputing the N x C x V product.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -14,12 +15,15 @@ namespace glint {
 struct LogitsSource {
   Tensor logits;          // (N, V), or undefined
   Tensor hidden, weight;  // (N, C) and (V, C) when logits is undefined
+  Tensor kept;            // f32 (N, V) head logits the forward kept (see forward_block), or undefined
 
   int64_t rows() const { return logits.defined() ? logits.dim(0) : hidden.dim(0); }
   int64_t vocab() const { return logits.defined() ? logits.dim(1) : weight.dim(0); }
   Device device() const { return logits.defined() ? logits.device() : hidden.device(); }
   // Rows [r0, r1) of the logits in f32.
   Tensor block(int64_t r0, int64_t r1) const;
+  // block(r0, r1) for the forward: kept for the backward when `keep` and it is a head's logits for every row.
+  Tensor forward_block(int64_t r0, int64_t r1, bool keep);
 };
 
 // "[op] ..." unless logits is a floating (N, V) tensor.

@@ -18,7 +18,7 @@ namespace glint {
 namespace {
 
 // The loss over every block, recorded with a backward that walks the blocks again.
-Tensor blockwise_loss(const char* op, const LogitsSource& src, const std::vector<Tensor>& inputs, const Tensor& labels,
+Tensor blockwise_loss(const char* op, LogitsSource src, const std::vector<Tensor>& inputs, const Tensor& labels,
                       const CrossEntropyOptions& opts) {
   const int64_t n = src.rows(), v = src.vocab(), step = block_rows(opts.chunk_rows, v);
   const Device device = src.device();
@@ -27,11 +27,12 @@ Tensor blockwise_loss(const char* op, const LogitsSource& src, const std::vector
   GLINT_CHECK(eps >= 0.0 && eps <= 1.0, op, "label_smoothing must be in [0, 1], got ", eps);
 
   Tensor total = zeros({}, DType::f32, device);
+  const bool keep = autograd::needs_grad(inputs);
   {
     autograd::NoGradGuard no_grad;
     for (int64_t r0 = 0; r0 < n; r0 += step) {
       const int64_t r1 = std::min(n, r0 + step);
-      const Tensor lsm = log_softmax(src.block(r0, r1), -1);
+      const Tensor lsm = log_softmax(src.forward_block(r0, r1, keep), -1);
       Tensor row = neg(gather(lsm, 1, t.labels.slice(0, r0, r1)));  // (rows, 1)
       if (eps > 0.0) row = row * (1.0 - eps) - mean(lsm, 1, true) * eps;
       total = total + sum_all(row * t.valid.slice(0, r0, r1));
@@ -42,11 +43,16 @@ Tensor blockwise_loss(const char* op, const LogitsSource& src, const std::vector
   // d loss / d logits = (softmax - (1 - eps) onehot - eps / V) * valid * g / divisor.
   record_blockwise(op, loss, inputs, src, step,
                    [t, eps, v, divisor, device](const Tensor& logits, int64_t r0, int64_t r1, const Tensor& g) {
+                     const Tensor lab = t.labels.slice(0, r0, r1);
+                     const Tensor scale = t.valid.slice(0, r0, r1) * (g.to(DType::f32) / divisor);
+                     if (cross_entropy_grad_kernel.supports(device.kind)) {
+                       const Tensor x = logits.contiguous(), d = Tensor::empty(x.shape(), DType::f32, device);
+                       cross_entropy_grad_kernel(device, x, lab.contiguous(), scale.contiguous(), eps, d);
+                       return d;
+                     }
                      Tensor d = softmax(logits, -1);
                      if (eps > 0.0) d = d - eps / double(v);
-                     const Tensor lab = t.labels.slice(0, r0, r1);
-                     return scatter_add(d, 1, lab, full(lab.shape(), -(1.0 - eps), DType::f32, device)) *
-                            (t.valid.slice(0, r0, r1) * (g.to(DType::f32) / divisor));
+                     return scatter_add(d, 1, lab, full(lab.shape(), -(1.0 - eps), DType::f32, device)) * scale;
                    });
   return loss;
 }

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "runtime/core/tensor.h"
+#include "runtime/ops/registry.h"
 
 namespace glint {
 
@@ -24,9 +25,16 @@ struct CrossEntropyOptions {
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, const CrossEntropyOptions& opts = {});
 
 // cross_entropy(linear(hidden, weight), labels) for hidden (N, C) and an LM head weight (V, C), without holding more
-// than one block of logits: backward recomputes each block's logits and accumulates the hidden and weight
-// gradients block by block.
+// than one block of logits: backward recomputes each block's logits (or reuses them when one block holds every row)
+// and accumulates the hidden and weight gradients block by block.
 Tensor linear_cross_entropy(const Tensor& hidden, const Tensor& weight, const Tensor& labels,
                             const CrossEntropyOptions& opts = {});
+
+// The gradient of a block of logits, fused where a backend has it (else the ops it replaces run):
+// out = (softmax(logits) - eps / V, then - (1 - eps) at each row's label) * row_scale, in f32 with the ops'
+// arithmetic; logits f32 contiguous (rows, V), labels i64 contiguous (rows, 1) in [0, V), row_scale f32 contiguous
+// (rows, 1), out f32 contiguous (rows, V).
+inline OpTable<void(const Tensor& logits, const Tensor& labels, const Tensor& row_scale, double eps, const Tensor& out)>
+    cross_entropy_grad_kernel("cross_entropy backward");
 
 }  // namespace glint

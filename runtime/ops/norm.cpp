@@ -53,6 +53,13 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
     const bool need_w = weight.requires_grad();
     autograd::record("rms_norm", out, {x, weight}, [xs = x.detach(), w = w.detach(), eps, need_w](const Tensor& g) {
       const int64_t c = xs.dim(-1);
+      if (rms_norm_grad_kernel.supports(xs.device().kind) && xs.numel() > 0) {
+        auto f32 = [c](const Tensor& t) { return t.reshape({-1, c}).to(DType::f32).contiguous(); };
+        const Tensor x2 = f32(xs), dx = Tensor::empty(x2.shape(), DType::f32, xs.device());
+        const Tensor dw = need_w ? Tensor::empty({c}, DType::f32, xs.device()) : Tensor();
+        rms_norm_grad_kernel(xs.device(), x2, w.defined() ? w.to(DType::f32) : w, f32(g), eps, dx, dw);
+        return autograd::Grads{dx.to(xs.dtype()).reshape(xs.shape()), need_w ? dw.to(w.dtype()) : Tensor()};
+      }
       const Tensor x2 = xs.reshape({-1, c}).to(DType::f32), g2 = g.reshape({-1, c}).to(DType::f32);
       const Tensor r = rsqrt(mean(x2 * x2, -1, true) + double(eps)), n = x2 * r;
       const Tensor dn = w.defined() ? g2 * w.to(DType::f32) : g2;

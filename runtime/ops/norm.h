@@ -26,5 +26,12 @@ inline OpTable<void(const Tensor& x, const Tensor& weight, const Tensor& bias, f
 inline OpTable<void(const Tensor& x, int64_t num_groups, const Tensor& weight, const Tensor& bias, float eps, bool silu,
                     const Tensor& out)>
     group_norm_kernel("group_norm");
+// The gradient of rms_norm, fused where a backend has it (the rule's composite runs elsewhere): x and g f32
+// contiguous (rows, C), weight f32 contiguous (C) or undefined; writes dx (rows, C) and, when defined, dw (C), both
+// f32 contiguous, with the composite's formulas: n = x r, r = rsqrt(mean(x^2) + eps), dn = g w,
+// dx = (dn - n mean(dn n)) r, dw = sum over rows of g n.
+inline OpTable<void(const Tensor& x, const Tensor& weight, const Tensor& g, float eps, const Tensor& dx,
+                    const Tensor& dw)>
+    rms_norm_grad_kernel("rms_norm backward");
 
 }  // namespace glint

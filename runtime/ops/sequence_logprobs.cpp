@@ -13,18 +13,19 @@
 namespace glint {
 namespace {
 
-Tensor blockwise_logprobs(const char* op, const LogitsSource& src, const std::vector<Tensor>& inputs,
-                          const Tensor& labels, const TokenLogprobOptions& opts) {
+Tensor blockwise_logprobs(const char* op, LogitsSource src, const std::vector<Tensor>& inputs, const Tensor& labels,
+                          const TokenLogprobOptions& opts) {
   const int64_t n = src.rows(), v = src.vocab(), step = block_rows(opts.chunk_rows, v);
   const Device device = src.device();
   // Ignored rows gather class 0 (so indices stay in range) and are masked to 0.
   const BlockTargets t = block_targets(op, labels, v, opts.ignore_index, device);
   Tensor out = Tensor::empty({n, 1}, DType::f32, device);
+  const bool keep = autograd::needs_grad(inputs);
   {
     autograd::NoGradGuard no_grad;
     for (int64_t r0 = 0; r0 < n; r0 += step) {
       const int64_t r1 = std::min(n, r0 + step);
-      const Tensor lsm = log_softmax(src.block(r0, r1), -1);
+      const Tensor lsm = log_softmax(src.forward_block(r0, r1, keep), -1);
       out.slice(0, r0, r1).copy_from(gather(lsm, 1, t.labels.slice(0, r0, r1)) * t.valid.slice(0, r0, r1));
     }
   }

@@ -196,6 +196,34 @@ TEST(OpGrads, CrossEntropy) {
   check_gradients([opts](const In& x) { return cross_entropy(x[0], x[1], opts); }, {logits, labels});
   const Tensor hidden = rand({5, 4}, DType::f32, Device::cpu(), 38), head = rand({7, 4}, DType::f32, Device::cpu(), 39);
   check_gradients([opts](const In& x) { return linear_cross_entropy(x[0], x[1], x[2], opts); }, {hidden, head, labels});
+  // One block holds every row: the forward keeps the head's logits for the backward.
+  check_gradients([](const In& x) { return linear_cross_entropy(x[0], x[1], x[2]); }, {hidden, head, labels});
+}
+
+// The CPU's fused block gradient against the ops it replaces, bit for bit: (softmax - eps / V, then - (1 - eps) at
+// the label) * valid / count, over several blocks with ignored rows.
+TEST(OpGrads, CrossEntropyCpuGradientMatchesOps) {
+  const int64_t n = 70, v = 300;
+  const Tensor logits = rand({n, v}, DType::f32, Device::cpu(), 48, -4.f, 4.f);
+  std::vector<int64_t> lab = randint({n}, 0, v, DType::i64, Device::cpu(), 49).to_vector<int64_t>();
+  std::vector<int64_t> clamped = lab;
+  std::vector<float> valid(size_t(n), 1.f);
+  for (int64_t i = 0; i < n; i += 7) lab[size_t(i)] = -100, clamped[size_t(i)] = 0, valid[size_t(i)] = 0.f;
+  const double count = double(std::count(valid.begin(), valid.end(), 1.f));
+  for (double eps : {0.0, 0.1}) {
+    SCOPED_TRACE(eps);
+    CrossEntropyOptions opts;
+    opts.label_smoothing = eps;
+    opts.chunk_rows = 32;
+    const Tensor x = logits.detach().requires_grad_();
+    cross_entropy(x, Tensor::from_vector(lab, {n}, DType::i64), opts).backward();
+    Tensor d = softmax(logits, -1);
+    if (eps > 0.0) d = d - eps / double(v);
+    const Tensor at = Tensor::from_vector(clamped, {n, 1}, DType::i64);
+    const Tensor scale = Tensor::from_vector(valid, {n, 1}, DType::f32) * (full({}, 1.0, DType::f32) / count);
+    const Tensor want = scatter_add(d, 1, at, full({n, 1}, -(1.0 - eps), DType::f32)) * scale;
+    EXPECT_CLOSE(x.grad(), want, Tol{0, 0});
+  }
 }
 
 TEST(OpGrads, CrossEntropyMatchesTorchFormula) {

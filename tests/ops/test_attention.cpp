@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "runtime/ops/attention.h"
+#include "runtime/ops/attention_grad.h"
 #include "tests/harness.h"
 
 namespace glint::test {
@@ -156,6 +157,22 @@ TEST_P(AttentionFused, MatchesComposite) {
   }
 }
 
+// The CPU's fused backward (through autograd) against the composite backward it replaces.
+TEST_P(AttentionFused, CpuGradientMatchesComposite) {
+  const Case& c = GetParam();
+  const Tensor q = make_input(c, c.Hq, c.Tq, c.D, 11, 2), k = make_input(c, c.Hkv, c.Tk, c.D, 12, 2);
+  const Tensor v = make_input(c, c.Hkv, c.Tk, c.Dv, 13, 1), mask = make_mask(c);
+  const Tensor g = rand({c.B, c.Hq, c.Tq, c.Dv}, c.dtype, Device::cpu(), 14, -1, 1);
+  const AttentionOptions opts{.causal = c.causal, .mask = mask, .window = c.window};
+  const Tensor qg = q.detach().requires_grad_(), kg = k.detach().requires_grad_(), vg = v.detach().requires_grad_();
+  const Tensor out = scaled_dot_product_attention(qg, kg, vg, opts);
+  out.backward(g);
+  const autograd::Grads want = attention_grad_composite(q, k, v, out.detach(), g, opts);
+  EXPECT_CLOSE(qg.grad(), want[0], tol(c.dtype));
+  EXPECT_CLOSE(kg.grad(), want[1], tol(c.dtype));
+  EXPECT_CLOSE(vg.grad(), want[2], tol(c.dtype));
+}
+
 // Tq <= 8 exercises the decode (split-key) path on Vulkan; longer Tq the tiled prefill path.
 const Case kCases[] = {
     {"decode", 2, 4, 4, 1, 37, 64, 64},
@@ -195,6 +212,9 @@ const Case kCases[] = {
     {"prefill_window_odd", 1, 3, 1, 37, 37, 5, 3, true, MaskCase::additive_2d, Layout::strided, DType::bf16, 11},
     {"prefill_window_wider_than_keys", 1, 2, 2, 29, 29, 64, 64, true, MaskCase::none, Layout::contiguous, DType::f32,
      100},
+    // Several blocks of query rows in the CPU backward.
+    {"prefill_causal_row_blocks", 2, 2, 1, 150, 150, 16, 16, true, MaskCase::padding},
+    {"prefill_window_row_blocks", 1, 2, 1, 150, 170, 16, 8, true, MaskCase::none, Layout::heads_last, DType::f32, 40},
 };
 INSTANTIATE_TEST_SUITE_P(Attention, AttentionFused, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });

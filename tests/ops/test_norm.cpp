@@ -94,6 +94,37 @@ TEST(RmsNorm, MatchesHfLlamaRmsNorm) {
   }
 }
 
+// The CPU's fused backward against the formulas in double: dx = (dn - n mean(dn n)) r with n = x r,
+// r = 1 / sqrt(mean(x^2) + eps), dn = g w; dw = sum over rows of g n. Enough rows to split across threads.
+TEST(RmsNorm, CpuGradientMatchesReference) {
+  const int64_t rows = 300, c = 37;
+  const double eps = 1e-5;
+  const Tensor x = rand({3, rows / 3, c}, DType::f32, Device::cpu(), 20, -2.f, 2.f);
+  const Tensor g = rand({3, rows / 3, c}, DType::f32, Device::cpu(), 21, -1.f, 1.f);
+  const Tensor w = rand({c}, DType::f32, Device::cpu(), 22, 0.5f, 1.5f);
+  for (bool weighted : {true, false}) {
+    SCOPED_TRACE(weighted ? "weight" : "no weight");
+    const Tensor xg = x.detach().requires_grad_(), wg = weighted ? w.detach().requires_grad_() : Tensor();
+    rms_norm(xg, wg, float(eps)).backward(g);
+    const std::vector<float> xv = x.to_f32(), gv = g.to_f32(), wv = w.to_f32();
+    std::vector<float> dx(xv.size());
+    std::vector<double> dw(size_t(c), 0.0);
+    for (int64_t o = 0; o < rows; ++o) {
+      const float *xr = xv.data() + o * c, *gr = gv.data() + o * c;
+      double ms = 0, dot = 0;
+      for (int64_t i = 0; i < c; ++i) ms += double(xr[i]) * xr[i] / double(c);
+      const double r = 1 / std::sqrt(ms + eps);
+      for (int64_t i = 0; i < c; ++i) dot += gr[i] * (weighted ? wv[i] : 1.0) * xr[i] * r / double(c);
+      for (int64_t i = 0; i < c; ++i) {
+        dx[size_t(o * c + i)] = float((gr[i] * (weighted ? wv[i] : 1.0) - xr[i] * r * dot) * r);
+        dw[size_t(i)] += gr[i] * xr[i] * r;
+      }
+    }
+    EXPECT_CLOSE(xg.grad(), dx, tol(DType::f32));
+    if (weighted) EXPECT_CLOSE(wg.grad(), std::vector<float>(dw.begin(), dw.end()), tol(DType::f32));
+  }
+}
+
 TEST(LayerNorm, MatchesTorch) {
   for (Device dev : test_devices()) {
     SCOPED_TRACE(dev.str());
