@@ -1,7 +1,8 @@
 // `glint train unet`: a small class-conditional UNet2DConditionModel trained from scratch as a pixel-space DDPM
 // (trainers/ddpm.h) on images glint draws itself (trainers/shapes_data.h), through the ordinary Trainer loop
 // (AdamW, lr schedule, clipping, metrics.jsonl + loss.svg, checkpoints, --resume). The output folder is a diffusers
-// layout (unet/, scheduler/, class_embeddings.safetensors) plus a PNG grid sampled with DDIM, one row per class.
+// layout (unet/, scheduler/, class_embeddings.safetensors) plus PNG grids of training images (data.png) and of
+// samples drawn with DDIM (samples.png), one row per class.
 // `glint sample-unet DIR` draws that grid again from a trained folder.
 #include <cstdio>
 #include <filesystem>
@@ -61,6 +62,17 @@ void write_grid(const train::ConditionalUNet& model, diffusion::Scheduler& sched
               (long long)classes, (long long)f.per_class, (long long)f.steps, (unsigned long long)f.seed);
 }
 
+// The first training images of each class (class c in row c), as write_grid lays out samples, to compare with them.
+void write_data_grid(const SampleFlags& f, uint64_t seed, int64_t size, const std::string& path) {
+  std::vector<size_t> rows;
+  for (int64_t c = 0; c < train::kNumShapeKinds; ++c)
+    for (int64_t i = 0; i < f.per_class; ++i) rows.push_back(size_t(i * train::kNumShapeKinds + c));
+  const Tensor images = train::shape_batch(seed, rows, size, Device::cpu()).images;
+  fs::create_directories(fs::path(path).parent_path());
+  io::write_png(path, io::make_grid(io::to_images(upsample_nearest(images, f.scale), io::PixelRange::minus_one_one),
+                                    train::kNumShapeKinds, f.per_class));
+}
+
 void run_train_unet(const UnetFlags& f) {
   GLINT_CHECK(f.data == "shapes", "train unet", "unknown --data '", f.data, "' (only 'shapes' is built in)");
   const Device device = device_of(f.sample.device);
@@ -92,8 +104,9 @@ void run_train_unet(const UnetFlags& f) {
     images = b.images;
     labels = std::move(b.labels);
   };
-  std::printf("UNet %s, %zu parameters tensors; %zu procedural %lldx%lld images\n", unet_config.dump().c_str(),
+  std::printf("UNet %s, %zu parameter tensors; %zu procedural %lldx%lld images\n", unet_config.dump().c_str(),
               model.parameters.entries().size(), rows, (long long)size, (long long)size);
+  write_data_grid(f.sample, data_seed, size, (fs::path(f.output) / "data.png").string());
   train::Trainer trainer(model.parameters, args, rows,
                          train::ddpm_rows_loss(model, noise_schedule,
                                                scheduler_config.at("num_train_timesteps").get<int64_t>(), draw,
