@@ -99,8 +99,7 @@ int run(int argc, char** argv) {
           sync(device);
         },
         reps, 1);
-    std::printf("batch %lld: %.3f s/step, %.2f images/s (steps x batch / s)\n", (long long)batch, s,
-                double(batch) / s);
+    std::printf("batch %lld: %.3f s/step, %.2f images/s (steps x batch / s)\n", (long long)batch, s, double(batch) / s);
     results.push_back({{"batch", batch}, {"step_s", s}, {"images_s", double(batch) / s}});
   }
   std::printf("%s\n", nlohmann::json({{"side", "glint"},

@@ -63,15 +63,9 @@ nlohmann::json small_unet_config(int64_t channels, const std::vector<int64_t>& b
 }
 
 nlohmann::json pixel_scheduler_config() {
-  return {{"_class_name", "DDIMScheduler"},
-          {"num_train_timesteps", 1000},
-          {"beta_schedule", "squaredcos_cap_v2"},
-          {"prediction_type", "epsilon"},
-          {"clip_sample", true},
-          {"clip_sample_range", 1.0},
-          {"set_alpha_to_one", false},
-          {"steps_offset", 0},
-          {"timestep_spacing", "trailing"}};
+  return {{"_class_name", "DDIMScheduler"}, {"num_train_timesteps", 1000}, {"beta_schedule", "squaredcos_cap_v2"},
+          {"prediction_type", "epsilon"},   {"clip_sample", true},         {"clip_sample_range", 1.0},
+          {"set_alpha_to_one", false},      {"steps_offset", 0},           {"timestep_spacing", "trailing"}};
 }
 
 Tensor ConditionalUNet::context(const std::vector<int64_t>& labels) const {
@@ -97,8 +91,7 @@ void ConditionalUNet::save(const std::string& dir, const nlohmann::json& schedul
                             "ddpm");
 }
 
-ConditionalUNet make_conditional_unet(const nlohmann::json& config, int64_t num_classes, uint64_t seed,
-                                      Device device) {
+ConditionalUNet make_conditional_unet(const nlohmann::json& config, int64_t num_classes, uint64_t seed, Device device) {
   GLINT_CHECK(num_classes >= 1, "ddpm", "need at least one class, got ", num_classes);
   ConditionalUNet m;
   m.config = config;
@@ -134,30 +127,31 @@ ConditionalUNet load_conditional_unet(const std::string& dir, Device device) {
 RowsLossFn ddpm_rows_loss(const ConditionalUNet& model, std::shared_ptr<const diffusion::Scheduler> noise_schedule,
                           int64_t num_train_timesteps, ImageRowsFn images, uint64_t seed) {
   GLINT_CHECK(num_train_timesteps >= 1, "ddpm", "num_train_timesteps must be positive");
-  return [&model, noise_schedule, num_train_timesteps, images = std::move(images), seed](const std::vector<size_t>& rows) {
-    Tensor clean;
-    std::vector<int64_t> labels;
-    images(rows, clean, labels);
-    GLINT_CHECK(clean.ndim() == 4 && clean.dim(0) == int64_t(rows.size()) && labels.size() == rows.size(), "ddpm",
-                "the data gave images ", clean.str(), " and ", labels.size(), " labels for ", rows.size(), " rows");
-    const Shape one{1, clean.dim(1), clean.dim(2), clean.dim(3)};
-    std::vector<Tensor> noises;
-    std::vector<double> timesteps;
-    for (size_t r : rows) {
-      std::mt19937_64 rng = row_rng(seed, r);
-      timesteps.push_back(double(std::uniform_int_distribution<int64_t>(0, num_train_timesteps - 1)(rng)));
-      diffusion::NoiseGenerator gen(rng());
-      noises.push_back(gen.randn(one, clean.device()));
-    }
-    const Tensor noise = concat(noises, 0);
-    const Tensor noisy = noise_schedule->add_noise(clean, noise, timesteps);
-    const Tensor pred = model.unet->forward(noisy, timesteps, model.context(labels));
-    const Tensor diff = sub(pred, noise);
-    RowsLoss out;
-    out.loss = mul(sum_all(mul(diff, diff)), 1.0 / double(diff.numel()));
-    out.tokens = int64_t(rows.size());  // images, for the throughput the Trainer logs
-    return out;
-  };
+  return
+      [&model, noise_schedule, num_train_timesteps, images = std::move(images), seed](const std::vector<size_t>& rows) {
+        Tensor clean;
+        std::vector<int64_t> labels;
+        images(rows, clean, labels);
+        GLINT_CHECK(clean.ndim() == 4 && clean.dim(0) == int64_t(rows.size()) && labels.size() == rows.size(), "ddpm",
+                    "the data gave images ", clean.str(), " and ", labels.size(), " labels for ", rows.size(), " rows");
+        const Shape one{1, clean.dim(1), clean.dim(2), clean.dim(3)};
+        std::vector<Tensor> noises;
+        std::vector<double> timesteps;
+        for (size_t r : rows) {
+          std::mt19937_64 rng = row_rng(seed, r);
+          timesteps.push_back(double(std::uniform_int_distribution<int64_t>(0, num_train_timesteps - 1)(rng)));
+          diffusion::NoiseGenerator gen(rng());
+          noises.push_back(gen.randn(one, clean.device()));
+        }
+        const Tensor noise = concat(noises, 0);
+        const Tensor noisy = noise_schedule->add_noise(clean, noise, timesteps);
+        const Tensor pred = model.unet->forward(noisy, timesteps, model.context(labels));
+        const Tensor diff = sub(pred, noise);
+        RowsLoss out;
+        out.loss = mul(sum_all(mul(diff, diff)), 1.0 / double(diff.numel()));
+        out.tokens = int64_t(rows.size());  // images, for the throughput the Trainer logs
+        return out;
+      };
 }
 
 Tensor sample_images(const ConditionalUNet& model, diffusion::Scheduler& scheduler, const std::vector<int64_t>& labels,

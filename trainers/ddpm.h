@@ -10,12 +10,12 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "models/diffusion/schedulers/scheduler.h"
 #include "models/unet/unet_2d_condition.h"
-#include <nlohmann/json.hpp>
 #include "trainers/trainer.h"
 
 namespace glint::train {
@@ -36,8 +36,8 @@ nlohmann::json pixel_scheduler_config();
 struct ConditionalUNet {
   nlohmann::json config;  // the UNet's diffusers config.json
   std::unique_ptr<UNet2DConditionModel> unet;
-  Tensor class_embedding;          // (num_classes, cross_attention_dim)
-  nn::ParameterStore parameters;   // the UNet's (diffusers names) and "class_embedding"
+  Tensor class_embedding;         // (num_classes, cross_attention_dim)
+  nn::ParameterStore parameters;  // the UNet's (diffusers names) and "class_embedding"
 
   // The cross-attention context (N, 1, cross_attention_dim) of `labels` (each in [0, num_classes)).
   Tensor context(const std::vector<int64_t>& labels) const;

@@ -80,7 +80,8 @@ ShapeBatch shape_batch(uint64_t seed, const std::vector<size_t>& indices, int64_
     for (float v : img.pixels) all.push_back(2 * v - 1);
     batch.labels.push_back(img.label);
   }
-  batch.images = Tensor::from_vector(all, {int64_t(indices.size()), 3, size, size}, DType::f32, Device::cpu()).to(device);
+  batch.images =
+      Tensor::from_vector(all, {int64_t(indices.size()), 3, size, size}, DType::f32, Device::cpu()).to(device);
   return batch;
 }
 

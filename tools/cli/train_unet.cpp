@@ -107,11 +107,11 @@ void run_train_unet(const UnetFlags& f) {
   std::printf("UNet %s, %zu parameter tensors; %zu procedural %lldx%lld images\n", unet_config.dump().c_str(),
               model.parameters.entries().size(), rows, (long long)size, (long long)size);
   write_data_grid(f.sample, data_seed, size, (fs::path(f.output) / "data.png").string());
-  train::Trainer trainer(model.parameters, args, rows,
-                         train::ddpm_rows_loss(model, noise_schedule,
-                                               scheduler_config.at("num_train_timesteps").get<int64_t>(), draw,
-                                               f.seed + 1),
-                         unet_config);
+  train::Trainer trainer(
+      model.parameters, args, rows,
+      train::ddpm_rows_loss(model, noise_schedule, scheduler_config.at("num_train_timesteps").get<int64_t>(), draw,
+                            f.seed + 1),
+      unet_config);
   const train::TrainResult r = trainer.train(f.resume);
   std::printf("%s at step %lld: loss %.4f\n", r.interrupted ? "interrupted" : "finished", (long long)r.global_step,
               r.last_loss);
