@@ -1,7 +1,8 @@
 // conv2d lab: GFLOP/s of glint::conv2d on each device beside the classic im2col + cblas_sgemm written here (the whole
 // im2col matrix of an image materialised, then one sgemm per image), timed in alternation within the same run so that
 // a busy machine slows both alike, after checking glint's result against it. Shapes are Stable Diffusion's UNet
-// convolutions at 64x64 latents (320 channels at 64x64, 640 at 32x32; 3x3 padding 1, and 1x1), batch 1 and 8.
+// convolutions at 64x64 latents (320 channels at 64x64, 640 at 32x32; 3x3 padding 1, and 1x1), and the 3x3 ones of
+// bench_unet's fifth-width UNet (64 channels at 64x64, 128 at 32x32, 256 at 16x16), batch 1 and 8.
 //
 //   bench_conv2d [--device D] [--dtype f32|f16|bf16] [--quick: batch 1 only]
 //                [--all: no size cap on CPU-type Vulkan devices]
@@ -100,7 +101,9 @@ int main(int argc, char** argv) {
   for (int64_t n : {1, 8})
     if (!(quick && n > 1))
       for (const ConvCase& c : {ConvCase{n, 320, 64, 320, 3}, ConvCase{n, 320, 64, 320, 1},
-                                ConvCase{n, 640, 32, 640, 3}, ConvCase{n, 640, 32, 640, 1}})
+                                ConvCase{n, 640, 32, 640, 3}, ConvCase{n, 640, 32, 640, 1},
+                                // bench_unet's reduced SD UNet (a fifth of the width): 64 at 64x64 ... 256 at 16x16
+                                ConvCase{n, 64, 64, 64, 3}, ConvCase{n, 128, 32, 128, 3}, ConvCase{n, 256, 16, 256, 3}})
         cases.push_back(c);
 
   std::printf("%s, glint in %s\n%-10s %-26s %10s %14s %8s %12s\n", machine_line().c_str(),
