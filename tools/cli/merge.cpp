@@ -21,24 +21,12 @@
 #include "runtime/io/hub.h"
 #include "runtime/io/safetensors.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/model_files.h"
 
 namespace glint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The files of a model folder besides its weights that a merged model keeps.
-constexpr const char* kCopiedFiles[] = {"generation_config.json",
-                                        "tokenizer.json",
-                                        "tokenizer_config.json",
-                                        "special_tokens_map.json",
-                                        "tokenizer.model",
-                                        "vocab.json",
-                                        "merges.txt",
-                                        "vocab.txt",
-                                        "added_tokens.json",
-                                        "chat_template.jinja",
-                                        "chat_template.json"};
 
 struct MergeArgs {
   std::string base, adapter, out, dtype, quant_type = "nf4";
@@ -83,12 +71,7 @@ void run(const MergeArgs& a) {
     config["torch_dtype"] = io::torch_dtype_name(dtype);
   }
   io::write_file_atomically((out / "config.json").string(), config.dump(2) + "\n", "merge");
-  int copied = 1;
-  for (const char* name : kCopiedFiles) {
-    if (!fs::exists(base / name)) continue;
-    fs::copy_file(base / name, out / name, fs::copy_options::overwrite_existing);
-    ++copied;
-  }
+  const int copied = 1 + copy_companion_files(base, out);
   const std::string dequantised = four_bit.empty()
                                       ? std::string()
                                       : " (" + std::to_string(four_bit.size()) + " 4-bit layers dequantised to " +

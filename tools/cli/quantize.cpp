@@ -16,24 +16,12 @@
 #include "runtime/io/hub.h"
 #include "runtime/io/safetensors.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/model_files.h"
 
 namespace glint::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-// The files of a model folder besides its weights and config that the quantised folder keeps.
-constexpr const char* kCopiedFiles[] = {"generation_config.json",
-                                        "tokenizer.json",
-                                        "tokenizer_config.json",
-                                        "special_tokens_map.json",
-                                        "tokenizer.model",
-                                        "vocab.json",
-                                        "merges.txt",
-                                        "vocab.txt",
-                                        "added_tokens.json",
-                                        "chat_template.jinja",
-                                        "chat_template.json"};
 
 struct QuantizeArgs {
   std::string model, out;
@@ -91,8 +79,7 @@ void run(const QuantizeArgs& a) {
   nlohmann::json config = io::load_json((base / "config.json").string()).json;
   config["quantization_config"] = quantization_config(q, compute);
   io::write_file_atomically((out / "config.json").string(), config.dump(2) + "\n", "quantize");
-  for (const char* name : kCopiedFiles)
-    if (fs::exists(base / name)) fs::copy_file(base / name, out / name, fs::copy_options::overwrite_existing);
+  copy_companion_files(base, out);
   std::fprintf(stderr, "quantised %lld Linear layers of %s to %s%s (blocksize %lld) -> %s\n", (long long)packed,
                a.model.c_str(), std::string(quant4_name(q.type)).c_str(), q.double_quant ? " + double quant" : "",
                (long long)q.blocksize, out.string().c_str());

@@ -19,6 +19,7 @@
 #include "runtime/io/config.h"
 #include "runtime/io/hub.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/train_shared.h"
 #include "trainers/datasets/fingerprint.h"
 #include "trainers/datasets/load.h"
 #include "trainers/sft.h"
@@ -129,22 +130,6 @@ std::pair<std::vector<train::TokenizedRow>, std::vector<train::TokenizedRow>> sp
   return {std::move(tr), std::move(ev)};
 }
 
-void report(const train::TrainResult& r, const train::TrainingArguments& a, bool adapter = false) {
-  std::printf("%s at step %lld: loss %.4f", r.interrupted ? "interrupted" : "finished", (long long)r.global_step,
-              r.last_loss);
-  if (r.eval_loss) std::printf(", eval loss %.4f (perplexity %.2f)", *r.eval_loss, std::exp(*r.eval_loss));
-  std::printf("\n%s: metrics.jsonl, loss.svg%s\n", a.output_dir.c_str(),
-              r.interrupted ? ", a checkpoint to --resume from"
-              : adapter     ? ", adapter_config.json, adapter_model.safetensors"
-                            : ", model.safetensors, config.json");
-}
-
-void copy_tokenizer(const std::string& from, const std::string& to) {
-  for (const char* f : {"tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json"})
-    if (fs::exists(fs::path(from) / f))
-      fs::copy_file(fs::path(from) / f, fs::path(to) / f, fs::copy_options::overwrite_existing);
-}
-
 std::optional<Device> device_of(const train::TrainingArguments& a) {
   return a.device.empty() ? std::optional<Device>() : Device::parse(a.device);
 }
@@ -174,8 +159,8 @@ void run_lm(const TrainFlags& f) {
   train::Trainer trainer(*model, args, std::move(train_rows), std::move(eval_rows), config.json,
                          eos ? int64_t(*eos) : 0);
   const train::TrainResult r = trainer.train(f.resume);
-  if (!r.interrupted) copy_tokenizer(tok_dir, args.output_dir);
-  report(r, args);
+  if (!r.interrupted) copy_companion_files(tok_dir, args.output_dir);
+  report(r, args, false);
 }
 
 void run_sft(const TrainFlags& f) {
@@ -228,7 +213,7 @@ void run_sft(const TrainFlags& f) {
   train::Trainer trainer(*model, args, std::move(train_rows), std::move(eval_rows), config.json, pad ? *pad : 0,
                          std::move(trainable));
   const train::TrainResult r = trainer.train(f.resume);
-  if (!r.interrupted) copy_tokenizer(path, args.output_dir);
+  if (!r.interrupted) copy_companion_files(path, args.output_dir);  // the Trainer wrote the adapter
   report(r, args, lora != nullptr);
 }
 

@@ -82,9 +82,9 @@ void run_align(const AlignFlags& f) {
     const train::TrainResult r = trainer.train(f.resume);
     if (!r.interrupted) {
       model->save_pretrained(args.output_dir);
-      copy_tokenizer(path, args.output_dir);
+      copy_companion_files(path, args.output_dir);
     }
-    report(r, args);
+    report(r, args, false);
     return;
   }
   auto policy = AutoModelForCausalLM::from_pretrained(path, lo);
@@ -144,15 +144,8 @@ void run_align(const AlignFlags& f) {
   std::printf("%zu %s rows\n", n, f.method == "kto" ? "unpaired" : "preference");
   train::Trainer trainer(lora ? trained : policy->parameters(), args, n, loss, config.json);
   const train::TrainResult r = trainer.train(f.resume);
-  if (!r.interrupted) {
-    copy_tokenizer(path, args.output_dir);
-    if (lora) {
-      // The Trainer wrote the adapter tensors under their in-memory names; the output is peft's adapter folder.
-      fs::remove(fs::path(args.output_dir) / "model.safetensors");
-      lora->save_adapter(args.output_dir);
-    }
-  }
-  report(r, args);
+  if (!r.interrupted) finish_output(path, args.output_dir, lora.get());
+  report(r, args, lora != nullptr);
 }
 
 void add_method(CLI::App* train, const std::string& method, const std::string& help) {

@@ -102,15 +102,8 @@ void run_grpo(const GrpoFlags& f) {
   GrpoTrainer trainer(*policy, ref, tok, std::move(prompts), std::move(rewards), config, args,
                       lora ? trained : policy->parameters(), model_config.json);
   const train::TrainResult r = trainer.train(f.resume);
-  if (!r.interrupted) {
-    copy_tokenizer(path, args.output_dir);
-    if (lora) {
-      // The Trainer wrote the adapter tensors under their in-memory names; the output is peft's adapter folder.
-      fs::remove(fs::path(args.output_dir) / "model.safetensors");
-      lora->save_adapter(args.output_dir);
-    }
-  }
-  report(r, args);
+  if (!r.interrupted) finish_output(path, args.output_dir, lora.get());
+  report(r, args, lora != nullptr);
 }
 
 void add_train_grpo_command(CLI::App& app) {
