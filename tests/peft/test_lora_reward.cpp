@@ -79,8 +79,8 @@ TEST(PeftRewardAdapter, AllLinearLeavesTheScoreHeadToModulesToSave) {
 }
 
 // The adapter glint saves with a fixed seed is tests/data/lora/glint_saved_reward byte for byte, and peft's rewards
-// for that folder (peft_rewards.json, by `tools/make_lora_fixtures.py --glint`) are glint's. GLINT_UPDATE_LORA_FIXTURES=1
-// rewrites the folder instead (docs/peft.md).
+// for that folder (peft_rewards.json, by `tools/make_lora_fixtures.py --glint`) are glint's.
+// GLINT_UPDATE_LORA_FIXTURES=1 rewrites the folder instead (docs/peft.md).
 TEST(GlintSavedRewardAdapter, IsTheCommittedFolderAndPeftAgrees) {
   const std::filesystem::path dir = lora_dir() / "glint_saved_reward";
   const nlohmann::json fx = read_fixture(lora_dir() / "reward_seq_cls" / "fixture.json");

@@ -60,8 +60,8 @@ TEST(RewardQLora, StepsRaiseAccuracyAndKeepTheNf4Base) {
   const auto [loss_before, accuracy_before] = evaluate();
 
   train::TrainingArguments args;
-  args.output_dir = (std::filesystem::temp_directory_path() / ("glint_reward_qlora_" + std::to_string(getpid())))
-                        .string();
+  args.output_dir =
+      (std::filesystem::temp_directory_path() / ("glint_reward_qlora_" + std::to_string(getpid()))).string();
   std::filesystem::remove_all(args.output_dir);
   args.max_steps = 10;
   args.per_device_train_batch_size = 3;

@@ -4,8 +4,9 @@
 // model of dpo and kto is --ref-model, else a frozen copy of --model, or with --lora-r (and --load-in-4bit, QLoRA) the
 // policy's base with its adapters disabled. reward trains LlamaForSequenceClassification (one label) and saves it in
 // transformers' layout, or with --lora-r (QLoRA with --load-in-4bit) peft's SEQ_CLS adapter: LoRA on every Linear of
-// the backbone plus the score head as modules_to_save, as TRL's RewardTrainer does with a peft LoraConfig. Registers under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link
-// order, and train.cpp sorts before train_align.cpp).
+// the backbone plus the score head as modules_to_save, as TRL's RewardTrainer does with a peft LoraConfig. Registers
+// under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link order, and train.cpp sorts
+// before train_align.cpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -109,8 +110,8 @@ void run_align(const AlignFlags& f) {
     // modules_to_save.
     nn::ParameterStore trained;
     const std::unique_ptr<peft::LoraModel> lora = lora_if_asked(model->parameters(), f, "SEQ_CLS", trained);
-    train::Trainer trainer(lora ? trained : model->parameters(), args, rows.size(),
-                           reward_rows_loss(*model, rows, pad), model->config_json());
+    train::Trainer trainer(lora ? trained : model->parameters(), args, rows.size(), reward_rows_loss(*model, rows, pad),
+                           model->config_json());
     const train::TrainResult r = trainer.train(f.resume);
     if (!r.interrupted) {
       if (!lora) model->save_pretrained(args.output_dir);
