@@ -1,15 +1,22 @@
 #!/usr/bin/env python3
 """LoRA fixtures made by HF peft on the tiny Llama of tests/data/models/llama, for tests/peft.
 
-  python tools/make_lora_fixtures.py            # writes tests/data/lora/{qv,all_linear_rslora,lm_head_saved}
+  python tools/make_lora_fixtures.py            # writes tests/data/lora/{qv,all_linear_rslora,lm_head_saved,
+                                                # conv_embed,reward_seq_cls}
   python tools/make_lora_fixtures.py --glint    # peft loads tests/data/lora/glint_saved (written by glint's saver,
                                                 # see docs/peft.md) and writes its logits there as peft_logits.bin,
-                                                # and glint_saved_conv_embed's outputs as peft_outputs.safetensors
+                                                # glint_saved_conv_embed's outputs as peft_outputs.safetensors and
+                                                # glint_saved_reward's rewards as peft_rewards.json
 
 LoRA on Embedding and Conv2d layers uses a tiny module of its own (ConvEmbed: an Embedding, a 3x3 strided Conv2d,
 a 1x1 Conv2d and a Linear), in tests/data/lora/conv_embed: base.safetensors (its weights), the adapter peft made,
 outputs.safetensors (the inputs "ids" and "image" and peft's outputs "tokens" and "pixels") and grads.safetensors
 (the adapter gradients of mean(tokens^2) + mean(pixels^2)).
+
+A reward model's adapter (task_type SEQ_CLS, as TRL's RewardTrainer makes one) sits on transformers'
+LlamaForSequenceClassification over the same tiny Llama (num_labels 1, pad token 0): tests/data/lora/reward_seq_cls
+holds it (all-linear LoRA, which peft keeps off the score head, plus the score head trained whole through
+modules_to_save) and fixture.json with the rewards of REWARD_IDS, the second row right-padded.
 
 Each peft adapter folder holds what peft's save_pretrained writes (adapter_config.json, adapter_model.safetensors)
 plus fixture.json (input ids, loss, versions), logits.bin (f32, (B, T, vocab), row-major) and grads.safetensors:
@@ -28,7 +35,7 @@ import safetensors.torch
 import torch
 import transformers
 from peft import LoraConfig, PeftModel, get_peft_model
-from transformers import AutoModelForCausalLM
+from transformers import AutoModelForCausalLM, LlamaForSequenceClassification
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BASE = "tests/data/models/llama"  # relative: adapter_config.json records it as base_model_name_or_path
@@ -96,6 +103,54 @@ class ConvEmbed(torch.nn.Module):
 
     def forward(self, ids, image):
         return self.proj(self.embed(ids)), self.conv_1x1(self.conv(image))
+
+
+REWARD = OUT / "reward_seq_cls"
+REWARD_LORA = dict(r=2, lora_alpha=4, target_modules="all-linear", modules_to_save=["score"])
+PAD = 0
+REWARD_IDS = [[101, 115, 54, 47, 111, 107, 70, 18, 88], [14, 3, 24, 77, 23, 68, PAD, PAD, PAD]]
+
+
+def reward_base():
+    # The base head is random either way: every adapter here carries its own trained copy of it.
+    torch.manual_seed(3)
+    return LlamaForSequenceClassification.from_pretrained(BASE, num_labels=1, pad_token_id=PAD,
+                                                          dtype=torch.float32).eval()
+
+
+def rewards(model):
+    ids = torch.tensor(REWARD_IDS)
+    with torch.no_grad():
+        return model(input_ids=ids, attention_mask=(ids != PAD).long()).logits.squeeze(-1).tolist()
+
+
+def make_reward_adapter():
+    torch.manual_seed(0)
+    model = get_peft_model(reward_base(), LoraConfig(task_type="SEQ_CLS", init_lora_weights=False, **REWARD_LORA))
+    with torch.no_grad():  # as make_adapter: the saved head differs from the base one
+        for n, p in model.named_parameters():
+            if "modules_to_save" in n:
+                p.add_(torch.randn_like(p) * 0.05)
+    model.save_pretrained(REWARD)
+    (REWARD / "README.md").unlink()
+    fixture = {"versions": VERSIONS, "input_ids": REWARD_IDS, "pad_token_id": PAD, "rewards": rewards(model),
+               "base_rewards": rewards(reward_base())}
+    (REWARD / "fixture.json").write_text(json.dumps(fixture, indent=1) + "\n")
+    print("reward_seq_cls rewards", fixture["rewards"], "keys",
+          sorted(safetensors.torch.load_file(REWARD / "adapter_model.safetensors"))[-2:])
+
+
+def check_glint_reward():
+    folder = OUT / "glint_saved_reward"
+    model = PeftModel.from_pretrained(reward_base(), folder).eval()
+    assert type(model).__name__ == "PeftModelForSequenceClassification", type(model)
+    stored = safetensors.torch.load_file(folder / "adapter_model.safetensors")
+    placed = peft.get_peft_model_state_dict(model)
+    assert stored.keys() == placed.keys(), (sorted(stored), sorted(placed))
+    assert all(torch.equal(stored[k], placed[k]) for k in stored)
+    got = {"versions": VERSIONS, "rewards": rewards(model)}
+    (folder / "peft_rewards.json").write_text(json.dumps(got, indent=1) + "\n")
+    print("glint_saved_reward: peft", got["rewards"], "base", rewards(reward_base()))
 
 
 CONV_EMBED = OUT / "conv_embed"
@@ -176,10 +231,12 @@ def main():
     if args.glint:
         check_glint()
         check_glint_conv_embed()
+        check_glint_reward()
         return
     for name, kwargs in ADAPTERS.items():
         make_adapter(name, kwargs)
     make_conv_embed()
+    make_reward_adapter()
 
 
 if __name__ == "__main__":

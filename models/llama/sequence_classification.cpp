@@ -7,11 +7,32 @@
 #include "runtime/io/atomic_file.h"
 #include "runtime/io/checkpoint.h"
 #include "runtime/io/safetensors.h"
+#include "runtime/io/safetensors_dtype.h"
 #include "runtime/ops/indexing.h"
 #include "runtime/ops/matmul.h"
 
 namespace glint {
 namespace fs = std::filesystem;
+namespace {
+
+// The checkpoint's weights, with score.weight made fresh (transformers' init) when the folder holds a causal LM.
+class WithFreshScore final : public nn::WeightSource {
+ public:
+  WithFreshScore(std::shared_ptr<const nn::WeightSource> checkpoint, std::shared_ptr<const nn::WeightSource> fresh)
+      : checkpoint_(std::move(checkpoint)), fresh_(std::move(fresh)) {}
+  bool contains(const std::string& name) const override {
+    return name == "score.weight" || checkpoint_->contains(name);
+  }
+  Tensor load(const std::string& name, const Shape& shape, Device device, std::optional<DType> dtype) const override {
+    const bool fresh = name == "score.weight" && !checkpoint_->contains(name);
+    return (fresh ? fresh_ : checkpoint_)->load(name, shape, device, dtype);
+  }
+
+ private:
+  std::shared_ptr<const nn::WeightSource> checkpoint_, fresh_;
+};
+
+}  // namespace
 
 std::unique_ptr<LlamaForSequenceClassification> LlamaForSequenceClassification::from_pretrained(
     const std::string& folder, const ModelLoadOptions& options, int64_t num_labels, std::optional<int64_t> pad_token_id,
@@ -31,9 +52,18 @@ std::unique_ptr<LlamaForSequenceClassification> LlamaForSequenceClassification::
   // The decoder alone: with the head tied to the embeddings no lm_head.weight is read (a classifier has none).
   cfg.tie_word_embeddings = true;
   const Device device = options.device.value_or(default_device());
+  // A 4-bit base computes in f32 unless told otherwise (as AutoModelForCausalLM loads one).
+  const std::optional<DType> dtype = options.load_in_4bit && !options.dtype ? DType::f32 : options.dtype;
   const auto checkpoint = io::Checkpoint::open(folder);
-  const nn::VarBuilder vb(nn::checkpoint_weights(checkpoint), device, options.dtype);
+  const auto weights = nn::checkpoint_weights(checkpoint);
+  // The head starts in the decoder's dtype: the asked one, else the stored embeddings'.
+  const DType head_dtype = dtype.value_or(io::st_read_dtype(checkpoint->info("model.embed_tokens.weight").dtype));
+  const auto fresh = nn::init_weights(seed, config.get_or<double>("initializer_range", 0.02), head_dtype);
+  const nn::VarBuilder vb(std::make_shared<WithFreshScore>(weights, fresh), device, dtype);
   m->decoder_ = std::make_unique<LlamaForCausalLM>(cfg, vb);
+  // QLoRA: the decoder's Linear layers go 4-bit before the head exists, so the head stays dense (transformers
+  // keeps the last module, the classifier, out of bitsandbytes' conversion).
+  if (options.load_in_4bit) nn::quantize_linears(*vb.parameters(), options.quant4);
   m->parameters_ = vb.parameters();
 
   if (num_labels <= 0) {
@@ -44,15 +74,7 @@ std::unique_ptr<LlamaForSequenceClassification> LlamaForSequenceClassification::
   }
   m->num_labels_ = num_labels;
   m->pad_token_id_ = pad_token_id ? pad_token_id : cfg.pad_token_id;
-  const Shape shape = {num_labels, cfg.hidden_size};
-  const DType dtype = m->parameters_->at("model.embed_tokens.weight").dtype();  // the decoder's
-  if (vb.contains("score.weight")) {
-    m->score_ = vb.get("score.weight", shape);
-  } else {
-    const double std = config.get_or<double>("initializer_range", 0.02);
-    m->score_ = nn::init_weights(seed, std, dtype)->load("score.weight", shape, device, dtype);
-    m->parameters_->add("score.weight", m->score_);
-  }
+  m->score_ = nn::Linear(vb.pp("score"), cfg.hidden_size, num_labels, false);
   m->config_["architectures"] = {"LlamaForSequenceClassification"};
   m->config_["num_labels"] = num_labels;
   if (m->pad_token_id_) m->config_["pad_token_id"] = *m->pad_token_id_;
@@ -80,7 +102,7 @@ Tensor LlamaForSequenceClassification::forward(const Tensor& input_ids, const Te
   const Tensor h = decoder_->hidden_states(input_ids, attention_mask, {}, nullptr);  // (B, T, C)
   const Tensor idx = Tensor::from_vector(rows, {b}, DType::i64, h.device());
   const Tensor pooled = index_select(h.reshape({b * t, h.dim(2)}), 0, idx);  // (B, C)
-  return linear(pooled, score_).to(DType::f32);
+  return score_.forward(pooled).to(DType::f32);
 }
 
 void LlamaForSequenceClassification::save_pretrained(const std::string& folder) const {

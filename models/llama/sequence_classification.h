@@ -18,7 +18,8 @@ namespace glint {
 class LlamaForSequenceClassification {
  public:
   // From a model folder: a sequence-classification checkpoint, or a causal LM (its lm_head is ignored and the head
-  // starts as transformers initialises it: normal(0, initializer_range), seeded by `seed`). num_labels 0 takes
+  // starts as transformers initialises it: normal(0, initializer_range), seeded by `seed`). options.load_in_4bit
+  // makes the decoder's Linear layers frozen 4-bit ones (QLoRA) and keeps the score head dense. num_labels 0 takes
   // config.json's num_labels (or the size of id2label), else 1. pad_token_id overrides config.json's.
   static std::unique_ptr<LlamaForSequenceClassification> from_pretrained(const std::string& folder,
                                                                          const ModelLoadOptions& options = {},
@@ -30,7 +31,8 @@ class LlamaForSequenceClassification {
   // Differentiable with respect to the parameters.
   Tensor forward(const Tensor& input_ids, const Tensor& attention_mask = {}) const;
 
-  // The decoder's parameters by HF name followed by score.weight.
+  // The decoder's parameters by HF name followed by score.weight; its Linear layers (module "score" last) are what
+  // peft::LoraModel attaches to.
   const nn::ParameterStore& parameters() const { return *parameters_; }
   int64_t num_labels() const { return num_labels_; }
   // config.json for save_pretrained: the loaded one with architectures, num_labels and pad_token_id set.
@@ -42,7 +44,7 @@ class LlamaForSequenceClassification {
   LlamaForSequenceClassification() = default;
 
   std::unique_ptr<LlamaForCausalLM> decoder_;  // its head is tied and unused: only hidden_states runs
-  Tensor score_;                               // (num_labels, hidden)
+  nn::Linear score_;                           // weight (num_labels, hidden), registered as module "score"
   std::shared_ptr<nn::ParameterStore> parameters_;
   std::optional<int64_t> pad_token_id_;
   int64_t num_labels_ = 1;

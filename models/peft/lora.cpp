@@ -65,6 +65,9 @@ bool matches_name(const std::vector<std::string>& names, const std::string& modu
   return false;
 }
 
+// peft's SEQ_CLS_HEAD_NAMES: the classifier heads of *ForSequenceClassification models.
+bool is_seq_cls_head(const std::string& module) { return module == "score" || module == "classifier"; }
+
 // Inverted dropout with a fresh mask per call (training only).
 Tensor dropout(const Tensor& x, double p, uint64_t call) {
   Rng rng(call, "lora_dropout");
@@ -86,7 +89,8 @@ std::shared_ptr<State> alive(const std::weak_ptr<State>& state) {
 double LoraConfig::scale() const { return use_rslora ? lora_alpha / std::sqrt(double(r)) : lora_alpha / double(r); }
 
 bool LoraConfig::targets(const std::string& module, bool linear) const {
-  if (all_linear) return linear && module != "lm_head";
+  // peft's all-linear leaves out the output head: lm_head, or a SEQ_CLS model's classifier head.
+  if (all_linear) return linear && module != "lm_head" && !(task_type == "SEQ_CLS" && is_seq_cls_head(module));
   if (target_regex) return std::regex_match(module, std::regex(*target_regex));
   return matches_name(target_names, module);
 }
@@ -233,6 +237,8 @@ std::vector<std::pair<std::string, LoraLayer::Adapter*>> LoraModel::attach(const
   };
   std::vector<Chosen> chosen;
   std::vector<std::string> unmatched_saves = config.modules_to_save;
+  // PeftModelForSequenceClassification adds both usual head names to modules_to_save and keeps the one that exists.
+  if (config.task_type == "SEQ_CLS") std::erase_if(unmatched_saves, is_seq_cls_head);
   for (const auto& [module, state] : store_.linears()) {
     if (!config.saves(module) && !config.targets(module)) continue;
     GLINT_CHECK(!config.saves(module) || !state->quantized, "peft", "adapter '", name, "': modules_to_save '", module,

@@ -37,11 +37,13 @@ struct LoraConfig {
   double lora_alpha = 8;
   double lora_dropout = 0;
   // target_modules: names matched as peft does (the module name equals one or ends with "." + one), a regex the
-  // whole module name must match, or "all-linear" (every Linear but the output head lm_head).
+  // whole module name must match, or "all-linear" (every Linear but the output head: lm_head, or with task_type
+  // SEQ_CLS the classifier head score / classifier).
   std::vector<std::string> target_names;
   std::optional<std::string> target_regex;
   bool all_linear = false;
-  // Modules trained and saved whole (Linear layers only), e.g. lm_head.
+  // Modules trained and saved whole (Linear layers only), e.g. lm_head. With task_type SEQ_CLS the names "score"
+  // and "classifier" may match nothing (peft lists both whatever the model's head is called).
   std::vector<std::string> modules_to_save;
   bool use_rslora = false;
   LoraInit init = LoraInit::kaiming;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `glint train dpo|orpo|simpo|kto|reward` end to end on the CPU: a tiny base model (two `train lm` steps), then two
-# steps of each alignment trainer (DPO also with LoRA, on chat messages and with QLoRA), each writing its metrics
-# (with TRL's names) and its model.
+# steps of each alignment trainer (DPO also with LoRA, on chat messages and with QLoRA; reward also with LoRA and
+# QLoRA), each writing its metrics (with TRL's names) and its model or adapter.
 # Usage: test_alignment_cli.sh GLINT_BINARY WORK_DIR
 set -euo pipefail
 glint=$1
@@ -41,6 +41,22 @@ grep -q '"kl"' "$work/kto/metrics.jsonl"
 "$glint" train reward "${common[@]}" --data "$data/prefs.jsonl" --output "$work/reward" > "$work/reward.log"
 grep -q '"accuracy"' "$work/reward/metrics.jsonl"
 grep -q 'LlamaForSequenceClassification' "$work/reward/config.json"
+# A reward model with LoRA, and with QLoRA (an NF4 backbone): peft's SEQ_CLS adapter, the score head saved whole.
+"$glint" train reward "${common[@]}" --data "$data/prefs.jsonl" --lora-r 4 --lora-alpha 8 --output "$work/reward_lora" \
+  > "$work/reward_lora.log"
+"$glint" train reward "${chat[@]}" --data "$data/prefs.jsonl" --lora-r 4 --load-in-4bit --output "$work/reward_qlora" \
+  > "$work/reward_qlora.log"
+for d in reward_lora reward_qlora; do
+  grep -q '"accuracy"' "$work/$d/metrics.jsonl"
+  grep -q '"task_type": "SEQ_CLS"' "$work/$d/adapter_config.json"
+  grep -A1 '"modules_to_save"' "$work/$d/adapter_config.json" | grep -q '"score"'
+  test -s "$work/$d/adapter_model.safetensors"
+  test ! -e "$work/$d/model.safetensors"
+done
+grep -q '"lora_alpha": 8' "$work/reward_lora/adapter_config.json"
+if "$glint" train reward "${common[@]}" --data "$data/prefs.jsonl" --load-in-4bit --output "$work/x" > "$work/x.log" 2>&1
+then echo "reward --load-in-4bit without --lora-r must fail" >&2; exit 1; fi
+grep -q "give --lora-r" "$work/x.log"
 for m in dpo orpo simpo kto reward; do test -s "$work/$m/model.safetensors"; done
 # A DPO model folder is a causal LM glint generates from.
 "$glint" --device cpu generate "$work/dpo" --prompt "The sky is" --max-new-tokens 4 > "$work/generate.log"

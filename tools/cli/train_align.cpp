@@ -3,8 +3,10 @@
 // "completion", "label"} for kto, as plain text or chat messages (trainers/alignment/preference_data.h). The reference
 // model of dpo and kto is --ref-model, else a frozen copy of --model, or with --lora-r (and --load-in-4bit, QLoRA) the
 // policy's base with its adapters disabled. reward trains LlamaForSequenceClassification (one label) and saves it in
-// transformers' layout. Registers under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link
-// order, and train.cpp sorts before train_align.cpp).
+// transformers' layout, or with --lora-r (QLoRA with --load-in-4bit) peft's SEQ_CLS adapter: LoRA on every Linear of
+// the backbone plus the score head as modules_to_save, as TRL's RewardTrainer does with a peft LoraConfig. Registers
+// under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link order, and train.cpp sorts
+// before train_align.cpp).
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -58,6 +60,24 @@ train::TrainingArguments training_args(const AlignFlags& f) {
   return a;
 }
 
+// With --lora-r: a LoRA adapter "default" of that rank on every Linear of `model` (peft's all-linear for
+// `task_type`; a SEQ_CLS model's score head trains whole as modules_to_save), its parameters put in `trained`.
+std::unique_ptr<peft::LoraModel> lora_if_asked(const nn::ParameterStore& model, const AlignFlags& f,
+                                               const std::string& task_type, nn::ParameterStore& trained) {
+  if (f.lora_r <= 0) return nullptr;
+  auto lora = std::make_unique<peft::LoraModel>(model);
+  peft::LoraConfig c;
+  c.r = f.lora_r;
+  c.lora_alpha = f.lora_alpha;
+  c.all_linear = true;
+  c.task_type = task_type;
+  if (task_type == "SEQ_CLS") c.modules_to_save = {"score"};
+  c.base_model_name_or_path = f.model;
+  lora->add_adapter("default", c, f.seed);
+  for (auto [name, t] : lora->parameters("default")) trained.add(name, t);
+  return lora;
+}
+
 void run_align(const AlignFlags& f) {
   const train::TrainingArguments args = training_args(f);
   const std::string path = io::resolve_model(f.model);
@@ -77,30 +97,24 @@ void run_align(const AlignFlags& f) {
   if (f.method == "reward") {
     const std::vector<PreferenceRow> rows = read_preference_jsonl(f.data, tok, f.max_length);
     auto model = LlamaForSequenceClassification::from_pretrained(path, lo, 1, pad, args.seed);
-    train::Trainer trainer(model->parameters(), args, rows.size(), reward_rows_loss(*model, rows, pad),
+    // With LoRA (as TRL with a peft_config): the adapters and the whole score head train, the head as
+    // modules_to_save.
+    nn::ParameterStore trained;
+    const std::unique_ptr<peft::LoraModel> lora = lora_if_asked(model->parameters(), f, "SEQ_CLS", trained);
+    train::Trainer trainer(lora ? trained : model->parameters(), args, rows.size(), reward_rows_loss(*model, rows, pad),
                            model->config_json());
     const train::TrainResult r = trainer.train(f.resume);
     if (!r.interrupted) {
-      model->save_pretrained(args.output_dir);
-      copy_companion_files(path, args.output_dir);
+      if (!lora) model->save_pretrained(args.output_dir);
+      finish_output(path, args.output_dir, lora.get());
     }
-    report(r, args, false);
+    report(r, args, lora != nullptr);
     return;
   }
   auto policy = AutoModelForCausalLM::from_pretrained(path, lo);
   // With LoRA only the adapters train, and the reference is the base with adapters disabled unless --ref-model.
-  std::unique_ptr<peft::LoraModel> lora;
   nn::ParameterStore trained;
-  if (f.lora_r > 0) {
-    lora = std::make_unique<peft::LoraModel>(*policy);
-    peft::LoraConfig c;
-    c.r = f.lora_r;
-    c.lora_alpha = f.lora_alpha;
-    c.all_linear = true;
-    c.base_model_name_or_path = f.model;
-    lora->add_adapter("default", c, args.seed);
-    for (auto [name, t] : lora->parameters("default")) trained.add(name, t);
-  }
+  const std::unique_ptr<peft::LoraModel> lora = lora_if_asked(policy->parameters(), f, "CAUSAL_LM", trained);
   std::unique_ptr<CausalLM> ref_copy;
   std::optional<Reference> ref;
   if ((f.method == "dpo" || f.method == "kto") && lora && f.ref_model.empty()) {
@@ -174,12 +188,15 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
     cmd->add_option("--desirable-weight", f->desirable_weight, "weight of desirable rows");
     cmd->add_option("--undesirable-weight", f->undesirable_weight, "weight of undesirable rows");
   }
-  if (method != "reward") {
-    cmd->add_option("--lora-r", f->lora_r, "Train a LoRA adapter of this rank on every linear layer (0: full)");
-    cmd->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha");
-    cmd->add_flag("--load-in-4bit", f->load_in_4bit,
-                  "QLoRA: the base's Linear layers as frozen NF4 (the reference: the same base, adapters disabled)");
-  }
+  cmd->add_option("--lora-r", f->lora_r,
+                  method == "reward" ? "Train a LoRA adapter of this rank on every linear layer and the score head "
+                                       "whole (0: full)"
+                                     : "Train a LoRA adapter of this rank on every linear layer (0: full)");
+  cmd->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha");
+  cmd->add_flag("--load-in-4bit", f->load_in_4bit,
+                method == "reward" ? "QLoRA: the backbone's Linear layers as frozen NF4 (the score head stays dense)"
+                                   : "QLoRA: the base's Linear layers as frozen NF4 (the reference: the same base, "
+                                     "adapters disabled)");
   cmd->add_option("--max-steps", f->max_steps, "max_steps (wins over --epochs)");
   cmd->add_option("--epochs", f->epochs, "num_train_epochs");
   cmd->add_option("--lr", f->lr, "learning_rate (default as TRL: 1e-6; reward 1e-5)");
