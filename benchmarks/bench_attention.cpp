@@ -1,6 +1,7 @@
 // Attention lab: the fused scaled_dot_product_attention on each backend beside the untiled composite on the CPU, for
-// prefill (T = 512, 2048, causal), a UNet's long non-causal self- and cross-attention and KV-cache decode (Tq = 1, Tk = 4096). Each fused result is first checked against
-// the composite, then timed. GFLOP/s counts 4 * B * Hq * Tq * Tk * D (q k^T and p v), halved for causal prefill.
+// prefill (T = 512, 2048, causal), a UNet's long non-causal self- and cross-attention and KV-cache decode (Tq = 1,
+// Tk = 4096). Each fused result is first checked against the composite, then timed. GFLOP/s counts
+// 4 * B * Hq * Tq * Tk * D (q k^T and p v), halved for causal prefill.
 //   bench_attention [--device cpu|vulkan:N] [--dtype f32|f16|bf16]
 // On a machine shared with other jobs, OMP_NUM_THREADS=1 gives steady per-core CPU numbers.
 #include <omp.h>

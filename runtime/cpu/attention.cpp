@@ -1,4 +1,4 @@
-// CPU attention, flash-style: each task takes up to task_rows query rows that share one (batch, kv head) — consecutive
+// CPU attention, flash-style: each task takes up to kRows query rows that share one (batch, kv head) — consecutive
 // positions of one head in prefill, the query heads of a GQA group in decode — and streams blocks of kKeys keys
 // through an online softmax (running max and sum per row), so the scores never exceed kRows x kKeys floats and each
 // K/V block is converted to f32 once per task. Tasks run in parallel with OpenMP.
