@@ -1,6 +1,7 @@
 // Attention lab: the fused scaled_dot_product_attention on each backend beside the untiled composite on the CPU, for
-// prefill (T = 512, 2048, causal) and KV-cache decode (Tq = 1, Tk = 4096). Each fused result is first checked against
-// the composite, then timed. GFLOP/s counts 4 * B * Hq * Tq * Tk * D (q k^T and p v), halved for causal prefill.
+// prefill (T = 512, 2048, causal), a UNet's long non-causal self- and cross-attention and KV-cache decode (Tq = 1,
+// Tk = 4096). Each fused result is first checked against the composite, then timed. GFLOP/s counts
+// 4 * B * Hq * Tq * Tk * D (q k^T and p v), halved for causal prefill.
 //   bench_attention [--device cpu|vulkan:N] [--dtype f32|f16|bf16]
 // On a machine shared with other jobs, OMP_NUM_THREADS=1 gives steady per-core CPU numbers.
 #include <omp.h>
@@ -27,6 +28,10 @@ const Shape4 kShapes[] = {
     {"prefill T=512 causal", 1, 8, 8, 512, 512, 64, true},
     {"prefill T=512", 1, 8, 8, 512, 512, 64, false},
     {"prefill T=2048 causal", 1, 8, 8, 2048, 2048, 64, true},
+    // The UNet lab's (bench_unet) largest attention: self-attention over 64x64 latent pixels and cross-attention
+    // to 77 context tokens, one 64-dim head.
+    {"unet self T=4096", 1, 1, 1, 4096, 4096, 64, false},
+    {"unet cross T=4096 Tk=77", 1, 1, 1, 4096, 77, 64, false},
     {"decode Tk=4096 H=8", 1, 8, 8, 1, 4096, 64, false},
     {"decode Tk=4096 GQA 32/8 D=128", 1, 32, 8, 1, 4096, 128, false},
 };

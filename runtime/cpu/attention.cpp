@@ -3,6 +3,11 @@
 // through an online softmax (running max and sum per row), so the scores never exceed kRows x kKeys floats and each
 // K/V block is converted to f32 once per task. Tasks run in parallel with OpenMP.
 //
+// That conversion (and the transpose of each key block) is paid once per task for every key the task's rows see,
+// so without a causal mask a task takes kRows rows; causal tasks take kCausalRows, which skip more key blocks past
+// their rows' diagonal. For a UNet's self-attention over 4096 latent pixels, 128 rows instead of 64 made the kernel
+// about 10% faster on one AVX-512 core; for causal prefill, 128 rows were no faster.
+//
 // A task (conversions, q k^T, softmax, p v on f32 buffers) is a template over the vector width, built once per x86
 // level with GCC vector types (AVX-512: 16 floats, AVX2+FMA: 8, SSE2: 4) and chosen at run time, so the library
 // needs no -march flag (other compilers and CPUs get the 4-wide build). Each width has its own register blocking:
@@ -28,7 +33,8 @@ namespace glint::cpu {
 namespace {
 
 constexpr int kKeys = 64;  // keys per block
-constexpr int kRows = 64;  // query rows per task; a multiple of the micro-kernels' 4-row blocks
+constexpr int kRows = 128;       // query rows per task (at most); a multiple of the micro-kernels' 4-row blocks
+constexpr int kCausalRows = 64;  // query rows per causal task
 constexpr int kPad = 16;   // f32 rows of q, k, v and o are padded to this, a multiple of every vector width
 constexpr float kLog2e = 1.44269504088896341f;
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
@@ -252,20 +258,20 @@ struct Problem {
   T* out;
   const float* mask;
   Shape qs, ks, vs, ms;  // strides
-  int64_t Hq, Tq, Dv, Hkv, Tk, D, group, rows_per_kv, blocks, window;
+  int64_t Hq, Tq, Dv, Hkv, Tk, D, group, rows_per_kv, task_rows, blocks, window;
   float scale;
   bool causal;
   AttentionMask kind;
 };
 
-// One task: rows r0 .. r0 + kRows of (batch b, kv head hk), i.e. query head hk * group + r / Tq at position r % Tq.
+// One task: rows r0 .. r0 + task_rows of (batch b, kv head hk), i.e. query head hk * group + r / Tq at position r % Tq.
 template <class T, int W>
 [[gnu::always_inline]] inline void run_task(const Problem<T>& p, Workspace& w, int64_t task) {
-  const int64_t b = task / (p.Hkv * p.blocks), hk = task / p.blocks % p.Hkv, r0 = task % p.blocks * kRows;
-  const int nrows = int(std::min<int64_t>(kRows, p.rows_per_kv - r0)), padded = int(round_up(nrows, 4));
+  const int64_t b = task / (p.Hkv * p.blocks), hk = task / p.blocks % p.Hkv, r0 = task % p.blocks * p.task_rows;
+  const int nrows = int(std::min<int64_t>(p.task_rows, p.rows_per_kv - r0)), padded = int(round_up(nrows, 4));
   const bool row_major = padded <= kMaxRowsForRowMajorK;
   w.rows.clear();
-  std::fill(w.q.begin(), w.q.end(), 0.f);
+  std::fill_n(w.q.begin(), padded * w.dp, 0.f);
   int64_t key_begin = p.Tk, key_end = 0;
   for (int i = 0; i < nrows; ++i) {
     const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
@@ -278,9 +284,9 @@ template <class T, int W>
     key_begin = std::min(key_begin, first);
     key_end = std::max(key_end, std::min(last + 1, p.Tk));
   }
-  std::fill(w.o.begin(), w.o.end(), 0.f);
-  std::fill(w.m.begin(), w.m.end(), kNegInf);
-  std::fill(w.l.begin(), w.l.end(), 0.f);
+  std::fill_n(w.o.begin(), padded * w.dvp, 0.f);
+  std::fill_n(w.m.begin(), padded, kNegInf);
+  std::fill_n(w.l.begin(), padded, 0.f);
   // Key blocks past every row's causal limit, or before every row's window, are skipped.
   for (int64_t k0 = key_begin; k0 < key_end; k0 += kKeys) {
     const int nk = int(std::min<int64_t>(kKeys, p.Tk - k0));
@@ -352,7 +358,7 @@ void attention_typed(const AttentionArgs& a) {
                a.mask.defined() ? a.mask.strides() : Shape(4, 0)};
   p.Hq = a.out.dim(1), p.Tq = a.out.dim(2), p.Dv = a.out.dim(3), p.Hkv = a.k.dim(1), p.Tk = a.k.dim(2);
   p.D = a.q.dim(3), p.group = p.Hq / p.Hkv, p.rows_per_kv = p.group * p.Tq;
-  p.blocks = (p.rows_per_kv + kRows - 1) / kRows;
+  p.task_rows = a.causal ? kCausalRows : kRows, p.blocks = (p.rows_per_kv + p.task_rows - 1) / p.task_rows;
   p.scale = a.scale, p.causal = a.causal, p.kind = a.mask_kind, p.window = a.window;
   const int64_t tasks = a.out.dim(0) * p.Hkv * p.blocks;
 #pragma omp parallel

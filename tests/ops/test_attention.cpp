@@ -215,6 +215,14 @@ const Case kCases[] = {
     // Several blocks of query rows in the CPU backward.
     {"prefill_causal_row_blocks", 2, 2, 1, 150, 150, 16, 16, true, MaskCase::padding},
     {"prefill_window_row_blocks", 1, 2, 1, 150, 170, 16, 8, true, MaskCase::none, Layout::heads_last, DType::f32, 40},
+    // Long sequences, as a UNet's self-attention: several CPU tasks of query rows (128 without a causal mask) over
+    // many key blocks; with GQA and heads-last views, padding (a batch entry fully masked), an additive mask, causal
+    // block skipping and a window across key blocks.
+    {"prefill_long_noncausal", 1, 2, 1, 300, 1100, 64, 64},
+    {"prefill_long_noncausal_heads_last", 2, 2, 2, 70, 1030, 32, 48, false, MaskCase::padding, Layout::heads_last},
+    {"prefill_long_additive", 1, 2, 2, 40, 600, 16, 16, false, MaskCase::additive},
+    {"prefill_long_causal_window", 1, 2, 1, 600, 600, 16, 16, true, MaskCase::none, Layout::contiguous, DType::f32,
+     530},
 };
 INSTANTIATE_TEST_SUITE_P(Attention, AttentionFused, ::testing::ValuesIn(kCases),
                          [](const auto& info) { return std::string(info.param.name); });
