@@ -361,5 +361,49 @@ TEST(AlignmentTrainer, DpoStepsLowerTheLossAndLogRewards) {
   std::filesystem::remove_all(args.output_dir);
 }
 
+// TRL's precompute_ref_log_probs: the reference scored once before training gives the run a live frozen copy gives
+// (its log-probs differ only by the padding of the batches they were scored in), and the copy can then be freed.
+TEST(AlignmentTrainer, DpoWithPrecomputedReferenceMatchesTheLiveReference) {
+  ModelLoadOptions opts;
+  opts.device = Device::cpu();
+  std::vector<PreferenceRow> rows;
+  for (int32_t i = 0; i < 6; ++i)
+    rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i, 3 + i}, {40 + 3 * i, 41 + i}});
+  std::vector<std::vector<double>> losses;
+  for (bool precompute : {false, true}) {
+    auto policy = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
+    auto frozen = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
+    Reference ref(*frozen);
+    if (precompute) {
+      ref = Reference(precompute_reference_logprobs(*policy, ref, rows, 0, 4));
+      frozen.reset();
+      ASSERT_EQ(ref.precomputed->size(), rows.size());
+    }
+    train::TrainingArguments args;
+    args.output_dir = (std::filesystem::temp_directory_path() /
+                       ("glint_dpo_precompute_" + std::to_string(precompute) + "_" + std::to_string(getpid())))
+                          .string();
+    std::filesystem::remove_all(args.output_dir);
+    args.max_steps = 6;
+    args.per_device_train_batch_size = 2;
+    args.learning_rate = 3e-3;
+    args.logging_steps = 1;
+    train::Trainer trainer(policy->parameters(), args, rows.size(), dpo_rows_loss(*policy, ref, rows, DpoOptions{}, 0),
+                           nlohmann::json::object());
+    trainer.train();
+    std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
+    losses.emplace_back();
+    for (std::string line; std::getline(in, line);) losses.back().push_back(nlohmann::json::parse(line)["loss"]);
+    std::filesystem::remove_all(args.output_dir);
+  }
+  ASSERT_EQ(losses[0].size(), 6u);
+  ASSERT_EQ(losses[1].size(), 6u);
+  EXPECT_LT(losses[0].back(), losses[0].front());
+  for (size_t i = 0; i < 6; ++i) EXPECT_NEAR(losses[1][i], losses[0][i], 1e-5 * std::fabs(losses[0][i])) << i;
+  EXPECT_GLINT_ERROR(dpo_rows_loss(*AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts),
+                                   Reference(std::make_shared<PrecomputedLogprobs>(2)), rows, DpoOptions{}, 0),
+                     "precomputed reference log-probs of 2 pairs for 6 pairs");
+}
+
 }  // namespace
 }  // namespace glint::test

@@ -19,6 +19,10 @@ common=(--model "$work/base" --max-steps 2 --batch-size 2 --logging-steps 1 --lr
 "$glint" train dpo "${common[@]}" --data "$data/prefs.jsonl" --loss-type ipo --output "$work/dpo" > "$work/dpo.log"
 grep -q '"rewards/accuracies"' "$work/dpo/metrics.jsonl"
 grep -q '"rewards/margins"' "$work/dpo/metrics.jsonl"
+# The reference scored once before training, as TRL's precompute_ref_log_probs: the same run as a live frozen copy.
+"$glint" train dpo "${common[@]}" --data "$data/prefs.jsonl" --loss-type ipo --precompute-ref-log-probs \
+  --output "$work/dpo_pre" > "$work/dpo_pre.log"
+test -s "$work/dpo_pre/model.safetensors"
 # LoRA: the reference is the base with adapters disabled; the output is a peft adapter folder.
 "$glint" train dpo "${common[@]}" --data "$data/prefs.jsonl" --lora-r 4 --output "$work/dpo_lora" > "$work/dpo_lora.log"
 test -s "$work/dpo_lora/adapter_model.safetensors"

@@ -2,9 +2,10 @@
 // RowsLossFn from trainers/alignment). JSONL data: {"prompt", "chosen", "rejected"} rows, or {"prompt",
 // "completion", "label"} for kto, as plain text or chat messages (trainers/alignment/preference_data.h). The reference
 // model of dpo and kto is --ref-model, else a frozen copy of --model, or with --lora-r (and --load-in-4bit, QLoRA) the
-// policy's base with its adapters disabled. reward trains LlamaForSequenceClassification (one label) and saves it in
-// transformers' layout, or with --lora-r (QLoRA with --load-in-4bit) peft's SEQ_CLS adapter: LoRA on every Linear of
-// the backbone plus the score head as modules_to_save, as TRL's RewardTrainer does with a peft LoraConfig. Registers
+// policy's base with its adapters disabled; dpo --precompute-ref-log-probs scores it once before training. reward
+// trains LlamaForSequenceClassification (one label) and saves it in transformers' layout, or with --lora-r (QLoRA
+// with --load-in-4bit) peft's SEQ_CLS adapter: LoRA on every Linear of the backbone plus the score head as
+// modules_to_save, as TRL's RewardTrainer does with a peft LoraConfig. Registers
 // under the `train` subcommand that tools/cli/train.cpp adds (registration runs in link order, and train.cpp sorts
 // before train_align.cpp).
 #include <cstdio>
@@ -37,6 +38,7 @@ struct AlignFlags {
   int64_t lora_r = 0;  // 0: full fine-tuning
   double lora_alpha = 16;
   bool load_in_4bit = false;  // QLoRA: the base's Linear layers frozen in NF4
+  bool precompute_ref_log_probs = false;  // dpo: score the reference once before training
   int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0, max_length = 512;
   double epochs = 1;
   uint64_t seed = 42;
@@ -143,6 +145,10 @@ void run_align(const AlignFlags& f) {
       o.loss_type = parse_dpo_loss_type(f.loss_type);
       o.beta = beta;
       o.label_smoothing = f.label_smoothing;
+      if (f.precompute_ref_log_probs) {  // scored once; the frozen copy, if any, leaves memory before training
+        ref.emplace(precompute_reference_logprobs(*policy, *ref, pairs, pad, f.batch_size));
+        ref_copy.reset();
+      }
       loss = dpo_rows_loss(*policy, *ref, pairs, o, pad);
     } else if (f.method == "simpo") {
       CpoOptions o;
@@ -174,6 +180,9 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
       ->required();
   if (method == "dpo" || method == "kto")
     cmd->add_option("--ref-model", f->ref_model, "Reference model (default: a frozen copy of --model)");
+  if (method == "dpo")
+    cmd->add_flag("--precompute-ref-log-probs", f->precompute_ref_log_probs,
+                  "Score the reference once before training and free it (TRL's precompute_ref_log_probs)");
   if (method != "reward") cmd->add_option("--beta", f->beta, "beta (default as TRL: 0.1; simpo 2.0)");
   if (method == "dpo") {
     cmd->add_option("--loss-type", f->loss_type, "sigmoid, ipo, hinge or robust");

@@ -1,5 +1,7 @@
 #include "trainers/alignment/alignment_trainer.h"
 
+#include <algorithm>
+
 #include "runtime/autograd/autograd.h"
 #include "runtime/core/error.h"
 #include "trainers/alignment/logprobs.h"
@@ -24,6 +26,7 @@ SequenceLogprobs score_frozen(const CausalLM& model, const Batch& b) {
 
 // The reference's log-probs of `b`, on the policy's device.
 SequenceLogprobs score_reference(const CausalLM& policy, const Reference& ref, const Batch& b) {
+  GLINT_CHECK(!ref.precomputed, "alignment", "this trainer scores its reference live: precomputed log-probs are DPO's");
   if (!ref.adapters) return score_frozen(*ref.model, b);
   peft::DisableAdapterGuard base_only(*ref.adapters);
   return score_frozen(policy, b);
@@ -33,17 +36,43 @@ RowsLoss as_rows_loss(LossOutput out, int64_t tokens) { return {std::move(out.lo
 
 }  // namespace
 
+std::shared_ptr<const PrecomputedLogprobs> precompute_reference_logprobs(const CausalLM& policy, const Reference& ref,
+                                                                         const std::vector<PreferenceRow>& rows,
+                                                                         int64_t pad_id, int64_t batch_size) {
+  GLINT_CHECK(batch_size > 0, "dpo", "precomputing reference log-probs needs a batch size > 0, got ", batch_size);
+  auto out = std::make_shared<PrecomputedLogprobs>();
+  for (size_t begin = 0; begin < rows.size(); begin += size_t(batch_size)) {
+    std::vector<size_t> idx;
+    for (size_t i = begin; i < std::min(rows.size(), begin + size_t(batch_size)); ++i) idx.push_back(i);
+    const std::vector<float> sums = score_reference(policy, ref, collate_pairs(pick(rows, idx), pad_id)).sum.to_f32();
+    for (size_t i = 0; i < idx.size(); ++i) out->emplace_back(sums[i], sums[idx.size() + i]);
+  }
+  return out;
+}
+
 RowsLossFn dpo_rows_loss(const CausalLM& policy, Reference ref, const std::vector<PreferenceRow>& rows,
                          const DpoOptions& opts, int64_t pad_id) {
+  GLINT_CHECK(!ref.precomputed || ref.precomputed->size() == rows.size(), "dpo", "precomputed reference log-probs of ",
+              ref.precomputed ? ref.precomputed->size() : 0, " pairs for ", rows.size(), " pairs");
   return [&policy, ref, &rows, opts, pad_id](const std::vector<size_t>& idx) {
     const Batch b = collate_pairs(pick(rows, idx), pad_id);
     const int64_t n = int64_t(idx.size());
     const SequenceLogprobs lp = score(policy, b);
-    const SequenceLogprobs rlp = score_reference(policy, ref, b);
-    return as_rows_loss(
-        dpo_loss(lp.rows(0, n).sum, lp.rows(n, 2 * n).sum, rlp.rows(0, n).sum.to(lp.sum.device()),
-                 rlp.rows(n, 2 * n).sum.to(lp.sum.device()), lp.rows(0, n).tokens, lp.rows(n, 2 * n).tokens, opts),
-        b.tokens);
+    Tensor ref_chosen, ref_rejected;
+    if (ref.precomputed) {
+      std::vector<float> c, r;
+      for (size_t i : idx)
+        c.push_back(float((*ref.precomputed)[i].first)), r.push_back(float((*ref.precomputed)[i].second));
+      ref_chosen = Tensor::from_vector(c, {n}, DType::f32, lp.sum.device());
+      ref_rejected = Tensor::from_vector(r, {n}, DType::f32, lp.sum.device());
+    } else {
+      const SequenceLogprobs rlp = score_reference(policy, ref, b);
+      ref_chosen = rlp.rows(0, n).sum.to(lp.sum.device());
+      ref_rejected = rlp.rows(n, 2 * n).sum.to(lp.sum.device());
+    }
+    return as_rows_loss(dpo_loss(lp.rows(0, n).sum, lp.rows(n, 2 * n).sum, ref_chosen, ref_rejected,
+                                 lp.rows(0, n).tokens, lp.rows(n, 2 * n).tokens, opts),
+                        b.tokens);
   };
 }
 

@@ -6,7 +6,9 @@
 //   train::Trainer trainer(policy->parameters(), args, rows.size(), loss, config_json);
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "models/causal_lm.h"
@@ -18,14 +20,27 @@
 
 namespace glint::train::alignment {
 
+// The reference's summed completion log-probs of every pair, scored once before training (TRL's
+// precompute_ref_log_probs): by row index, chosen then rejected.
+using PrecomputedLogprobs = std::vector<std::pair<double, double>>;
+
 // Where reference log-probs come from, scored without gradient: a frozen model (a second copy), or with LoRA the
-// policy itself inside peft::DisableAdapterGuard, the base model with no second copy in memory (TRL's PEFT path).
+// policy itself inside peft::DisableAdapterGuard, the base model with no second copy in memory (TRL's PEFT path), or
+// log-probs precomputed by one of those (DPO only), after which no reference model need stay in memory.
 struct Reference {
   Reference(const CausalLM& frozen) : model(&frozen) {}                        // NOLINT: implicit on purpose
   Reference(peft::LoraModel& policy_adapters) : adapters(&policy_adapters) {}  // NOLINT
+  Reference(std::shared_ptr<const PrecomputedLogprobs> logprobs) : precomputed(std::move(logprobs)) {}  // NOLINT
   const CausalLM* model = nullptr;
   peft::LoraModel* adapters = nullptr;
+  std::shared_ptr<const PrecomputedLogprobs> precomputed;
 };
+
+// The reference's log-probs of every pair of `rows`, `batch_size` pairs at a time, without gradient (`policy` is
+// the model whose adapters a LoRA reference disables).
+std::shared_ptr<const PrecomputedLogprobs> precompute_reference_logprobs(const CausalLM& policy, const Reference& ref,
+                                                                         const std::vector<PreferenceRow>& rows,
+                                                                         int64_t pad_id, int64_t batch_size);
 
 // DPOTrainer over the pairs `rows`.
 RowsLossFn dpo_rows_loss(const CausalLM& policy, Reference ref, const std::vector<PreferenceRow>& rows,
