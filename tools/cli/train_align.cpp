@@ -30,37 +30,21 @@ namespace {
 namespace fs = std::filesystem;
 using namespace train::alignment;
 
-struct AlignFlags {
-  std::string method, model, ref_model, data, output, device, loss_type = "sigmoid", resume;
+struct AlignFlags : LoopFlags {
+  std::string method, model, ref_model, data, loss_type = "sigmoid";
   std::optional<double> beta, lr;
   double label_smoothing = 0.0, simpo_gamma = 0.5, cpo_alpha = 0.0;
   double desirable_weight = 1.0, undesirable_weight = 1.0;
   int64_t lora_r = 0;  // 0: full fine-tuning
   double lora_alpha = 16;
-  bool load_in_4bit = false;  // QLoRA: the base's Linear layers frozen in NF4
+  bool load_in_4bit = false;              // QLoRA: the base's Linear layers frozen in NF4
   bool precompute_ref_log_probs = false;  // dpo: score the reference once before training
-  int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0, max_length = 512;
-  double epochs = 1;
-  uint64_t seed = 42;
+  int64_t max_length = 512;
 };
 
 // TRL's default beta per trainer: DPO, ORPO and KTO 0.1; CPOTrainer with SimPO 2.0 as its docs recommend.
 double default_beta(const std::string& method) { return method == "simpo" ? 2.0 : 0.1; }
 
-train::TrainingArguments training_args(const AlignFlags& f) {
-  train::TrainingArguments a;
-  a.output_dir = f.output;
-  a.max_steps = f.max_steps;
-  a.num_train_epochs = f.epochs;
-  a.per_device_train_batch_size = f.batch_size;
-  a.gradient_accumulation_steps = f.grad_accum;
-  a.logging_steps = f.logging_steps;
-  a.save_steps = f.save_steps;
-  a.seed = f.seed;
-  a.device = f.device;
-  a.learning_rate = f.lr.value_or(f.method == "reward" ? 1e-5 : 1e-6);  // TRL's defaults
-  return a;
-}
 
 // With --lora-r: a LoRA adapter "default" of that rank on every Linear of `model` (peft's all-linear for
 // `task_type`; a SEQ_CLS model's score head trains whole as modules_to_save), its parameters put in `trained`.
@@ -81,7 +65,8 @@ std::unique_ptr<peft::LoraModel> lora_if_asked(const nn::ParameterStore& model, 
 }
 
 void run_align(const AlignFlags& f) {
-  const train::TrainingArguments args = training_args(f);
+  // TRL's default learning rates: 1e-5 for RewardTrainer, 1e-6 for the others.
+  const train::TrainingArguments args = training_args(f, f.lr.value_or(f.method == "reward" ? 1e-5 : 1e-6));
   const std::string path = io::resolve_model(f.model);
   const Tokenizer tok = Tokenizer::from_pretrained(path);
   const io::JsonFile config = io::load_json((fs::path(path) / "config.json").string());
@@ -176,8 +161,7 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
   cmd->add_option("--data", f->data,
                   "JSON lines: prompt/chosen/rejected (kto: prompt/completion/label), text or chat messages")
       ->required();
-  cmd->add_option("--output", f->output, "Output folder (checkpoints, metrics.jsonl, loss.svg, final model)")
-      ->required();
+  add_loop_options(cmd, *f, "pairs (kto: rows) per micro-batch", "seed of the data order");
   if (method == "dpo" || method == "kto")
     cmd->add_option("--ref-model", f->ref_model, "Reference model (default: a frozen copy of --model)");
   if (method == "dpo")
@@ -206,17 +190,8 @@ void add_method(CLI::App* train, const std::string& method, const std::string& h
                 method == "reward" ? "QLoRA: the backbone's Linear layers as frozen NF4 (the score head stays dense)"
                                    : "QLoRA: the base's Linear layers as frozen NF4 (the reference: the same base, "
                                      "adapters disabled)");
-  cmd->add_option("--max-steps", f->max_steps, "max_steps (wins over --epochs)");
-  cmd->add_option("--epochs", f->epochs, "num_train_epochs");
   cmd->add_option("--lr", f->lr, "learning_rate (default as TRL: 1e-6; reward 1e-5)");
-  cmd->add_option("--batch-size", f->batch_size, "pairs (kto: rows) per micro-batch");
-  cmd->add_option("--grad-accum", f->grad_accum, "gradient_accumulation_steps");
-  cmd->add_option("--logging-steps", f->logging_steps, "log metrics every N steps");
-  cmd->add_option("--save-steps", f->save_steps, "save a checkpoint every N steps (0: at the end)");
   cmd->add_option("--max-length", f->max_length, "tokens of prompt + completion (completions are cut)");
-  cmd->add_option("--seed", f->seed, "seed of the data order");
-  cmd->add_option("--device", f->device, "cpu, vulkan or vulkan:N");
-  cmd->add_option("--resume", f->resume, "'latest' or a checkpoint folder");
   cmd->callback([f] { run_align(*f); });
 }
 

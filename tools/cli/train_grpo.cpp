@@ -26,8 +26,9 @@ namespace {
 namespace fs = std::filesystem;
 using namespace train::alignment;
 
-struct GrpoFlags {
-  std::string model, ref_model, data, output, device, resume;
+struct GrpoFlags : LoopFlags {
+  GrpoFlags() { batch_size = 8; }
+  std::string model, ref_model, data;
   std::vector<std::string> rewards;
   std::string loss_type = "dapo", scale_rewards = "group";
   train::alignment::GrpoConfig config;
@@ -36,29 +37,13 @@ struct GrpoFlags {
   int64_t lora_r = 0;  // 0: full fine-tuning
   double lora_alpha = 0;
   bool load_in_4bit = false, bf16 = false;
-  double lr = 1e-6, epochs = 1;  // TRL's GRPOConfig learning rate
-  int64_t max_steps = -1, batch_size = 8, grad_accum = 1, logging_steps = 10, save_steps = 0;
-  uint64_t seed = 42;
+  double lr = 1e-6;  // TRL's GRPOConfig learning rate
 };
 
-train::TrainingArguments training_args(const GrpoFlags& f) {
-  train::TrainingArguments a;
-  a.output_dir = f.output;
-  a.max_steps = f.max_steps;
-  a.num_train_epochs = f.epochs;
-  a.per_device_train_batch_size = f.batch_size;
-  a.gradient_accumulation_steps = f.grad_accum;
-  a.logging_steps = f.logging_steps;
-  a.save_steps = f.save_steps;
-  a.seed = f.seed;
-  a.device = f.device;
-  a.learning_rate = f.lr;
-  a.bf16 = f.bf16;
-  return a;
-}
 
 void run_grpo(const GrpoFlags& f) {
-  const train::TrainingArguments args = training_args(f);
+  train::TrainingArguments args = training_args(f, f.lr);
+  args.bf16 = f.bf16;
   GrpoConfig config = f.config;
   config.loss_type = parse_grpo_loss_type(f.loss_type);
   config.scale_rewards = parse_scale_rewards(f.scale_rewards);
@@ -114,8 +99,7 @@ void add_train_grpo_command(CLI::App& app) {
   cmd->add_option("--model", f->model, "Model folder or hub id (the policy)")->required();
   cmd->add_option("--data", f->data, "Prompts: JSON lines with a string 'prompt' (other columns reach the rewards)")
       ->required();
-  cmd->add_option("--output", f->output, "Output folder (checkpoints, metrics.jsonl, loss.svg, final model)")
-      ->required();
+  add_loop_options(cmd, *f, "completions per micro-batch", "seed of the prompt order and of sampling");
   cmd->add_option("--reward", f->rewards, "exact_match:COLUMN, format:REGEX or length:MAX[:CACHE]; repeatable")
       ->required();
   cmd->add_option("--reward-weights", c.reward_weights, "one weight per --reward (default: all 1)");
@@ -140,16 +124,7 @@ void add_train_grpo_command(CLI::App& app) {
   cmd->add_option("--lora-alpha", f->lora_alpha, "LoRA alpha (default: r)");
   cmd->add_flag("--load-in-4bit", f->load_in_4bit, "QLoRA: the base's Linear layers as frozen NF4");
   cmd->add_flag("--bf16", f->bf16, "Compute in bf16 with f32 master weights");
-  cmd->add_option("--max-steps", f->max_steps, "max_steps (wins over --epochs)");
-  cmd->add_option("--epochs", f->epochs, "num_train_epochs");
   cmd->add_option("--lr", f->lr, "learning_rate (default as TRL: 1e-6)");
-  cmd->add_option("--batch-size", f->batch_size, "completions per micro-batch");
-  cmd->add_option("--grad-accum", f->grad_accum, "gradient_accumulation_steps");
-  cmd->add_option("--logging-steps", f->logging_steps, "log metrics every N steps");
-  cmd->add_option("--save-steps", f->save_steps, "save a checkpoint every N steps (0: at the end)");
-  cmd->add_option("--seed", f->seed, "seed of the prompt order and of sampling");
-  cmd->add_option("--device", f->device, "cpu, vulkan or vulkan:N");
-  cmd->add_option("--resume", f->resume, "'latest' or a checkpoint folder");
   cmd->callback([f] { run_grpo(*f); });
 }
 
