@@ -187,7 +187,7 @@ inline float unary_op(float x, const ClampBounds& b) {
     case UnaryOp::tanh: return std::tanh(x);
     case UnaryOp::sigmoid: return sigmoid_f32(x);
     case UnaryOp::silu: return x / (1.0f + exp_f32(-x));
-    case UnaryOp::gelu: return x * 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
+    case UnaryOp::gelu: return x * 0.5f * (1.0f + erf_f32(x * float(std::numbers::sqrt2 / 2)));
     case UnaryOp::gelu_tanh: {
       constexpr float kBeta = float(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
       const float inner = kBeta * (x + 0.044715f * (x * x * x));

@@ -31,7 +31,7 @@ float derivative(UnaryOp op, float x, const ClampBounds& b) {
       return s * (1.0f + x * (1.0f - s));
     }
     case UnaryOp::gelu: {
-      const float cdf = 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
+      const float cdf = 0.5f * (1.0f + erf_f32(x * float(std::numbers::sqrt2 / 2)));
       const float pdf = exp_f32(-0.5f * x * x) * float(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
       return cdf + x * pdf;
     }
