@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace glint::cpu {
 namespace {
@@ -179,14 +180,14 @@ inline float unary_op(float x, const ClampBounds& b) {
   switch (OP) {
     case UnaryOp::neg: return -x;
     case UnaryOp::abs: return std::fabs(x);
-    case UnaryOp::exp: return std::exp(x);
+    case UnaryOp::exp: return exp_f32(x);
     case UnaryOp::log: return std::log(x);
     case UnaryOp::sqrt: return std::sqrt(x);
     case UnaryOp::rsqrt: return 1.0f / std::sqrt(x);
     case UnaryOp::tanh: return std::tanh(x);
-    case UnaryOp::sigmoid: return 1.0f / (1.0f + std::exp(-x));
-    case UnaryOp::silu: return x / (1.0f + std::exp(-x));
-    case UnaryOp::gelu: return x * 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
+    case UnaryOp::sigmoid: return sigmoid_f32(x);
+    case UnaryOp::silu: return x / (1.0f + exp_f32(-x));
+    case UnaryOp::gelu: return x * 0.5f * (1.0f + erf_f32(x * float(std::numbers::sqrt2 / 2)));
     case UnaryOp::gelu_tanh: {
       constexpr float kBeta = float(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);  // sqrt(2 / pi)
       const float inner = kBeta * (x + 0.044715f * (x * x * x));

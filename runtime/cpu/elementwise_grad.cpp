@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/vec_math.h"
 #include "runtime/ops/elementwise_grad.h"
 
 namespace glint::cpu {
@@ -13,7 +14,7 @@ float derivative(UnaryOp op, float x, const ClampBounds& b) {
   switch (op) {
     case UnaryOp::neg: return -1.0f;
     case UnaryOp::abs: return x > 0.0f ? 1.0f : (x < 0.0f ? -1.0f : 0.0f);
-    case UnaryOp::exp: return std::exp(x);
+    case UnaryOp::exp: return exp_f32(x);
     case UnaryOp::log: return 1.0f / x;
     case UnaryOp::sqrt: return 0.5f / std::sqrt(x);
     case UnaryOp::rsqrt: return -0.5f / (x * std::sqrt(x));
@@ -22,16 +23,16 @@ float derivative(UnaryOp op, float x, const ClampBounds& b) {
       return 1.0f - t * t;
     }
     case UnaryOp::sigmoid: {
-      const float s = 1.0f / (1.0f + std::exp(-x));
+      const float s = sigmoid_f32(x);
       return s * (1.0f - s);
     }
     case UnaryOp::silu: {
-      const float s = 1.0f / (1.0f + std::exp(-x));
+      const float s = sigmoid_f32(x);
       return s * (1.0f + x * (1.0f - s));
     }
     case UnaryOp::gelu: {
-      const float cdf = 0.5f * (1.0f + std::erf(x * float(std::numbers::sqrt2 / 2)));
-      const float pdf = std::exp(-0.5f * x * x) * float(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+      const float cdf = 0.5f * (1.0f + erf_f32(x * float(std::numbers::sqrt2 / 2)));
+      const float pdf = exp_f32(-0.5f * x * x) * float(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
       return cdf + x * pdf;
     }
     case UnaryOp::gelu_tanh: {

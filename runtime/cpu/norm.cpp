@@ -110,7 +110,7 @@ void group_norm_cpu(const Tensor& x, int64_t groups, const Tensor& weight, const
           for (int64_t s = 0; s < spatial; ++s) v[s] = v[s] * scale + shift;
         }
         if (silu)
-          for (int64_t i = 0; i < len; ++i) buf[i] = buf[i] / (1.f + std::exp(-buf[i]));
+          for (int64_t i = 0; i < len; ++i) buf[i] = buf[i] / (1.f + exp_f32(-buf[i]));
         store_row(buf, len, ptr<T>(out) + o * len, 1);
       });
     }

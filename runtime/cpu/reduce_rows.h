@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/vec_math.h"
 
 namespace glint::cpu {
 
@@ -101,10 +102,10 @@ inline void softmax_row(float* buf, int64_t len, bool log) {
   }
   m = nan ? NAN : m;
   if (log) {
-    const float log_s = std::log(pairwise_sum(0, len, [&](int64_t i) { return std::exp(buf[i] - m); }));
+    const float log_s = std::log(pairwise_sum(0, len, [&](int64_t i) { return exp_f32(buf[i] - m); }));
     for (int64_t i = 0; i < len; ++i) buf[i] = (buf[i] - m) - log_s;
   } else {
-    for (int64_t i = 0; i < len; ++i) buf[i] = std::exp(buf[i] - m);
+    for (int64_t i = 0; i < len; ++i) buf[i] = exp_f32(buf[i] - m);
     const float inv = 1.f / pairwise_sum(0, len, [&](int64_t i) { return buf[i]; });
     for (int64_t i = 0; i < len; ++i) buf[i] *= inv;
   }

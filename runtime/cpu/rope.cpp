@@ -3,7 +3,7 @@
 #include "runtime/ops/rope.h"
 
 #include <cmath>
-#include <vector>
+#include <memory>
 
 #include "runtime/cpu/elem.h"
 
@@ -11,7 +11,7 @@ namespace glint::cpu {
 namespace {
 
 template <class E>
-void rope_rows(const Tensor& x, const std::vector<float>& cs, int64_t half, bool interleaved, const Tensor& out) {
+void rope_rows(const Tensor& x, const float* cs, int64_t half, bool interleaved, const Tensor& out) {
   const int64_t B = x.dim(0), H = x.dim(1), T = x.dim(2), D = x.dim(3), rot = 2 * half;
   const Shape& st = x.strides();
   const int64_t sd = st[3];
@@ -22,7 +22,7 @@ void rope_rows(const Tensor& x, const std::vector<float>& cs, int64_t half, bool
     const int64_t t = row % T, h = (row / T) % H, b = row / (T * H);
     const E* in = px + b * st[0] + h * st[1] + t * st[2];
     E* o = po + row * D;
-    const float* c = cs.data() + (b * T + t) * rot;  // [cos_0..cos_{half-1}, sin_0..sin_{half-1}]
+    const float* c = cs + (b * T + t) * rot;  // [cos_0..cos_{half-1}, sin_0..sin_{half-1}]
     for (int64_t j = 0; j < half; ++j) {
       const int64_t d0 = interleaved ? 2 * j : j, d1 = interleaved ? 2 * j + 1 : j + half;
       const float x0 = to_float(in[d0 * sd]), x1 = to_float(in[d1 * sd]);
@@ -38,11 +38,12 @@ void rope_cpu(const Tensor& x, const Tensor& positions, const Tensor& inv_freq, 
   const float* freq = ptr<float>(inv_freq);
   const float* pos = ptr<float>(positions);
   const Shape& ps = positions.strides();
-  std::vector<float> cs(size_t(B * T * 2 * half));
+  // Every element is written below: allocated without the zero fill a std::vector would do.
+  const std::unique_ptr<float[]> cs(new float[size_t(B * T * 2 * half)]);
 #pragma omp parallel for schedule(static) if (B * T * half > 4096)
   for (int64_t bt = 0; bt < B * T; ++bt) {
     const float p = pos[(bt / T) * ps[0] + (bt % T) * ps[1]];
-    float* c = cs.data() + bt * 2 * half;
+    float* c = cs.get() + bt * 2 * half;
     for (int64_t j = 0; j < half; ++j) {
       const float angle = freq[j] * p;  // f32, as HF's inv_freq @ position_ids.float()
       c[j] = std::cos(angle);
@@ -50,7 +51,7 @@ void rope_cpu(const Tensor& x, const Tensor& positions, const Tensor& inv_freq, 
     }
   }
   visit_dtype(x.dtype(), [&]<class E>() {
-    if constexpr (is_float_elem<E>) rope_rows<E>(x, cs, half, interleaved, out);
+    if constexpr (is_float_elem<E>) rope_rows<E>(x, cs.get(), half, interleaved, out);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/vec_math.h"
 #include "runtime/ops/swiglu.h"
 
 namespace glint::cpu {
@@ -13,7 +14,7 @@ void swiglu_cpu(const Tensor& gate, const Tensor& up, const Tensor& out) {
   float* o = ptr<float>(out);
   const int64_t n = out.numel();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
-  for (int64_t i = 0; i < n; ++i) o[i] = x[i] / (1.0f + std::exp(-x[i])) * u[i];
+  for (int64_t i = 0; i < n; ++i) o[i] = x[i] / (1.0f + exp_f32(-x[i])) * u[i];
 }
 
 void swiglu_grad_cpu(const Tensor& gate, const Tensor& up, const Tensor& g, const Tensor& d_gate, const Tensor& d_up) {
@@ -22,7 +23,7 @@ void swiglu_grad_cpu(const Tensor& gate, const Tensor& up, const Tensor& g, cons
   const int64_t n = g.numel();
 #pragma omp parallel for schedule(static) if (n > (1 << 15))
   for (int64_t i = 0; i < n; ++i) {
-    const float e = 1.0f + std::exp(-x[i]), s = 1.0f / e;
+    const float e = 1.0f + exp_f32(-x[i]), s = 1.0f / e;
     du[i] = pg[i] * (x[i] / e);
     dx[i] = pg[i] * u[i] * (s * (1.0f + x[i] * (1.0f - s)));
   }
