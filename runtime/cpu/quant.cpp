@@ -120,11 +120,23 @@ void fused_matvec(const float* x, const Weight4& w, const T* bias, T* y, int64_t
   }
 }
 
+// Calls fn(n0, rows, panel) for consecutive panels of W's rows [n0, n0 + rows), each dequantised into one reused f32
+// buffer of about 4 MiB (rows x k), so no full-size dequantised weight exists.
+template <class Fn>
+void for_each_panel(const Weight4& w, int64_t n, int64_t k, Fn fn) {
+  const int64_t panel = std::clamp<int64_t>((1 << 20) / k, 16, n);
+  std::unique_ptr<float[]> wp(new float[size_t(panel * k)]);
+  for (int64_t n0 = 0; n0 < n; n0 += panel) {
+    const int64_t rows = std::min(panel, n - n0);
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) dequant_range(w, (n0 + r) * k, (n0 + r + 1) * k, wp.get() + r * k);
+    fn(n0, rows, static_cast<const float*>(wp.get()));
+  }
+}
+
 // y = x @ W^T + bias through panels of dequantised weight rows and sgemm; the f32 result is rounded once.
 template <class T>
 void panel_gemm(const float* x, const Weight4& w, const T* bias, T* y, int64_t m, int64_t n, int64_t k) {
-  const int64_t panel = std::clamp<int64_t>((1 << 20) / k, 16, n);  // about 4 MiB of f32 weight rows
-  std::unique_ptr<float[]> wp(new float[size_t(panel * k)]);
   std::vector<float> yf;
   float* out;
   if constexpr (std::is_same_v<T, float>) {
@@ -133,16 +145,13 @@ void panel_gemm(const float* x, const Weight4& w, const T* bias, T* y, int64_t m
     yf.resize(size_t(m * n));
     out = yf.data();
   }
-  for (int64_t n0 = 0; n0 < n; n0 += panel) {
-    const int64_t rows = std::min(panel, n - n0);
-#pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) dequant_range(w, (n0 + r) * k, (n0 + r + 1) * k, wp.get() + r * k);
+  for_each_panel(w, n, k, [&](int64_t n0, int64_t rows, const float* wp) {
     if (bias)
       for (int64_t r = 0; r < m; ++r)
         for (int64_t j = 0; j < rows; ++j) out[r * n + n0 + j] = to_float(bias[n0 + j]);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(rows), int(k), 1.f, x, int(k), wp.get(), int(k),
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(rows), int(k), 1.f, x, int(k), wp, int(k),
                 bias ? 1.f : 0.f, out + n0, int(n));
-  }
+  });
   if constexpr (!std::is_same_v<T, float>)
     for (int64_t i = 0; i < m * n; ++i) y[i] = from_float<T>(yf[size_t(i)]);
 }
@@ -167,8 +176,6 @@ void linear_4bit_cpu(const Tensor& x, const QuantizedTensor& q, const Tensor& bi
 void linear_4bit_grad_input_cpu(const Tensor& g, const QuantizedTensor& q, const Tensor& gx) {
   const Weight4 w = host_weight(q);
   const int64_t m = g.dim(0), n = g.dim(1), k = gx.dim(1);
-  const int64_t panel = std::clamp<int64_t>((1 << 20) / k, 16, n);
-  std::unique_ptr<float[]> wp(new float[size_t(panel * k)]);
   visit_dtype(g.dtype(), [&]<class T>() {
     if constexpr (is_float_elem<T>) {
       std::vector<float> gbuf, obuf;
@@ -180,13 +187,10 @@ void linear_4bit_grad_input_cpu(const Tensor& g, const QuantizedTensor& q, const
         obuf.resize(size_t(m * k));
         out = obuf.data();
       }
-      for (int64_t n0 = 0; n0 < n; n0 += panel) {
-        const int64_t rows = std::min(panel, n - n0);
-#pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < rows; ++r) dequant_range(w, (n0 + r) * k, (n0 + r + 1) * k, wp.get() + r * k);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(k), int(rows), 1.f, gf + n0, int(n),
-                    wp.get(), int(k), n0 == 0 ? 0.f : 1.f, out, int(k));
-      }
+      for_each_panel(w, n, k, [&](int64_t n0, int64_t rows, const float* wp) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(k), int(rows), 1.f, gf + n0, int(n), wp,
+                    int(k), n0 == 0 ? 0.f : 1.f, out, int(k));
+      });
       if constexpr (!std::is_same_v<T, float>)
         for (int64_t i = 0; i < m * k; ++i) ptr<T>(gx)[i] = from_float<T>(obuf[size_t(i)]);
     }
