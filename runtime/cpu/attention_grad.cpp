@@ -6,14 +6,14 @@
 // upper-right part of a causal score matrix is not computed. The arithmetic is the composite's
 // (attention_grad_composite), in another summation order.
 //
-// Tasks run in parallel with OpenMP; OpenBLAS runs each sgemm on the calling thread inside the parallel region.
-#include <cblas.h>
+// Tasks run in parallel with OpenMP; sgemm runs on the calling thread inside the parallel region.
 
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "runtime/cpu/gemm.h"
 #include "runtime/cpu/reduce_rows.h"
 #include "runtime/ops/attention_grad.h"
 
@@ -31,8 +31,7 @@ struct Mat {
 
 // c (m, n, ldc) = op(a) op(b) + beta c, row-major, op = transpose where asked.
 void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, Mat a, Mat b, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
-              1.f, a.p, int(a.ld), b.p, int(b.ld), beta, c, int(ldc));
+  sgemm(ta, tb, m, n, k, 1.f, a.p, a.ld, b.p, b.ld, beta, c, ldc);
 }
 
 // Row r of the probabilities of one block, in place over its n scores s (keys k0 .. k0 + n): scaled, masked as the

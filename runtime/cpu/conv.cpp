@@ -1,4 +1,4 @@
-// CPU convolution: every product is an OpenBLAS sgemm per (image, group). A k x k convolution gathers its input
+// CPU convolution: every product is one sgemm (runtime/cpu/gemm.h) per (image, group). A k x k convolution gathers its input
 // into an im2col matrix (C/groups * KH * KW rows, one column per output pixel) in chunks of columns, so the scratch
 // stays bounded (kScratchFloats) however large the image; a 1x1 stride-1 unpadded convolution is a GEMM over the
 // channels of the image as it lies in memory, with no gather at all.
@@ -6,16 +6,16 @@
 //   backward input   dcol    (K, ohw)  = W[g]^T @ dy[n,g], scattered back onto dx (col2im)
 //   backward weight  dW[g]   (og, K)  += dy[n,g] @ col^T, accumulated over images and chunks (beta = 1)
 // f16 / bf16 tensors are widened to f32 once and the f32 result rounded once, so accumulation is f32 throughout.
-// OpenBLAS here is the OpenMP build (see CMakeLists.txt), so the gathers' parallel loops share its thread pool.
+// sgemm threads with OpenMP, so the gathers' parallel loops share its thread pool.
 #include "runtime/ops/conv.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/gemm.h"
 
 namespace glint::cpu {
 namespace {
@@ -123,11 +123,6 @@ void col2im(const Geometry& g, const float* col, int64_t p0, int64_t cols, float
   });
 }
 
-void sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta, tb, int(m), int(n), int(k), 1.f, a, int(lda), b, int(ldb), beta, c, int(ldc));
-}
-
 void conv2d_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dShape& s, const Tensor& y) {
   const Tensor xf = f32(x), wf = f32(weight), bf = f32(bias), yf = f32_out(y);
   const Geometry g(s);
@@ -141,14 +136,14 @@ void conv2d_cpu(const Tensor& x, const Tensor& weight, const Tensor& bias, const
         for (int64_t o = 0; o < g.og; ++o) std::fill_n(y_g + o * g.ohw, g.ohw, pb[gi * g.og + o]);
       const float beta = pb ? 1.f : 0.f;
       if (g.pointwise) {
-        sgemm(CblasNoTrans, CblasNoTrans, g.og, g.ohw, g.k, pw + g.w_at(gi), g.k, px + g.x_at(n, gi), g.hw, beta, y_g,
+        sgemm(false, false, g.og, g.ohw, g.k, 1.f, pw + g.w_at(gi), g.k, px + g.x_at(n, gi), g.hw, beta, y_g,
               g.ohw);
         continue;
       }
       for (int64_t p0 = 0; p0 < g.ohw; p0 += g.chunk) {
         const int64_t cols = std::min(g.chunk, g.ohw - p0);
         im2col(g, px + g.x_at(n, gi), p0, cols, col);
-        sgemm(CblasNoTrans, CblasNoTrans, g.og, cols, g.k, pw + g.w_at(gi), g.k, col, cols, beta, y_g + p0, g.ohw);
+        sgemm(false, false, g.og, cols, g.k, 1.f, pw + g.w_at(gi), g.k, col, cols, beta, y_g + p0, g.ohw);
       }
     }
   finish(yf, y);
@@ -165,13 +160,13 @@ void conv2d_backward_input_cpu(const Tensor& dy, const Tensor& weight, const Con
     for (int64_t gi = 0; gi < s.p.groups; ++gi) {
       const float* dy_g = pdy + g.y_at(n, gi);
       if (g.pointwise) {
-        sgemm(CblasTrans, CblasNoTrans, g.k, g.ohw, g.og, pw + g.w_at(gi), g.k, dy_g, g.ohw, 0.f, pdx + g.x_at(n, gi),
+        sgemm(true, false, g.k, g.ohw, g.og, 1.f, pw + g.w_at(gi), g.k, dy_g, g.ohw, 0.f, pdx + g.x_at(n, gi),
               g.hw);
         continue;
       }
       for (int64_t p0 = 0; p0 < g.ohw; p0 += g.chunk) {
         const int64_t cols = std::min(g.chunk, g.ohw - p0);
-        sgemm(CblasTrans, CblasNoTrans, g.k, cols, g.og, pw + g.w_at(gi), g.k, dy_g + p0, g.ohw, 0.f, col, cols);
+        sgemm(true, false, g.k, cols, g.og, 1.f, pw + g.w_at(gi), g.k, dy_g + p0, g.ohw, 0.f, col, cols);
         col2im(g, col, p0, cols, pdx + g.x_at(n, gi));
       }
     }
@@ -189,7 +184,7 @@ void conv2d_backward_weight_cpu(const Tensor& dy, const Tensor& x, const Conv2dS
     for (int64_t n = 0; n < s.n; ++n) {
       const float* dy_g = pdy + g.y_at(n, gi);
       if (g.pointwise) {
-        sgemm(CblasNoTrans, CblasTrans, g.og, g.k, g.ohw, dy_g, g.ohw, px + g.x_at(n, gi), g.hw, beta, pdw + g.w_at(gi),
+        sgemm(false, true, g.og, g.k, g.ohw, 1.f, dy_g, g.ohw, px + g.x_at(n, gi), g.hw, beta, pdw + g.w_at(gi),
               g.k);
         beta = 1.f;
         continue;
@@ -197,7 +192,7 @@ void conv2d_backward_weight_cpu(const Tensor& dy, const Tensor& x, const Conv2dS
       for (int64_t p0 = 0; p0 < g.ohw; p0 += g.chunk) {
         const int64_t cols = std::min(g.chunk, g.ohw - p0);
         im2col(g, px + g.x_at(n, gi), p0, cols, col);
-        sgemm(CblasNoTrans, CblasTrans, g.og, g.k, cols, dy_g + p0, g.ohw, col, cols, beta, pdw + g.w_at(gi), g.k);
+        sgemm(false, true, g.og, g.k, cols, 1.f, dy_g + p0, g.ohw, col, cols, beta, pdw + g.w_at(gi), g.k);
         beta = 1.f;
       }
     }

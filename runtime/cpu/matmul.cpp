@@ -1,14 +1,14 @@
-// CPU matmul: OpenBLAS on each matrix of the batch. f32 goes straight to cblas_sgemm (cblas_sgemv for a single row
-// or column, which streams the matrix once where sgemm would pack it), reading transposed views through CblasTrans
-// and leading dims taken from the strides.
+// CPU matmul: sgemm (runtime/cpu/gemm.h) on each matrix of the batch. f32 goes straight to sgemm (OpenBLAS's
+// cblas_sgemv for a single row or column, which streams the matrix once where sgemm would pack it), reading
+// transposed views as transposed operands and leading dims taken from the strides.
 //
 // f16 / bf16: a is converted whole to f32, b in panels of columns converted just before sgemm multiplies them, and
-// each f32 result panel is rounded once into the output. Accumulation stays f32 and OpenBLAS keeps its blocking;
+// each f32 result panel is rounded once into the output. Accumulation stays f32 and sgemm keeps its blocking;
 // the panels bound the temporary memory (a weight is never copied whole) and, for few rows (decode), stay in cache
 // between their conversion and their use, so b is read from memory about once. Panels are wide when a has many
 // rows, because sgemm packs a again for every panel. The conversions run on the calling thread: they are cheap
-// next to the product, and an OpenMP region between OpenBLAS calls costs far more than it saves, as its idle
-// workers spin while OpenBLAS's own threads want the cores (measured: 4 to 60 times slower for few rows).
+// next to the product, and an OpenMP region between sgemm calls costs far more than it saves, as its idle
+// workers spin while sgemm's threads want the cores (measured with OpenBLAS: 4 to 60 times slower for few rows).
 #include "runtime/ops/matmul.h"
 
 #include <cblas.h>
@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/gemm.h"
 
 namespace glint::cpu {
 namespace {
@@ -28,10 +29,9 @@ struct View {
 };
 bool transposed(const View& v) { return v.cs != 1; }
 int64_t lead(const View& v) { return v.cs != 1 ? v.cs : v.rs; }
-CBLAS_TRANSPOSE trans(const View& v) { return transposed(v) ? CblasTrans : CblasNoTrans; }
 
 // c (M, N, row stride ldc) = a (M, K) @ b (K, N) + beta * c.
-void sgemm(const View& a, const View& b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta) {
+void multiply(const View& a, const View& b, float* c, int64_t ldc, int64_t m, int64_t n, int64_t k, float beta) {
   if (m == 1) {  // c^T = b^T a^T: a's row is the vector
     if (transposed(b))
       cblas_sgemv(CblasRowMajor, CblasNoTrans, n, k, 1.f, b.p, b.cs, a.p, a.cs, beta, c, 1);
@@ -43,14 +43,14 @@ void sgemm(const View& a, const View& b, float* c, int64_t ldc, int64_t m, int64
     else
       cblas_sgemv(CblasRowMajor, CblasNoTrans, m, k, 1.f, a.p, a.rs, b.p, b.rs, beta, c, ldc);
   } else {
-    cblas_sgemm(CblasRowMajor, trans(a), trans(b), m, n, k, 1.f, a.p, lead(a), b.p, lead(b), beta, c, ldc);
+    sgemm(transposed(a), transposed(b), m, n, k, 1.f, a.p, lead(a), b.p, lead(b), beta, c, ldc);
   }
 }
 
-// Whether OpenBLAS 0.3.x runs this product on the calling thread alone (its GEMM_MULTITHREAD_THRESHOLD rules:
-// m*n*k <= 65536 * 4 for gemm, m*n < 2304 * 4 for gemv). Only then is a batch worth splitting across threads.
+// Whether this product runs on the calling thread alone (OpenBLAS 0.3.x's rule for gemv: m*n < 2304 * 4). Only then
+// is a batch worth splitting across threads.
 bool blas_single_threaded(int64_t m, int64_t n, int64_t k) {
-  return m == 1 || n == 1 ? m * n * k < 2304 * 4 : m * n * k <= 65536 * 4;
+  return m == 1 || n == 1 ? m * n * k < 2304 * 4 : sgemm_single_threaded(m, n, k);
 }
 
 // f16 -> f32 without branches, so that conversion loops vectorise (elem.h's to_float is exact but branchy).
@@ -108,7 +108,7 @@ void gemm_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_
               float* c, int64_t m, int64_t n, int64_t k, Scratch&) {
   if (bias)
     for (int64_t i = 0; i < m; ++i) std::copy_n(bias, n, c + i * n);
-  sgemm({a, a_rs, a_cs}, {b, b_rs, b_cs}, c, n, m, n, k, bias ? 1.f : 0.f);
+  multiply({a, a_rs, a_cs}, {b, b_rs, b_cs}, c, n, m, n, k, bias ? 1.f : 0.f);
 }
 
 // One 16-bit matrix of the batch, through f32 copies (see the top of the file).
@@ -125,7 +125,7 @@ void gemm_16bit(const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs
     if (bias)
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < w; ++j) cp[i * w + j] = widen(bias[n0 + j]);
-    sgemm(va, vb, cp, w, m, w, k, bias ? 1.f : 0.f);
+    multiply(va, vb, cp, w, m, w, k, bias ? 1.f : 0.f);
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < w; ++j) c[i * n + n0 + j] = from_float<T>(cp[i * w + j]);
   }

@@ -11,7 +11,6 @@
 //    g[:, panel] @ panel into the f32 input gradient.
 #include "runtime/ops/quant.h"
 
-#include <cblas.h>
 
 #include <algorithm>
 #include <array>
@@ -19,6 +18,7 @@
 #include <vector>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/gemm.h"
 
 namespace glint::cpu {
 namespace {
@@ -149,8 +149,7 @@ void panel_gemm(const float* x, const Weight4& w, const T* bias, T* y, int64_t m
     if (bias)
       for (int64_t r = 0; r < m; ++r)
         for (int64_t j = 0; j < rows; ++j) out[r * n + n0 + j] = to_float(bias[n0 + j]);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, int(m), int(rows), int(k), 1.f, x, int(k), wp, int(k),
-                bias ? 1.f : 0.f, out + n0, int(n));
+    sgemm(false, true, m, rows, k, 1.f, x, k, wp, k, bias ? 1.f : 0.f, out + n0, n);
   });
   if constexpr (!std::is_same_v<T, float>)
     for (int64_t i = 0; i < m * n; ++i) y[i] = from_float<T>(yf[size_t(i)]);
@@ -188,8 +187,7 @@ void linear_4bit_grad_input_cpu(const Tensor& g, const QuantizedTensor& q, const
         out = obuf.data();
       }
       for_each_panel(w, n, k, [&](int64_t n0, int64_t rows, const float* wp) {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, int(m), int(k), int(rows), 1.f, gf + n0, int(n), wp,
-                    int(k), n0 == 0 ? 0.f : 1.f, out, int(k));
+        sgemm(false, false, m, k, rows, 1.f, gf + n0, n, wp, k, n0 == 0 ? 0.f : 1.f, out, k);
       });
       if constexpr (!std::is_same_v<T, float>)
         for (int64_t i = 0; i < m * k; ++i) ptr<T>(gx)[i] = from_float<T>(obuf[size_t(i)]);

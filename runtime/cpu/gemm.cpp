@@ -1,0 +1,219 @@
+// glint's own f32 GEMM for CPUs with AVX-512, in the GotoBLAS / BLIS structure: b is packed in blocks of kKC rows
+// by kNC columns, a in blocks of kMC rows by kKC columns, and a micro-kernel computes each kMR x kNR tile of c in 24
+// zmm registers, streaming a kNR-wide panel of packed b (32 KiB for kKC = 256, inside L1) against kMR-row panels
+// of packed a (from L2), one broadcast of a and two loads of b per 24 FMAs.
+//
+// Why not OpenBLAS everywhere: Debian's OpenBLAS 0.3.21 runs its Haswell (AVX2) kernel on AMD Zen 4 / Zen 5, and
+// PyTorch's MKL its AVX2 path there too. Zen 5's AVX-512 units are full width: a zmm FMA runs at the rate of a ymm
+// FMA (measured 264 against 133 GFLOP/s per core), so this kernel multiplies about 1.7x as fast as OpenBLAS on the
+// shapes glint trains and diffuses with (docs/benchmarks.md). Without AVX-512 (or off x86) OpenBLAS does the work.
+//
+// Threads split c into bands of whole tiles, along m or n, whichever has more, each thread running the serial
+// algorithm on its band: no thread ever sums part of a dot product, so every element's summation order (k
+// ascending) is the same for any thread count, and results are bit-identical across thread counts.
+#include "runtime/cpu/gemm.h"
+
+#include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define GLINT_GEMM_AVX512 1
+#endif
+
+namespace glint::cpu {
+namespace {
+
+// A product is split across threads above this many multiply-adds: a parallel region costs microseconds, about
+// what 256K multiply-adds take on one core (OpenBLAS's GEMM_MULTITHREAD_THRESHOLD rule, kept for its callers).
+constexpr int64_t kParallelWork = 65536 * 4;
+
+void openblas_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                    const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, int(m), int(n), int(k),
+              alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+}
+
+#if GLINT_GEMM_AVX512
+constexpr int kMR = 12, kNR = 32;  // tile of c: 12 rows x 2 zmm
+constexpr int64_t kKC = 256, kMC = kMR * 24, kNC = 2048;
+
+// Element (r, c) of op(x) is p[r * ld + c], or p[c * ld + r] when transposed.
+struct Operand {
+  const float* p;
+  int64_t ld;
+  bool trans;
+};
+
+// Rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(a) as kMR-row panels, each k-major (panel[p * kMR + i]) so that
+// the micro-kernel broadcasts consecutive floats. Rows past mc are zero.
+[[gnu::target("arch=x86-64-v4")]] void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                                              float* dst) {
+  for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
+    const int rows = int(std::min<int64_t>(kMR, mc - ir));
+    if (a.trans) {  // each k's kMR rows are contiguous in memory
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a.p + (p0 + p) * a.ld + i0 + ir;
+        float* d = dst + p * kMR;
+        for (int i = 0; i < kMR; ++i) d[i] = i < rows ? src[i] : 0.f;
+      }
+    } else {
+      const float* src[kMR];
+      for (int i = 0; i < kMR; ++i) src[i] = a.p + (i0 + ir + std::min(i, rows - 1)) * a.ld + p0;
+      for (int64_t p = 0; p < kc; ++p)
+        for (int i = 0; i < kMR; ++i) dst[p * kMR + i] = i < rows ? src[i][p] : 0.f;
+    }
+  }
+}
+
+// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(b) as kNR-column panels, each k-major (panel[p * kNR + j]).
+// Columns past nc are zero.
+[[gnu::target("arch=x86-64-v4")]] void pack_b(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                                              float* dst) {
+  for (int64_t jr = 0; jr < nc; jr += kNR, dst += kc * kNR) {
+    const int cols = int(std::min<int64_t>(kNR, nc - jr));
+    if (!b.trans) {  // each k's kNR columns are contiguous in memory
+      const __mmask16 m0 = __mmask16(cols >= 16 ? 0xffff : (1u << cols) - 1);
+      const __mmask16 m1 = __mmask16(cols >= 32 ? 0xffff : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = b.p + (p0 + p) * b.ld + j0 + jr;
+        _mm512_store_ps(dst + p * kNR, _mm512_maskz_loadu_ps(m0, src));
+        _mm512_store_ps(dst + p * kNR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+      }
+    } else {
+      for (int j = 0; j < kNR; ++j) {
+        if (j < cols) {
+          const float* src = b.p + (j0 + jr + j) * b.ld + p0;
+          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = src[p];
+        } else {
+          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = 0.f;
+        }
+      }
+    }
+  }
+}
+
+// c[0:rows, 0:cols] = alpha * (ap @ bp) + beta * c for one tile: ap a packed kMR-row panel, bp a packed kNR-column
+// panel, both kc deep. beta == 0 does not read c.
+[[gnu::target("arch=x86-64-v4")]] void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c,
+                                                    int64_t ldc, int rows, int cols, float alpha, float beta) {
+  __m512 acc[kMR][2];
+#pragma GCC unroll 12
+  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p, ap += kMR, bp += kNR) {
+    const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
+    _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * kNR), _MM_HINT_T0);
+#pragma GCC unroll 12
+    for (int i = 0; i < kMR; ++i) {
+      const __m512 x = _mm512_set1_ps(ap[i]);
+      acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+    }
+  }
+  const __mmask16 m0 = __mmask16(cols >= 16 ? 0xffff : (1u << cols) - 1);
+  const __mmask16 m1 = __mmask16(cols >= 32 ? 0xffff : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+  const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
+#pragma GCC unroll 12
+  for (int i = 0; i < kMR; ++i) {
+    if (i >= rows) break;
+    float* r = c + i * ldc;
+    __m512 v0 = _mm512_mul_ps(va, acc[i][0]), v1 = _mm512_mul_ps(va, acc[i][1]);
+    if (beta != 0.f) {
+      v0 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m0, r), v0);
+      v1 = _mm512_fmadd_ps(vb, _mm512_maskz_loadu_ps(m1, r + 16), v1);
+    }
+    _mm512_mask_storeu_ps(r, m0, v0);
+    _mm512_mask_storeu_ps(r + 16, m1, v1);
+  }
+}
+
+// Packing buffers, one pair per thread, 64-byte aligned for the kernel's aligned loads of b.
+struct Panels {
+  struct Free {
+    void operator()(float* p) const { std::free(p); }
+  };
+  std::unique_ptr<float, Free> a{static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kMC * kKC))};
+  std::unique_ptr<float, Free> b{static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kKC * kNC))};
+};
+
+// The whole product on the calling thread.
+[[gnu::target("arch=x86-64-v4")]] void gemm_serial(const Operand& a, const Operand& b, int64_t m, int64_t n,
+                                                   int64_t k, float alpha, float beta, float* c, int64_t ldc) {
+  thread_local Panels panels;
+  float *pa = panels.a.get(), *pb = panels.b.get();
+  for (int64_t jc = 0; jc < n; jc += kNC) {
+    const int64_t nc = std::min(kNC, n - jc);
+    for (int64_t pc = 0; pc < k; pc += kKC) {
+      const int64_t kc = std::min(kKC, k - pc);
+      const float block_beta = pc == 0 ? beta : 1.f;
+      pack_b(b, pc, kc, jc, nc, pb);
+      for (int64_t ic = 0; ic < m; ic += kMC) {
+        const int64_t mc = std::min(kMC, m - ic);
+        pack_a(a, ic, mc, pc, kc, pa);
+        for (int64_t jr = 0; jr < nc; jr += kNR)
+          for (int64_t ir = 0; ir < mc; ir += kMR)
+            micro_kernel(kc, pa + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
+                         int(std::min<int64_t>(kMR, mc - ir)), int(std::min<int64_t>(kNR, nc - jr)), alpha,
+                         block_beta);
+      }
+    }
+  }
+}
+
+void gemm_avx512(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* pa, int64_t lda,
+                 const float* pb, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const Operand a{pa, lda, ta}, b{pb, ldb, tb};
+  const int threads = omp_in_parallel() || m * n * k <= kParallelWork ? 1 : omp_get_max_threads();
+  if (threads == 1) return gemm_serial(a, b, m, n, k, alpha, beta, c, ldc);
+  // Bands of whole tiles along the dimension with more of them.
+  const int64_t tiles_m = (m + kMR - 1) / kMR, tiles_n = (n + kNR - 1) / kNR;
+  const bool along_m = tiles_m >= tiles_n;
+  const int64_t tiles = along_m ? tiles_m : tiles_n, unit = along_m ? kMR : kNR, dim = along_m ? m : n;
+  const int bands = int(std::min<int64_t>(threads, tiles));
+#pragma omp parallel for num_threads(bands) schedule(static, 1)
+  for (int t = 0; t < bands; ++t) {
+    const int64_t lo = std::min(dim, tiles * t / bands * unit), hi = std::min(dim, tiles * (t + 1) / bands * unit);
+    if (lo >= hi) continue;
+    if (along_m) {
+      const Operand sub{ta ? pa + lo : pa + lo * lda, lda, ta};
+      gemm_serial(sub, b, hi - lo, n, k, alpha, beta, c + lo * ldc, ldc);
+    } else {
+      const Operand sub{tb ? pb + lo * ldb : pb + lo, ldb, tb};
+      gemm_serial(a, sub, m, hi - lo, k, alpha, beta, c + lo, ldc);
+    }
+  }
+}
+
+bool have_avx512() {
+  static const bool yes = __builtin_cpu_supports("x86-64-v4");
+  return yes;
+}
+#else
+bool have_avx512() { return false; }
+#endif
+
+}  // namespace
+
+void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+           const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.f) {  // no product: c = beta * c
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+    return;
+  }
+#if GLINT_GEMM_AVX512
+  if (have_avx512()) return gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+  openblas_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+bool sgemm_single_threaded(int64_t m, int64_t n, int64_t k) { return m * n * k <= kParallelWork; }
+
+bool sgemm_uses_avx512() { return have_avx512(); }
+
+}  // namespace glint::cpu
