@@ -4,7 +4,10 @@
 // view, as nn.Linear passes it). With --dtype f16 / bf16 glint multiplies 16-bit operands and cblas the same values
 // in f32, so the error shown is glint's accumulation and output rounding alone.
 //
-//   bench_matmul [--device D] [--dtype f32|f16|bf16] [--quick: no 4096 square]
+// With --train, the products of one training step of models/default (1024 tokens, hidden 192, MLP 512, vocabulary
+// 2048: forward x W^T, input gradient dY W, weight gradient dY^T X) and a UNet conv2d's W @ im2col instead.
+//
+//   bench_matmul [--device D] [--dtype f32|f16|bf16] [--quick: no 4096 square] [--train]
 //                [--all: no size cap on CPU-type Vulkan devices]
 #include <cblas.h>
 
@@ -28,6 +31,7 @@ struct Shape3 {
   std::string name;
   int64_t m, n, k;
   bool weight_layout;  // b is W^T for W (N, K) row-major
+  bool trans_a = false;  // a is X^T for X (K, M) row-major, as a weight gradient dW = dY^T X reads dY
 };
 
 // Uniform values in [-1, 1) exactly representable in dtype, as an f32 host tensor.
@@ -43,14 +47,17 @@ void run_shape(Device dev, const Shape3& s, DType dtype) {
   const int64_t m = s.m, n = s.n, k = s.k;
   const double flops = 2.0 * double(m) * double(n) * double(k);
   // Operands on the host for cblas; the same values on the device for glint.
-  const Tensor a_host = random_matrix(m, k, 1, dtype),
+  const Tensor a_host = s.trans_a ? random_matrix(k, m, 1, dtype) : random_matrix(m, k, 1, dtype),
                b_host = s.weight_layout ? random_matrix(n, k, 2, dtype) : random_matrix(k, n, 2, dtype);
   std::vector<float> c_ref(size_t(m * n));
   const float *pa = a_host.data<float>(), *pb = b_host.data<float>();
   const auto tb = s.weight_layout ? CblasTrans : CblasNoTrans;
   const int64_t ldb = s.weight_layout ? k : n;
-  auto raw = [&] { cblas_sgemm(CblasRowMajor, CblasNoTrans, tb, m, n, k, 1.f, pa, k, pb, ldb, 0.f, c_ref.data(), n); };
-  const Tensor a = a_host.to(dtype).to(dev), w = b_host.to(dtype).to(dev);
+  const auto ta = s.trans_a ? CblasTrans : CblasNoTrans;
+  const int64_t lda = s.trans_a ? m : k;
+  auto raw = [&] { cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.f, pa, lda, pb, ldb, 0.f, c_ref.data(), n); };
+  const Tensor x = a_host.to(dtype).to(dev), w = b_host.to(dtype).to(dev);
+  const Tensor a = s.trans_a ? x.transpose(0, 1) : x;
   const Tensor b = s.weight_layout ? w.transpose(0, 1) : w;
   auto ours = [&] {
     Tensor c = matmul(a, b);
@@ -70,7 +77,7 @@ void run_shape(Device dev, const Shape3& s, DType dtype) {
     ratios.push_back(t_raw.back() / t_ours.back());
   }
   const double g_ours = flops / median(t_ours) * 1e-9, g_raw = flops / median(t_raw) * 1e-9;
-  std::printf("%-10s %-22s %10.1f %12.1f %8.3f %12.2e\n", dev.str().c_str(), s.name.c_str(), g_ours, g_raw,
+  std::printf("%-10s %-26s %10.1f %12.1f %8.3f %12.2e\n", dev.str().c_str(), s.name.c_str(), g_ours, g_raw,
               median(ratios), err);
   std::fflush(stdout);
 }
@@ -84,14 +91,22 @@ int main(int argc, char** argv) {
   const bool quick = has_flag(argc, argv, "--quick"), all = has_flag(argc, argv, "--all");
   const DType dtype = parse_dtype(option(argc, argv, "--dtype", "f32"));
   std::vector<Shape3> shapes;
-  for (int64_t n : {512, 1024, 2048, 4096})
-    if (!(quick && n == 4096)) {
-      const std::string d = std::to_string(n);
-      shapes.push_back({d + "^3", n, n, n, false});
-    }
-  for (int64_t m : {1, 16, 512}) shapes.push_back({"x(" + std::to_string(m) + ",4096)@W^T", m, 4096, 4096, true});
+  if (has_flag(argc, argv, "--train")) {
+    shapes = {{"x(1024,192)@W^T,N=512", 1024, 512, 192, true},   {"x(1024,512)@W^T,N=192", 1024, 192, 512, true},
+              {"x(1024,192)@E^T,N=2048", 1024, 2048, 192, true}, {"dY(1024,512)@W(512,192)", 1024, 192, 512, false},
+              {"dY^T(512,1024)@X,N=192", 512, 192, 1024, false, true},
+              {"dY^T(64,1024)@X,N=192", 64, 192, 1024, false, true},
+              {"conv W(128,1152)@col,1024", 128, 1024, 1152, false}};
+  } else {
+    for (int64_t n : {512, 1024, 2048, 4096})
+      if (!(quick && n == 4096)) {
+        const std::string d = std::to_string(n);
+        shapes.push_back({d + "^3", n, n, n, false});
+      }
+    for (int64_t m : {1, 16, 512}) shapes.push_back({"x(" + std::to_string(m) + ",4096)@W^T", m, 4096, 4096, true});
+  }
 
-  std::printf("%s, glint in %s\n%-10s %-22s %10s %12s %8s %12s\n", machine_line().c_str(),
+  std::printf("%s, glint in %s\n%-10s %-26s %10s %12s %8s %12s\n", machine_line().c_str(),
               std::string(dtype_name(dtype)).c_str(), "device", "shape", "GFLOP/s", "cblas GF/s", "ratio",
               "max rel err");
   for (Device dev : bench_devices(argc, argv)) {
@@ -99,7 +114,7 @@ int main(int argc, char** argv) {
     const bool capped = !dev.is_cpu() && vk::device(dev.index).info().is_cpu() && !all;
     for (const Shape3& s : shapes) {
       if (capped && s.m * s.n * s.k > int64_t(1024) * 1024 * 1024) {
-        std::printf("%-10s %-22s skipped on a CPU-type Vulkan device (--all runs it)\n", dev.str().c_str(),
+        std::printf("%-10s %-26s skipped on a CPU-type Vulkan device (--all runs it)\n", dev.str().c_str(),
                     s.name.c_str());
         continue;
       }

@@ -23,6 +23,11 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define GLINT_GEMM_AVX512 1
+// GCC 12's _mm512_undefined_ps, which the shuffle intrinsics pass as their unused merge source, initialises a
+// variable from itself, and every inlined use warns.
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #endif
 
 namespace glint::cpu {
@@ -49,6 +54,49 @@ struct Operand {
   bool trans;
 };
 
+// In-register transpose of a 16 x 16 block: r[i] holds row i on entry and column i on return. Unpacks interleave
+// row pairs, shuffle_ps gathers each 128-bit lane's 4 x 4 block, and two rounds of shuffle_f32x4 transpose the 4 x 4
+// grid of lanes.
+[[gnu::target("arch=x86-64-v4")]] [[gnu::always_inline]] inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int g = 0; g < 16; g += 4) {  // r[g + c], lane L: column 4L + c of rows g .. g + 3
+    r[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+    r[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xee);
+    r[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    r[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xee);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512 v0 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), v1 = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xee);
+    const __m512 v2 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44),
+                 v3 = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xee);
+    t[c] = _mm512_shuffle_f32x4(v0, v2, 0x88), t[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xdd);
+    t[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88), t[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xdd);
+  }
+  for (int i = 0; i < 16; ++i) r[i] = t[i];
+}
+
+__mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (1u << count) - 1); }
+
+// Transposes `rows` (<= 16) rows of kc floats, src[i] the start of row i, into k-major panel rows of `width`
+// floats: dst[p * width + i] = src[i][p] for i < lanes (lanes - rows of them zero). 16 k at a time through
+// transpose16; the stores of lanes < 16 are masked.
+[[gnu::target("arch=x86-64-v4")]] void transpose_rows(const float* const* src, int rows, int lanes, int64_t kc,
+                                                      float* dst, int64_t width) {
+  const __mmask16 store = first_lanes(lanes);
+  for (int64_t p = 0; p < kc; p += 16) {
+    const __mmask16 load = first_lanes(kc - p);
+    __m512 r[16];
+    for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(load, src[i] + p) : _mm512_setzero_ps();
+    transpose16(r);
+    const int64_t n = std::min<int64_t>(16, kc - p);
+    for (int64_t q = 0; q < n; ++q) _mm512_mask_storeu_ps(dst + (p + q) * width, store, r[q]);
+  }
+}
+
 // Rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(a) as kMR-row panels, each k-major (panel[p * kMR + i]) so that
 // the micro-kernel broadcasts consecutive floats. Rows past mc are zero.
 [[gnu::target("arch=x86-64-v4")]] void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
@@ -56,16 +104,13 @@ struct Operand {
   for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
     const int rows = int(std::min<int64_t>(kMR, mc - ir));
     if (a.trans) {  // each k's kMR rows are contiguous in memory
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = a.p + (p0 + p) * a.ld + i0 + ir;
-        float* d = dst + p * kMR;
-        for (int i = 0; i < kMR; ++i) d[i] = i < rows ? src[i] : 0.f;
-      }
+      for (int64_t p = 0; p < kc; ++p)
+        _mm512_mask_storeu_ps(dst + p * kMR, first_lanes(kMR),
+                              _mm512_maskz_loadu_ps(first_lanes(rows), a.p + (p0 + p) * a.ld + i0 + ir));
     } else {
       const float* src[kMR];
-      for (int i = 0; i < kMR; ++i) src[i] = a.p + (i0 + ir + std::min(i, rows - 1)) * a.ld + p0;
-      for (int64_t p = 0; p < kc; ++p)
-        for (int i = 0; i < kMR; ++i) dst[p * kMR + i] = i < rows ? src[i][p] : 0.f;
+      for (int i = 0; i < rows; ++i) src[i] = a.p + (i0 + ir + i) * a.ld + p0;
+      transpose_rows(src, rows, kMR, kc, dst, kMR);
     }
   }
 }
@@ -77,21 +122,18 @@ struct Operand {
   for (int64_t jr = 0; jr < nc; jr += kNR, dst += kc * kNR) {
     const int cols = int(std::min<int64_t>(kNR, nc - jr));
     if (!b.trans) {  // each k's kNR columns are contiguous in memory
-      const __mmask16 m0 = __mmask16(cols >= 16 ? 0xffff : (1u << cols) - 1);
-      const __mmask16 m1 = __mmask16(cols >= 32 ? 0xffff : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+      const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(std::max(cols - 16, 0));
       for (int64_t p = 0; p < kc; ++p) {
         const float* src = b.p + (p0 + p) * b.ld + j0 + jr;
         _mm512_store_ps(dst + p * kNR, _mm512_maskz_loadu_ps(m0, src));
         _mm512_store_ps(dst + p * kNR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
       }
-    } else {
-      for (int j = 0; j < kNR; ++j) {
-        if (j < cols) {
-          const float* src = b.p + (j0 + jr + j) * b.ld + p0;
-          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = src[p];
-        } else {
-          for (int64_t p = 0; p < kc; ++p) dst[p * kNR + j] = 0.f;
-        }
+    } else {  // two 16-column halves, each 16 stored rows of b transposed
+      for (int h = 0; h < kNR; h += 16) {
+        const float* src[16];
+        const int rows = std::clamp(cols - h, 0, 16);
+        for (int j = 0; j < rows; ++j) src[j] = b.p + (j0 + jr + h + j) * b.ld + p0;
+        transpose_rows(src, rows, 16, kc, dst + h, kNR);
       }
     }
   }
@@ -103,7 +145,11 @@ struct Operand {
                                                     int64_t ldc, int rows, int cols, float alpha, float beta) {
   __m512 acc[kMR][2];
 #pragma GCC unroll 12
-  for (int i = 0; i < kMR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int i = 0; i < kMR; ++i) {
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
+  }
   for (int64_t p = 0; p < kc; ++p, ap += kMR, bp += kNR) {
     const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
     _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * kNR), _MM_HINT_T0);
@@ -114,8 +160,7 @@ struct Operand {
       acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
   }
-  const __mmask16 m0 = __mmask16(cols >= 16 ? 0xffff : (1u << cols) - 1);
-  const __mmask16 m1 = __mmask16(cols >= 32 ? 0xffff : cols > 16 ? (1u << (cols - 16)) - 1 : 0);
+  const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(std::max(cols - 16, 0));
   const __m512 va = _mm512_set1_ps(alpha), vb = _mm512_set1_ps(beta);
 #pragma GCC unroll 12
   for (int i = 0; i < kMR; ++i) {
