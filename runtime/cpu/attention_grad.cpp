@@ -16,6 +16,7 @@
 #include "runtime/cpu/gemm.h"
 #include "runtime/cpu/reduce_rows.h"
 #include "runtime/ops/attention_grad.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
@@ -52,7 +53,7 @@ void probabilities(const AttentionArgs& a, const float* mask_row, int64_t t, int
   for (int64_t j = 0; j < n; ++j) s[j] = s[j] != s[j] ? 0.f : s[j];
 }
 
-void attention_grad_cpu(const AttentionGradArgs& g) {
+GLINT_SIMD_CLONES void attention_grad_cpu(const AttentionGradArgs& g) {
   const AttentionArgs& a = g.fwd;
   const int64_t B = a.q.dim(0), Hq = a.q.dim(1), Tq = a.q.dim(2), D = a.q.dim(3);
   const int64_t Hkv = a.k.dim(1), Tk = a.k.dim(2), Dv = a.v.dim(3), group = Hq / Hkv;

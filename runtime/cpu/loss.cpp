@@ -6,11 +6,12 @@
 
 #include "runtime/cpu/reduce_rows.h"
 #include "runtime/ops/loss.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
 
-void cross_entropy_grad_cpu(const Tensor& logits, const Tensor& labels, const Tensor& row_scale, double eps,
+GLINT_SIMD_CLONES void cross_entropy_grad_cpu(const Tensor& logits, const Tensor& labels, const Tensor& row_scale, double eps,
                             const Tensor& out) {
   const int64_t rows = logits.dim(0), v = logits.dim(1);
   const float *x = ptr<float>(logits), *scale = ptr<float>(row_scale);

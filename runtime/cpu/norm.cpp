@@ -10,6 +10,7 @@
 #include <omp.h>
 
 #include "runtime/cpu/reduce_rows.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
@@ -51,7 +52,7 @@ void for_each_row(int64_t n, int64_t len, const F& row) {
   }
 }
 
-void rms_norm_cpu(const Tensor& x, const Tensor& weight, float eps, const Tensor& out) {
+GLINT_SIMD_CLONES void rms_norm_cpu(const Tensor& x, const Tensor& weight, float eps, const Tensor& out) {
   const RowSet rows(x, x.ndim() - 1);
   const int64_t len = rows.len;
   visit_dtype(x.dtype(), [&]<class T>() {
@@ -119,7 +120,7 @@ void group_norm_cpu(const Tensor& x, int64_t groups, const Tensor& weight, const
 
 // One pass per row for dx; dw's column sums are Kahan-compensated per thread over its static share of rows, then
 // added in thread order, so a given thread count always gives the same bits.
-void rms_norm_grad_cpu(const Tensor& x, const Tensor& weight, const Tensor& g, float eps, const Tensor& dx,
+GLINT_SIMD_CLONES void rms_norm_grad_cpu(const Tensor& x, const Tensor& weight, const Tensor& g, float eps, const Tensor& dx,
                        const Tensor& dw) {
   const int64_t rows = x.dim(0), len = x.dim(1);
   const float *px = ptr<float>(x), *pg = ptr<float>(g), *pw = weight.defined() ? ptr<float>(weight) : nullptr;

@@ -6,12 +6,13 @@
 #include <memory>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
 
 template <class E>
-void rope_rows(const Tensor& x, const float* cs, int64_t half, bool interleaved, const Tensor& out) {
+GLINT_SIMD_CLONES void rope_rows(const Tensor& x, const float* cs, int64_t half, bool interleaved, const Tensor& out) {
   const int64_t B = x.dim(0), H = x.dim(1), T = x.dim(2), D = x.dim(3), rot = 2 * half;
   const Shape& st = x.strides();
   const int64_t sd = st[3];

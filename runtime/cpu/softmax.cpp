@@ -8,13 +8,14 @@
 #include <vector>
 
 #include "runtime/cpu/reduce_rows.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
 
 constexpr int64_t kTile = 16;  // neighbouring rows gathered at once: a cache line of f32
 
-void softmax_cpu(const Tensor& x, int dim, bool log, const Tensor& out) {
+GLINT_SIMD_CLONES void softmax_cpu(const Tensor& x, int dim, bool log, const Tensor& out) {
   const RowSet in_rows(x, dim), out_rows(out, dim);
   const int64_t len = in_rows.len, n = in_rows.count();
   const int64_t tile = in_rows.columnwise() ? kTile : 1, tiles = (n + tile - 1) / tile;

@@ -3,13 +3,14 @@
 #include <cmath>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/simd_clones.h"
 #include "runtime/cpu/vec_math.h"
 #include "runtime/ops/swiglu.h"
 
 namespace glint::cpu {
 namespace {
 
-void swiglu_cpu(const Tensor& gate, const Tensor& up, const Tensor& out) {
+GLINT_SIMD_CLONES void swiglu_cpu(const Tensor& gate, const Tensor& up, const Tensor& out) {
   const float *x = ptr<float>(gate), *u = ptr<float>(up);
   float* o = ptr<float>(out);
   const int64_t n = out.numel();
@@ -17,7 +18,7 @@ void swiglu_cpu(const Tensor& gate, const Tensor& up, const Tensor& out) {
   for (int64_t i = 0; i < n; ++i) o[i] = x[i] / (1.0f + exp_f32(-x[i])) * u[i];
 }
 
-void swiglu_grad_cpu(const Tensor& gate, const Tensor& up, const Tensor& g, const Tensor& d_gate, const Tensor& d_up) {
+GLINT_SIMD_CLONES void swiglu_grad_cpu(const Tensor& gate, const Tensor& up, const Tensor& g, const Tensor& d_gate, const Tensor& d_up) {
   const float *x = ptr<float>(gate), *u = ptr<float>(up), *pg = ptr<float>(g);
   float *dx = ptr<float>(d_gate), *du = ptr<float>(d_up);
   const int64_t n = g.numel();
