@@ -41,13 +41,12 @@ struct RowSet {
 };
 
 // Sum of f(begin) ... f(begin + n - 1) by pairwise summation (as numpy does): the rounding error grows with log(n)
-// instead of n. Leaves of up to 128 terms use 8 independent lanes so the compiler can vectorise them.
+// instead of n. Leaves of up to 128 terms use 8 independent lanes so the compiler can vectorise them. A range of
+// n > 128 splits at half = (n / 2) rounded down to a multiple of 8, and the two halves' sums are added. The tree is
+// walked with an explicit stack rather than by recursion, so that the whole sum inlines into its caller and is
+// compiled for the caller's target (GLINT_SIMD_CLONES): a recursive template would stay a baseline function.
 template <class F>
-float pairwise_sum(int64_t begin, int64_t n, const F& f) {
-  if (n > 128) {
-    int64_t half = (n / 2) & ~int64_t{7};
-    return pairwise_sum(begin, half, f) + pairwise_sum(begin + half, n - half, f);
-  }
+[[gnu::always_inline]] inline float pairwise_leaf(int64_t begin, int64_t n, const F& f) {
   float lane[8] = {};
   int64_t i = 0;
   for (; i + 8 <= n; i += 8)
@@ -55,6 +54,37 @@ float pairwise_sum(int64_t begin, int64_t n, const F& f) {
   float tail = 0;
   for (; i < n; ++i) tail += f(begin + i);
   return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7])) + tail;
+}
+template <class F>
+[[gnu::always_inline]] inline float pairwise_sum(int64_t begin, int64_t n, const F& f) {
+  struct Range {
+    int64_t begin, n;
+    float left;   // the left half's sum, once known
+    int visited;  // 0: neither half summed, 1: the left one is being summed, 2: the right one
+  };
+  Range stack[64];  // depth <= log2(n / 128) + 1
+  int top = 0;
+  stack[0] = {begin, n, 0.f, 0};
+  float sum = 0.f;  // the sum of the range last finished
+  for (;;) {
+    Range& r = stack[top];
+    const int64_t half = (r.n / 2) & ~int64_t{7};
+    if (r.n <= 128) {
+      sum = pairwise_leaf(r.begin, r.n, f);
+    } else if (r.visited == 0) {
+      r.visited = 1;
+      stack[++top] = {r.begin, half, 0.f, 0};
+      continue;
+    } else if (r.visited == 1) {
+      r.left = sum, r.visited = 2;
+      stack[++top] = {r.begin + half, r.n - half, 0.f, 0};
+      continue;
+    } else {
+      sum = r.left + sum;
+    }
+    if (top == 0) return sum;
+    --top;
+  }
 }
 
 // Kahan-compensated running sum: sum += x with the rounding error carried in comp. Used where terms arrive one at
