@@ -1,7 +1,10 @@
 // glint's own f32 GEMM for CPUs with AVX-512, in the GotoBLAS / BLIS structure: b is packed in blocks of kKC rows
-// by kNC columns, a in blocks of kMC rows by kKC columns, and a micro-kernel computes each kMR x kNR tile of c in 24
-// zmm registers, streaming a kNR-wide panel of packed b (32 KiB for kKC = 256, inside L1) against kMR-row panels
-// of packed a (from L2), one broadcast of a and two loads of b per 24 FMAs.
+// by kNC columns, and a micro-kernel computes each kMR x kNR tile of c in 24 zmm registers, streaming a kNR-wide
+// panel of packed b (32 KiB for kKC = 256, inside L1) against kMR rows of a, one broadcast of a and two loads of b
+// per 24 FMAs. The broadcast side needs no packing for contiguity (it loads one float at a time), so a row-major a
+// is read in place through kMR row pointers (measured as fast as packed, and it saves a transpose of a per
+// product); a transposed a, whose kMR floats per k are adjacent but kc rows apart, is copied into k-major panels
+// of kMC rows so that they stay in L2.
 //
 // Why not OpenBLAS everywhere: Debian's OpenBLAS 0.3.21 runs its Haswell (AVX2) kernel on AMD Zen 4 / Zen 5, and
 // PyTorch's MKL its AVX2 path there too. Zen 5's AVX-512 units are full width: a zmm FMA runs at the rate of a ymm
@@ -81,37 +84,29 @@ struct Operand {
 
 __mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (1u << count) - 1); }
 
-// Transposes `rows` (<= 16) rows of kc floats, src[i] the start of row i, into k-major panel rows of `width`
-// floats: dst[p * width + i] = src[i][p] for i < lanes (lanes - rows of them zero). 16 k at a time through
-// transpose16; the stores of lanes < 16 are masked.
-[[gnu::target("arch=x86-64-v4")]] void transpose_rows(const float* const* src, int rows, int lanes, int64_t kc,
-                                                      float* dst, int64_t width) {
-  const __mmask16 store = first_lanes(lanes);
+// Transposes `rows` (<= 16) rows of kc floats, src[i] the start of row i, into 16 floats of k-major panel rows
+// `width` apart: dst[p * width + i] = src[i][p], zero for i >= rows. 16 k at a time through transpose16.
+[[gnu::target("arch=x86-64-v4")]] void transpose_rows(const float* const* src, int rows, int64_t kc, float* dst,
+                                                      int64_t width) {
   for (int64_t p = 0; p < kc; p += 16) {
     const __mmask16 load = first_lanes(kc - p);
     __m512 r[16];
     for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(load, src[i] + p) : _mm512_setzero_ps();
     transpose16(r);
     const int64_t n = std::min<int64_t>(16, kc - p);
-    for (int64_t q = 0; q < n; ++q) _mm512_mask_storeu_ps(dst + (p + q) * width, store, r[q]);
+    for (int64_t q = 0; q < n; ++q) _mm512_storeu_ps(dst + (p + q) * width, r[q]);
   }
 }
 
-// Rows [i0, i0 + mc) x columns [p0, p0 + kc) of op(a) as kMR-row panels, each k-major (panel[p * kMR + i]) so that
-// the micro-kernel broadcasts consecutive floats. Rows past mc are zero.
+// Rows [i0, i0 + mc) x columns [p0, p0 + kc) of a transposed op(a) (stored (k, m)) as kMR-row panels, each
+// k-major (panel[p * kMR + i]) so that the micro-kernel broadcasts consecutive floats. Rows past mc are zero.
 [[gnu::target("arch=x86-64-v4")]] void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
                                               float* dst) {
   for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
-    const int rows = int(std::min<int64_t>(kMR, mc - ir));
-    if (a.trans) {  // each k's kMR rows are contiguous in memory
-      for (int64_t p = 0; p < kc; ++p)
-        _mm512_mask_storeu_ps(dst + p * kMR, first_lanes(kMR),
-                              _mm512_maskz_loadu_ps(first_lanes(rows), a.p + (p0 + p) * a.ld + i0 + ir));
-    } else {
-      const float* src[kMR];
-      for (int i = 0; i < rows; ++i) src[i] = a.p + (i0 + ir + i) * a.ld + p0;
-      transpose_rows(src, rows, kMR, kc, dst, kMR);
-    }
+    const __mmask16 rows = first_lanes(std::min<int64_t>(kMR, mc - ir));
+    for (int64_t p = 0; p < kc; ++p)
+      _mm512_mask_storeu_ps(dst + p * kMR, first_lanes(kMR),
+                            _mm512_maskz_loadu_ps(rows, a.p + (p0 + p) * a.ld + i0 + ir));
   }
 }
 
@@ -133,29 +128,35 @@ __mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (
         const float* src[16];
         const int rows = std::clamp(cols - h, 0, 16);
         for (int j = 0; j < rows; ++j) src[j] = b.p + (j0 + jr + h + j) * b.ld + p0;
-        transpose_rows(src, rows, 16, kc, dst + h, kNR);
+        transpose_rows(src, rows, kc, dst + h, kNR);
       }
     }
   }
 }
 
-// c[0:rows, 0:cols] = alpha * (ap @ bp) + beta * c for one tile: ap a packed kMR-row panel, bp a packed kNR-column
-// panel, both kc deep. beta == 0 does not read c.
-[[gnu::target("arch=x86-64-v4")]] void micro_kernel(int64_t kc, const float* ap, const float* bp, float* c,
-                                                    int64_t ldc, int rows, int cols, float alpha, float beta) {
+// c[0:rows, 0:cols] = alpha * (a @ bp) + beta * c for one tile: bp a packed kNR-column panel kc deep; a either a
+// packed kMR-row panel (kPacked: element (i, p) at a[p * kMR + i]) or kMR rows of a row-major matrix (element
+// (i, p) at a[i * lda + p]; rows past `rows` re-read the last one, whose products are then not stored). beta == 0
+// does not read c.
+template <bool kPacked>
+[[gnu::target("arch=x86-64-v4")]] void micro_kernel(int64_t kc, const float* a, int64_t lda, const float* bp,
+                                                    float* c, int64_t ldc, int rows, int cols, float alpha,
+                                                    float beta) {
   __m512 acc[kMR][2];
+  const float* row[kMR];
 #pragma GCC unroll 12
   for (int i = 0; i < kMR; ++i) {
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    row[i] = a + std::min(i, rows - 1) * lda;
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc), _MM_HINT_T0);
     _mm_prefetch(reinterpret_cast<const char*>(c + i * ldc + 16), _MM_HINT_T0);
   }
-  for (int64_t p = 0; p < kc; ++p, ap += kMR, bp += kNR) {
+  for (int64_t p = 0; p < kc; ++p, bp += kNR) {
     const __m512 b0 = _mm512_load_ps(bp), b1 = _mm512_load_ps(bp + 16);
     _mm_prefetch(reinterpret_cast<const char*>(bp + 8 * kNR), _MM_HINT_T0);
 #pragma GCC unroll 12
     for (int i = 0; i < kMR; ++i) {
-      const __m512 x = _mm512_set1_ps(ap[i]);
+      const __m512 x = _mm512_set1_ps(kPacked ? a[p * kMR + i] : row[i][p]);
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
@@ -198,12 +199,17 @@ struct Panels {
       pack_b(b, pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < m; ic += kMC) {
         const int64_t mc = std::min(kMC, m - ic);
-        pack_a(a, ic, mc, pc, kc, pa);
+        if (a.trans) pack_a(a, ic, mc, pc, kc, pa);
         for (int64_t jr = 0; jr < nc; jr += kNR)
-          for (int64_t ir = 0; ir < mc; ir += kMR)
-            micro_kernel(kc, pa + ir * kc, pb + jr * kc, c + (ic + ir) * ldc + jc + jr, ldc,
-                         int(std::min<int64_t>(kMR, mc - ir)), int(std::min<int64_t>(kNR, nc - jr)), alpha,
-                         block_beta);
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            float* tile = c + (ic + ir) * ldc + jc + jr;
+            const int rows = int(std::min<int64_t>(kMR, mc - ir)), cols = int(std::min<int64_t>(kNR, nc - jr));
+            if (a.trans)
+              micro_kernel<true>(kc, pa + ir * kc, 0, pb + jr * kc, tile, ldc, rows, cols, alpha, block_beta);
+            else
+              micro_kernel<false>(kc, a.p + (ic + ir) * a.ld + pc, a.ld, pb + jr * kc, tile, ldc, rows, cols, alpha,
+                                  block_beta);
+          }
       }
     }
   }
