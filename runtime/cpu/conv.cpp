@@ -16,6 +16,7 @@
 
 #include "runtime/cpu/elem.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
@@ -71,7 +72,7 @@ struct Geometry {
 // (image, group)'s x of the input pixel it reads, the next ones stride[1] apart, or -1 for a run of padding. Runs
 // make the gathers plain strided copies without a bounds check per element. Rows are split across threads.
 template <class F>
-void for_each_run(const Geometry& g, int64_t p0, int64_t cols, bool channel_parallel, const F& f) {
+GLINT_SIMD_CLONES void for_each_run(const Geometry& g, int64_t p0, int64_t cols, bool channel_parallel, const F& f) {
   const Conv2dShape& s = g.s;
   const int64_t taps = s.kh * s.kw, sh = s.p.stride[0], sw = s.p.stride[1];
   // Rows of one channel go to one thread when the caller writes per channel (col2im adds into x's channel).

@@ -8,6 +8,7 @@
 #include <numbers>
 
 #include "runtime/cpu/elem.h"
+#include "runtime/cpu/simd_clones.h"
 #include "runtime/cpu/vec_math.h"
 
 namespace glint::cpu {
@@ -19,7 +20,7 @@ constexpr int64_t kChunk = 1 << 15;
 // Calls row(offsets, len, inner_strides) over the rows of the coalesced iteration space, in parallel chunks of
 // kChunk elements; offsets[k] is the element offset of operand k at the row's first element.
 template <size_t N, class Row>
-void for_each_row(Shape shape, std::array<Shape, N> strides, Row&& row) {
+GLINT_SIMD_CLONES void for_each_row(Shape shape, std::array<Shape, N> strides, Row&& row) {
   coalesce(shape, strides);
   const int nd = int(shape.size());
   const int64_t inner = shape[nd - 1], total = numel_of(shape);

@@ -43,7 +43,7 @@ std::pair<float, float> moments(const float* buf, int64_t len, float eps) {
 
 // Runs row(o, buf) for each of n rows with a per-thread f32 buffer of len elements.
 template <class F>
-void for_each_row(int64_t n, int64_t len, const F& row) {
+GLINT_SIMD_CLONES void for_each_row(int64_t n, int64_t len, const F& row) {
 #pragma omp parallel if (n * len > 32768)
   {
     std::vector<float> buf(static_cast<size_t>(len));
