@@ -123,7 +123,7 @@ void store_row(const float* buf, int64_t n, T* p, int64_t stride) {
 }
 
 // buf[0, len) = softmax (or log_softmax) of itself. A row holding NaN comes out all NaN, as in torch.
-inline void softmax_row(float* buf, int64_t len, bool log) {
+[[gnu::always_inline]] inline void softmax_row(float* buf, int64_t len, bool log) {
   float m = -INFINITY;
   bool nan = false;
   for (int64_t i = 0; i < len; ++i) {
