@@ -18,6 +18,7 @@
 
 #include "runtime/cpu/elem.h"
 #include "runtime/cpu/gemm.h"
+#include "runtime/cpu/simd_clones.h"
 
 namespace glint::cpu {
 namespace {
@@ -83,7 +84,7 @@ struct Buffer {
 // Dense f32 copy of a (rows, cols) matrix of T at p with strides (rs, cs), in the source's orientation so that the
 // reads run along its contiguous dim.
 template <class T>
-View to_f32(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, Buffer& buf) {
+GLINT_SIMD_CLONES View to_f32(const T* p, int64_t rows, int64_t cols, int64_t rs, int64_t cs, Buffer& buf) {
   float* d = buf.get(rows * cols);
   const bool col_major = cs != 1 && rows > 1;
   const int64_t outer = col_major ? cols : rows, inner = col_major ? rows : cols;
