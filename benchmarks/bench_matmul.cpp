@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
         const std::string d = std::to_string(n);
         shapes.push_back({d + "^3", n, n, n, false});
       }
-    for (int64_t m : {1, 16, 512}) shapes.push_back({"x(" + std::to_string(m) + ",4096)@W^T", m, 4096, 4096, true});
+    for (int64_t m : {1, 8, 16, 512}) shapes.push_back({"x(" + std::to_string(m) + ",4096)@W^T", m, 4096, 4096, true});
   }
 
   std::printf("%s, glint in %s\n%-10s %-26s %10s %12s %8s %12s\n", machine_line().c_str(),

@@ -75,7 +75,8 @@ void check(const Case& t) {
 TEST(CpuGemm, MatchesDoubleProductAcrossBlockEdges) {
   std::printf("sgemm kernel: %s\n", cpu::sgemm_uses_avx512() ? "glint AVX-512" : "OpenBLAS");
   const int64_t shapes[][3] = {{1, 1, 1},   {2, 3, 4},    {12, 32, 256}, {13, 33, 257}, {11, 31, 255},
-                               {300, 70, 600}, {289, 45, 17}, {40, 2081, 30}, {1024, 192, 64}, {64, 192, 530}};
+                               {300, 70, 600}, {289, 45, 17}, {40, 2081, 30}, {1024, 192, 64}, {64, 192, 530},
+                               {3, 37, 100},   {8, 64, 33},   {16, 5, 600}};
   for (const auto& s : shapes)
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb) {
