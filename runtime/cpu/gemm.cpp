@@ -22,6 +22,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <new>
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -182,8 +183,11 @@ struct Panels {
   struct Free {
     void operator()(float* p) const { std::free(p); }
   };
-  std::unique_ptr<float, Free> a{static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kMC * kKC))};
-  std::unique_ptr<float, Free> b{static_cast<float*>(std::aligned_alloc(64, sizeof(float) * kKC * kNC))};
+  static float* allocate(size_t floats) {
+    if (void* p = std::aligned_alloc(64, sizeof(float) * floats)) return static_cast<float*>(p);
+    throw std::bad_alloc();
+  }
+  std::unique_ptr<float, Free> a{allocate(kMC * kKC)}, b{allocate(kKC * kNC)};
 };
 
 // The whole product on the calling thread.
