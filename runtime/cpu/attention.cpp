@@ -75,11 +75,6 @@ template <int W>
   return Vec<W>{} + x;
 }
 template <int W>
-[[gnu::always_inline]] inline float hmax(Vec<W> v, float init) {
-  for (int i = 0; i < W; ++i) init = std::max(init, v[i]);
-  return init;
-}
-template <int W>
 [[gnu::always_inline]] inline float hsum(Vec<W> v) {
   float s = 0;
   for (int i = 0; i < W; ++i) s += v[i];
@@ -251,10 +246,10 @@ struct Row {
   int64_t last_key;   // causal: the last key it may see (may be < 0); otherwise Tk - 1
 };
 
-// Per-thread f32 buffers of one task: its queries (pre-scaled, to log2 units), one key block and one value block
-// (row-major, kKeys x dp and kKeys x dvp), the block's scores transposed (kKeys x kRows: query rows in lanes, so the
-// softmax runs down columns without horizontal reductions), output accumulators and each row's running softmax
-// state and key limits.
+// Per-thread f32 buffers of one task: its queries (pre-scaled, to log2 units; transposed, dp x kRows, unless the task
+// takes qk_rows), one key block and one value block (row-major, kKeys x dp and kKeys x dvp; unused when read in
+// place), the block's scores transposed (kKeys x kRows) and their max per row, output accumulators, and each row's
+// running softmax state and key limits.
 struct Workspace {
   int64_t dp, dvp;  // head dims rounded up to kPad; padding columns stay zero
   float *q, *k, *v, *st, *o, *m, *l, *alpha, *smax;
