@@ -145,19 +145,26 @@ template <int W, int K, int C>
   }
 }
 
+// How many of a block's nk keys, from key k0, any of rows i0 .. i1 may see, given each row's last key.
+inline int keys_seen(const int32_t* last, int i0, int i1, int64_t k0, int nk) {
+  return int(std::clamp<int64_t>(*std::max_element(last + i0, last + i1) - k0 + 1, 0, nk));
+}
+
 // st[j][i] = q[i] . k[j] for i < rows (rows % kQkVecs * W == 0) and j < nk, from the transposed queries qt
-// (dim x kRows) and k rows of ldk floats; smax[i] = max_j st[j][i].
+// (dim x kRows) and k rows of ldk floats; smax[i] = max_j st[j][i]. Keys past the last that each tile of rows may
+// see (causal) are left out: the softmax masks them whatever st holds.
 template <int W>
 [[gnu::always_inline]] inline void qk_transposed(const float* qt, const float* k, int64_t ldk, int64_t dim, float* st,
-                                                 float* smax, int rows, int nk) {
+                                                 float* smax, int rows, const int32_t* last, int64_t k0, int nk) {
   constexpr int K = kQkKeys<W>, C = kQkVecs;
   std::fill_n(smax, rows, kNegInf);
   for (int i = 0; i < rows; i += C * W) {
+    const int n = keys_seen(last, i, i + C * W, k0, nk);
     int j = 0;
-    for (; j + K <= nk; j += K) qk_tile<W, K, C>(qt, k, ldk, dim, st, smax, j, i);
+    for (; j + K <= n; j += K) qk_tile<W, K, C>(qt, k, ldk, dim, st, smax, j, i);
     // The lambda is inlined so that it is compiled for this x86 level, not the baseline.
     with_count<K - 1>(
-        nk - j, [&]<int N>() __attribute__((always_inline)) { qk_tile<W, N, C>(qt, k, ldk, dim, st, smax, j, i); });
+        n - j, [&]<int N>() __attribute__((always_inline)) { qk_tile<W, N, C>(qt, k, ldk, dim, st, smax, j, i); });
   }
 }
 
@@ -207,15 +214,19 @@ template <int W, int R>
   for (; c < ld; c += W) pv_tile<W, R, 1>(pt, v, ldv, ld, alpha, o, i, c, nk);
 }
 
-// o = diag(alpha) o + p v over all rows and ld columns, p given transposed (keys x kRows).
+// o = diag(alpha) o + p v over all rows and ld columns, p given transposed (keys x kRows). Each tile of rows stops
+// at the last key it may see (past it, p = 0).
 template <int W>
 [[gnu::always_inline]] inline void pv_block(const float* pt, const float* v, int64_t ldv, int64_t ld,
-                                            const float* alpha, float* o, int rows, int nk) {
+                                            const float* alpha, float* o, int rows, const int32_t* last, int64_t k0,
+                                            int nk) {
   constexpr int R = kPvRows<W>;
   int i = 0;
-  for (; i + R <= rows; i += R) pv_rows<W, R>(pt, v, ldv, ld, alpha, o, i, nk);
+  for (; i + R <= rows; i += R) pv_rows<W, R>(pt, v, ldv, ld, alpha, o, i, keys_seen(last, i, i + R, k0, nk));
   with_count<R - 1>(
-      rows - i, [&]<int N>() __attribute__((always_inline)) { pv_rows<W, N>(pt, v, ldv, ld, alpha, o, i, nk); });
+      rows - i, [&]<int N>() __attribute__((always_inline)) {
+        pv_rows<W, N>(pt, v, ldv, ld, alpha, o, i, keys_seen(last, i, i + N, k0, nk));
+      });
 }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
@@ -387,9 +398,9 @@ template <class T, int W>
     if (row_major)
       qk_rows<W>(w.q, w.dp, kb, ldk, w.st, padded, nk);
     else
-      qk_transposed<W>(w.q, kb, ldk, p.D, w.st, w.smax, padded, nk);
+      qk_transposed<W>(w.q, kb, ldk, p.D, w.st, w.smax, padded, w.last.data(), k0, nk);
     softmax_block<W>(w, lanes, p.kind, k0, nk, k0 < max_first || k0 + nk - 1 > min_last, !row_major);
-    pv_block<W>(w.st, vb, ldv, w.dvp, w.alpha, w.o, padded, nk);
+    pv_block<W>(w.st, vb, ldv, w.dvp, w.alpha, w.o, padded, w.last.data(), k0, nk);
   }
   for (int i = 0; i < nrows; ++i) {
     const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
