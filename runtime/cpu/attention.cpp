@@ -250,13 +250,6 @@ template <class T>
 // Tasks with at most this many query rows (decode) use qk_rows; more rows fill vectors of lanes in qk_transposed.
 constexpr int kMaxRowsForRowMajorK = 8;
 
-// What the softmax needs of each query row of a task.
-struct Row {
-  const float* mask;  // this row of the (B, Hq, Tq, Tk) mask view, or null
-  int64_t first_key;  // sliding window: the first key it may see (may be < 0); otherwise 0
-  int64_t last_key;   // causal: the last key it may see (may be < 0); otherwise Tk - 1
-};
-
 // Per-thread f32 buffers of one task: its queries (pre-scaled, to log2 units; transposed, dp x kRows, unless the task
 // takes qk_rows), one key block and one value block (row-major, kKeys x dp and kKeys x dvp; unused when read in
 // place), the block's scores transposed (kKeys x kRows) and their max per row, output accumulators, and each row's
@@ -264,8 +257,10 @@ struct Row {
 struct Workspace {
   int64_t dp, dvp;  // head dims rounded up to kPad; padding columns stay zero
   float *q, *k, *v, *st, *o, *m, *l, *alpha, *smax;
-  std::vector<int32_t> first, last;  // each row's Row::first_key and last_key; padding rows see no key
-  std::vector<Row> rows;
+  // Each row's key limits, one per lane like the scores: a sliding window's first key (else 0) and the causal last
+  // key (else Tk - 1; at least -1). Padding rows see no key.
+  std::vector<int32_t> first, last;
+  std::vector<const float*> masks;  // each real row's row of the (B, Hq, Tq, Tk) mask view, or null
   Workspace(int64_t d, int64_t dv) : dp(round_up(d, kPad)), dvp(round_up(dv, kPad)), first(kRows), last(kRows) {
     // One allocation cut into arrays that start on cache lines (kPad floats), so no vector load straddles two.
     const int64_t sizes[] = {kRows * dp, kKeys * dp, kKeys * dvp, kKeys * kRows, kRows * dvp,
@@ -291,10 +286,10 @@ template <int W>
                                                  bool limits, bool have_max) {
   float* st = w.st;
   if (kind != AttentionMask::none)  // the mask's rows run across lanes: rare enough to stay scalar
-    for (int i = 0; i < int(w.rows.size()); ++i)
+    for (int i = 0; i < int(w.masks.size()); ++i)
       for (int j = 0; j < nk; ++j) {
         float& s = st[j * kRows + i];
-        const float x = w.rows[i].mask[k0 + j];
+        const float x = w.masks[i][k0 + j];
         s = kind == AttentionMask::additive ? s + x * kLog2e : x != 0.f ? s : kNegInf;
       }
   for (int i = 0; i < lanes; i += W) {
@@ -354,17 +349,16 @@ template <class T, int W>
   const bool row_major = nrows <= kMaxRowsForRowMajorK;
   const int padded = int(round_up(nrows, row_major ? 4 : kQkVecs * W)), lanes = int(round_up(padded, W));
   const float scale = p.scale * kLog2e;  // scores in log2 units, for exp2
-  w.rows.clear();
+  w.masks.clear();
   std::fill_n(w.q, row_major ? padded * w.dp : p.D * kRows, 0.f);
   int64_t key_begin = p.Tk, key_end = 0, max_first = 0, min_last = p.Tk - 1;
   for (int i = 0; i < nrows; ++i) {
     const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
     const T* src = p.q + b * p.qs[0] + h * p.qs[1] + t * p.qs[2];
     for (int64_t d = 0; d < p.D; ++d) w.q[row_major ? i * w.dp + d : d * kRows + i] = load_f32(src[d]) * scale;
-    const float* mrow = p.mask ? p.mask + b * p.ms[0] + h * p.ms[1] + t * p.ms[2] : nullptr;
+    w.masks.push_back(p.mask ? p.mask + b * p.ms[0] + h * p.ms[1] + t * p.ms[2] : nullptr);
     const int64_t last = p.causal ? t + p.Tk - p.Tq : p.Tk - 1;
     const int64_t first = p.window > 0 ? std::max<int64_t>(0, last - p.window + 1) : 0;
-    w.rows.push_back({mrow, first, last});
     w.first[i] = int32_t(first), w.last[i] = int32_t(std::clamp<int64_t>(last, -1, p.Tk));
     key_begin = std::min(key_begin, first), key_end = std::max(key_end, std::min(last + 1, p.Tk));
     max_first = std::max(max_first, first), min_last = std::min(min_last, last);
