@@ -74,11 +74,23 @@ template <int W>
 [[gnu::always_inline]] inline Vec<W> splat(float x) {
   return Vec<W>{} + x;
 }
+// v's lanes summed in four groups (lane i gets lanes i, i + 4, ...): halves added, so the sums stay in vectors.
 template <int W>
-[[gnu::always_inline]] inline float hsum(Vec<W> v) {
-  float s = 0;
-  for (int i = 0; i < W; ++i) s += v[i];
-  return s;
+[[gnu::always_inline]] inline Vec<4> fold4(Vec<W> v) {
+  if constexpr (W == 4) {
+    return v;
+  } else {
+    Vec<W / 2> lo, hi;
+    std::memcpy(&lo, &v, sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&v) + sizeof lo, sizeof hi);
+    return fold4<W / 2>(lo + hi);
+  }
+}
+// {sum(a), sum(b), sum(c), sum(d)}: a 4 x 4 transpose folded into its additions.
+[[gnu::always_inline]] inline Vec<4> sum4(Vec<4> a, Vec<4> b, Vec<4> c, Vec<4> d) {
+  const Vec<4> ab = __builtin_shufflevector(a, b, 0, 2, 4, 6) + __builtin_shufflevector(a, b, 1, 3, 5, 7);
+  const Vec<4> cd = __builtin_shufflevector(c, d, 0, 2, 4, 6) + __builtin_shufflevector(c, d, 1, 3, 5, 7);
+  return __builtin_shufflevector(ab, cd, 0, 2, 4, 6) + __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
 }
 
 // 2^x for x <= 0 as 2^n * p(f), n = round(x), |f| <= 1/2, p the degree-7 Taylor polynomial of e^(f ln 2) (relative
@@ -170,7 +182,7 @@ template <int W>
 
 // st[j][i] = q[i] . k[j] for i < rows (rows % 4 == 0) and j < nk, with q rows of ld floats (ld % kPad == 0, zero
 // padded) and k rows of ld floats, ldk apart: dot products against k rows as stored, for tasks with too few rows to
-// fill a vector of lanes.
+// fill a vector of lanes. Each key's four dot products are reduced together into one vector of rows in lanes.
 template <int W>
 [[gnu::always_inline]] inline void qk_rows(const float* q, int64_t ld, const float* k, int64_t ldk, float* st, int rows,
                                            int nk) {
@@ -181,7 +193,7 @@ template <int W>
         const Vec<W> kv = load<W>(k + j * ldk + d);
         for (int r = 0; r < 4; ++r) acc[r] += load<W>(q + (i + r) * ld + d) * kv;
       }
-      for (int r = 0; r < 4; ++r) st[j * kRows + i + r] = hsum<W>(acc[r]);
+      store<4>(st + j * kRows + i, sum4(fold4<W>(acc[0]), fold4<W>(acc[1]), fold4<W>(acc[2]), fold4<W>(acc[3])));
     }
 }
 
