@@ -259,6 +259,37 @@ template <class T>
     return to_float(x);
 }
 
+// qt[d][i] = q_i[d] * scale for rows i < nrows of dim floats at src[i], zero for the padding rows up to padded: four
+// rows by four columns at a time through a 4 x 4 transpose in registers, as strided scalar stores cost as much as a
+// short task's q k^T.
+template <class T>
+[[gnu::always_inline]] inline void pack_transposed(const T* const* src, int nrows, int padded, int64_t dim, float scale,
+                                                   float* qt) {
+  int i = 0;
+  for (; i + 4 <= nrows; i += 4) {
+    int64_t d = 0;
+    for (; d + 4 <= dim; d += 4) {
+      Vec<4> a[4];
+      for (int r = 0; r < 4; ++r) {
+        const T* s = src[i + r] + d;
+        a[r] = Vec<4>{load_f32(s[0]), load_f32(s[1]), load_f32(s[2]), load_f32(s[3])} * scale;
+      }
+      const Vec<4> t0 = __builtin_shufflevector(a[0], a[1], 0, 4, 1, 5),
+                   t1 = __builtin_shufflevector(a[0], a[1], 2, 6, 3, 7);
+      const Vec<4> t2 = __builtin_shufflevector(a[2], a[3], 0, 4, 1, 5),
+                   t3 = __builtin_shufflevector(a[2], a[3], 2, 6, 3, 7);
+      store<4>(qt + d * kRows + i, __builtin_shufflevector(t0, t2, 0, 1, 4, 5));
+      store<4>(qt + (d + 1) * kRows + i, __builtin_shufflevector(t0, t2, 2, 3, 6, 7));
+      store<4>(qt + (d + 2) * kRows + i, __builtin_shufflevector(t1, t3, 0, 1, 4, 5));
+      store<4>(qt + (d + 3) * kRows + i, __builtin_shufflevector(t1, t3, 2, 3, 6, 7));
+    }
+    for (; d < dim; ++d)
+      for (int r = 0; r < 4; ++r) qt[d * kRows + i + r] = load_f32(src[i + r][d]) * scale;
+  }
+  for (; i < padded; ++i)
+    for (int64_t d = 0; d < dim; ++d) qt[d * kRows + i] = i < nrows ? load_f32(src[i][d]) * scale : 0.f;
+}
+
 // Tasks with at most this many query rows (decode) use qk_rows; more rows fill vectors of lanes in qk_transposed.
 constexpr int kMaxRowsForRowMajorK = 8;
 
@@ -362,18 +393,24 @@ template <class T, int W>
   const int padded = int(round_up(nrows, row_major ? 4 : kQkVecs * W)), lanes = int(round_up(padded, W));
   const float scale = p.scale * kLog2e;  // scores in log2 units, for exp2
   w.masks.clear();
-  std::fill_n(w.q, row_major ? padded * w.dp : p.D * kRows, 0.f);
+  const T* src[kRows];
   int64_t key_begin = p.Tk, key_end = 0, max_first = 0, min_last = p.Tk - 1;
   for (int i = 0; i < nrows; ++i) {
     const int64_t h = hk * p.group + (r0 + i) / p.Tq, t = (r0 + i) % p.Tq;
-    const T* src = p.q + b * p.qs[0] + h * p.qs[1] + t * p.qs[2];
-    for (int64_t d = 0; d < p.D; ++d) w.q[row_major ? i * w.dp + d : d * kRows + i] = load_f32(src[d]) * scale;
+    src[i] = p.q + b * p.qs[0] + h * p.qs[1] + t * p.qs[2];
     w.masks.push_back(p.mask ? p.mask + b * p.ms[0] + h * p.ms[1] + t * p.ms[2] : nullptr);
     const int64_t last = p.causal ? t + p.Tk - p.Tq : p.Tk - 1;
     const int64_t first = p.window > 0 ? std::max<int64_t>(0, last - p.window + 1) : 0;
     w.first[i] = int32_t(first), w.last[i] = int32_t(std::clamp<int64_t>(last, -1, p.Tk));
     key_begin = std::min(key_begin, first), key_end = std::max(key_end, std::min(last + 1, p.Tk));
     max_first = std::max(max_first, first), min_last = std::min(min_last, last);
+  }
+  if (row_major) {
+    std::fill_n(w.q, padded * w.dp, 0.f);
+    for (int i = 0; i < nrows; ++i)
+      for (int64_t d = 0; d < p.D; ++d) w.q[i * w.dp + d] = load_f32(src[i][d]) * scale;
+  } else {
+    pack_transposed(src, nrows, padded, p.D, scale, w.q);
   }
   std::fill(w.first.begin() + nrows, w.first.begin() + lanes, 0);
   std::fill(w.last.begin() + nrows, w.last.begin() + lanes, -1);
