@@ -8,6 +8,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 
 #include "runtime/core/error.h"
 #include "runtime/io/gguf.h"
@@ -23,8 +24,10 @@ using nlohmann::json;
 
 const fs::path kData = fs::path(__FILE__).parent_path() / "../data/gguf";
 
+// A fixture's bytes; a missing fixture throws (the hostile-file tests index into them).
 std::vector<std::byte> read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open fixture " + p.string());
   std::vector<char> c((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::byte> out(c.size());
   std::memcpy(out.data(), c.data(), c.size());
