@@ -4,8 +4,8 @@
 //    once through a 256-entry table of nibble pairs, sums code values times x per absmax block and scales the
 //    block's sum once.
 //  - linear_4bit with more rows: panels of weight rows dequantised into a small f32 buffer, multiplied by
-//    OpenBLAS (x @ panel^T) into the output columns they cover. Unlike matmul's f16 conversion, the dequantisation
-//    is worth an OpenMP loop between the OpenBLAS calls: on one thread it took longer than the product (measured
+//    cpu::sgemm (x @ panel^T) into the output columns they cover. Unlike matmul's f16 conversion, the dequantisation
+//    is worth an OpenMP loop between the sgemm calls: on one thread it took longer than the product (measured
 //    at M = 32, 4096 x 4096: 300 ms on one thread, 120 ms over rows).
 //  - linear_4bit_grad_input (QLoRA's backward through a frozen layer): the same panels, accumulated as
 //    g[:, panel] @ panel into the f32 input gradient.
