@@ -3,6 +3,7 @@
 // integer bit operations, never fused multiply-adds: the result is the same bit for bit whatever vector width or
 // x86 level the compiler picks, so a kernel cloned for AVX2 and its portable clone agree exactly.
 #pragma once
+#include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <initializer_list>
@@ -31,6 +32,7 @@ inline float exp_f32(float x) {
   const float n = big - kShift;
   const float r = (x - n * kLn2Hi) - n * kLn2Lo;
   float q = 1.f / 5040;
+#pragma GCC unroll 8  // unrolled completely, as the erf polynomials below, so that callers' loops vectorise
   for (float c : {1.f / 720, 1.f / 120, 1.f / 24, 1.f / 6, 1.f / 2}) q = q * r + c;
   const float p = (r * r * q + r) + 1.f;
   const int32_t ni = std::bit_cast<int32_t>(big) - std::bit_cast<int32_t>(kShift);
@@ -49,21 +51,26 @@ inline float erf_f32(float x) {
   const int32_t bits = std::bit_cast<int32_t>(x), mag = bits & 0x7fffffff, sign = bits & int32_t(0x80000000);
   const float a = std::bit_cast<float>(mag), t = a * a;
   float p = -0x1.2307bcp-17f;
+#pragma GCC unroll 16
   for (float c : {0x1.c8c8b0p-14f, -0x1.b9d556p-11f, 0x1.55e0eep-8f, -0x1.b82232p-6f, 0x1.ce2ea2p-4f, -0x1.812744p-2f,
                   0x1.06eba8p-3f})
     p = p * t + c;
   const float small = a + a * p;
-  // The clamp is on the bit pattern, as in exp_f32, and leaves a NaN alone.
+  // |x| clamped to 4 on the bit pattern (a NaN's large piece is garbage, discarded below).
   constexpr int32_t kFour = 0x40800000;
-  const float b = std::bit_cast<float>(mag > kFour && mag <= 0x7f800000 ? kFour : mag), s = b - 2.5f;
+  const float b = std::bit_cast<float>(std::min(mag, kFour)), s = b - 2.5f;
   float q = 0x1.d4d5e2p-24f;
+#pragma GCC unroll 16
   for (float c : {-0x1.c57aaep-22f, 0x1.f0d61cp-21f, -0x1.fa6486p-19f, 0x1.1115e2p-16f, -0x1.f2d496p-15f,
                   0x1.b9ccbep-13f, -0x1.8069dap-11f, 0x1.436358p-9f, -0x1.0632ep-7f, 0x1.989546p-6f, -0x1.3086d6p-4f,
                   0x1.afbb4p-3f})
     q = q * s + c;
   const float large = 1.f - exp_f32(-(b * b)) * q;
-  const float r = mag < 0x3f800000 ? small : large;
-  return std::bit_cast<float>(std::bit_cast<int32_t>(r) | sign);
+  // The small piece below 1 and for NaN (which it carries through), the large one from 1 up, picked with a mask:
+  // a conditional here gets jump-threaded into branches that keep callers' loops from vectorising.
+  const int32_t small_lanes = -int32_t((mag < 0x3f800000) | (mag > 0x7f800000));
+  const int32_t r = (std::bit_cast<int32_t>(small) & small_lanes) | (std::bit_cast<int32_t>(large) & ~small_lanes);
+  return std::bit_cast<float>(r | sign);
 }
 
 // The logistic function 1 / (1 + e^-x), as torch writes it.
