@@ -33,7 +33,7 @@ struct TrainFlags {
   std::string args_file, output, device, resume, tokenizer;
   std::vector<std::string> data;
   std::optional<double> epochs, lr;
-  std::optional<int64_t> max_steps, batch_size, grad_accum, save_steps, logging_steps, eval_steps;
+  std::optional<int64_t> max_steps, batch_size, grad_accum, save_steps, save_total_limit, logging_steps, eval_steps;
   std::optional<uint64_t> seed;
   bool gradient_checkpointing = false, bf16 = false, fp16 = false;
   double eval_fraction = 0;
@@ -63,6 +63,7 @@ void add_common(CLI::App* cmd, TrainFlags& f) {
   cmd->add_option("--batch-size", f.batch_size, "per_device_train_batch_size");
   cmd->add_option("--grad-accum", f.grad_accum, "gradient_accumulation_steps");
   cmd->add_option("--save-steps", f.save_steps, "save a checkpoint every N steps");
+  cmd->add_option("--save-total-limit", f.save_total_limit, "save_total_limit: keep only the newest N checkpoints");
   cmd->add_option("--logging-steps", f.logging_steps, "log metrics every N steps");
   cmd->add_option("--eval-steps", f.eval_steps, "evaluate every N steps");
   cmd->add_option("--eval-fraction", f.eval_fraction, "Hold out this fraction of the rows for eval loss");
@@ -88,6 +89,7 @@ train::TrainingArguments training_args(const TrainFlags& f) {
   set("per_device_train_batch_size", f.batch_size);
   set("gradient_accumulation_steps", f.grad_accum);
   set("save_steps", f.save_steps);
+  set("save_total_limit", f.save_total_limit);
   set("logging_steps", f.logging_steps);
   set("eval_steps", f.eval_steps);
   set("seed", f.seed);

@@ -18,12 +18,12 @@ namespace glint::cli {
 struct LoopFlags {
   std::string output, device, resume;
   double epochs = 1;
-  int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0;
+  int64_t max_steps = -1, batch_size = 4, grad_accum = 1, logging_steps = 10, save_steps = 0, save_total_limit = 0;
   uint64_t seed = 42;
 };
 
 // Registers LoopFlags' options on `cmd`: --output (required), --max-steps, --epochs, --batch-size, --grad-accum,
-// --logging-steps, --save-steps, --seed, --device, --resume.
+// --logging-steps, --save-steps, --save-total-limit, --seed, --device, --resume.
 inline void add_loop_options(CLI::App* cmd, LoopFlags& f, const char* batch_help, const char* seed_help) {
   cmd->add_option("--output", f.output, "Output folder (checkpoints, metrics.jsonl, loss.svg, final model)")
       ->required();
@@ -33,6 +33,7 @@ inline void add_loop_options(CLI::App* cmd, LoopFlags& f, const char* batch_help
   cmd->add_option("--grad-accum", f.grad_accum, "gradient_accumulation_steps");
   cmd->add_option("--logging-steps", f.logging_steps, "log metrics every N steps");
   cmd->add_option("--save-steps", f.save_steps, "save a checkpoint every N steps (0: at the end)");
+  cmd->add_option("--save-total-limit", f.save_total_limit, "keep only the newest N checkpoints (0: all)");
   cmd->add_option("--seed", f.seed, seed_help);
   cmd->add_option("--device", f.device, "cpu, vulkan or vulkan:N");
   cmd->add_option("--resume", f.resume, "'latest' or a checkpoint folder");
@@ -48,6 +49,7 @@ inline train::TrainingArguments training_args(const LoopFlags& f, double learnin
   a.gradient_accumulation_steps = f.grad_accum;
   a.logging_steps = f.logging_steps;
   a.save_steps = f.save_steps;
+  a.save_total_limit = f.save_total_limit;
   a.seed = f.seed;
   a.device = f.device;
   a.learning_rate = learning_rate;
