@@ -9,6 +9,7 @@
 
 #include "runtime/cpu/elem.h"
 #include "runtime/cpu/simd_clones.h"
+#include "runtime/cpu/visit_unary.h"
 #include "runtime/cpu/vec_math.h"
 
 namespace glint::cpu {
@@ -207,26 +208,6 @@ inline int64_t unary_op(int64_t x, const ClampBounds& b) {
     case UnaryOp::relu: return x < 0 ? 0 : x;
     case UnaryOp::clamp: return std::min(std::max(x, b.lo_i), b.hi_i);
     default: return x;  // floating-only ops are rejected by the op definition
-  }
-}
-
-// Calls f.template operator()<OP>() with OP the runtime op.
-template <class F>
-void visit_unary(UnaryOp op, F&& f) {
-  switch (op) {
-    case UnaryOp::neg: return f.template operator()<UnaryOp::neg>();
-    case UnaryOp::abs: return f.template operator()<UnaryOp::abs>();
-    case UnaryOp::exp: return f.template operator()<UnaryOp::exp>();
-    case UnaryOp::log: return f.template operator()<UnaryOp::log>();
-    case UnaryOp::sqrt: return f.template operator()<UnaryOp::sqrt>();
-    case UnaryOp::rsqrt: return f.template operator()<UnaryOp::rsqrt>();
-    case UnaryOp::tanh: return f.template operator()<UnaryOp::tanh>();
-    case UnaryOp::sigmoid: return f.template operator()<UnaryOp::sigmoid>();
-    case UnaryOp::silu: return f.template operator()<UnaryOp::silu>();
-    case UnaryOp::gelu: return f.template operator()<UnaryOp::gelu>();
-    case UnaryOp::gelu_tanh: return f.template operator()<UnaryOp::gelu_tanh>();
-    case UnaryOp::relu: return f.template operator()<UnaryOp::relu>();
-    case UnaryOp::clamp: return f.template operator()<UnaryOp::clamp>();
   }
 }
 
