@@ -44,7 +44,6 @@ inline std::vector<float> read_floats(const std::filesystem::path& file) {
   return v;
 }
 
-// Largest |a - b| over both vectors (which must have the same size).
 // max |got - want| relative to max |want| over a tensor: the "relative" of the parity criteria (gradients and weights
 // of a training step against PyTorch).
 inline double relative_error(const Tensor& got, const Tensor& want) {
@@ -57,6 +56,7 @@ inline double relative_error(const Tensor& got, const Tensor& want) {
   return scale > 0 ? diff / scale : diff;
 }
 
+// Largest |a - b| over both vectors (which must have the same size).
 inline double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   EXPECT_EQ(a.size(), b.size());
   double m = 0;

@@ -17,15 +17,10 @@
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
 
-namespace glint {
+namespace glint::test {
 namespace {
 
 namespace fs = std::filesystem;
-using test::ids_tensor;
-using test::max_abs_diff;
-using test::read_floats;
-
-const fs::path kModels = fs::path(__FILE__).parent_path() / "../data/models";
 constexpr double kSameTol = 1e-5;  // one model on one device vs spread: the same kernels, so near-identical
 constexpr double kHfTol = 1e-4;    // the bound against transformers
 
@@ -36,7 +31,7 @@ std::vector<ModuleSize> fake_modules() {
 
 // Every boundary kind the devices allow: cpu -> vulkan:0 -> vulkan:1 -> back, or cpu <-> vulkan:0 with one GPU.
 DeviceMap split_map() {
-  const std::vector<Device> gpus = test::vulkan_devices();
+  const std::vector<Device> gpus = vulkan_devices();
   const std::string g0 = gpus.empty() ? "cpu" : "vulkan:0", g1 = gpus.size() > 1 ? "vulkan:1" : "cpu";
   return DeviceMap::from_json({{"model.embed_tokens", "cpu"},
                                {"model.layers.0", g0},
@@ -90,7 +85,7 @@ TEST(DeviceMap, BalancedSplitsByFreeMemoryAndOffloadsTheRest) {
 
 class DeviceMapLlama : public ::testing::Test {
  protected:
-  fs::path folder = kModels / "llama";
+  fs::path folder = model_data_dir() / "llama";
   nlohmann::json fx = io::read_json_file((folder / "fixture.json").string());
   std::unique_ptr<CausalLM> load(const DeviceMap& map) const {
     ModelLoadOptions o;
@@ -112,7 +107,7 @@ TEST_F(DeviceMapLlama, SplitLogitsMatchOneDeviceAndTransformers) {
   const double to_one = max_abs_diff(logits.to_f32(), one);
   const double to_hf = max_abs_diff(logits.to_f32(), read_floats(folder / "logits.bin"));
   std::printf("[device_map] split over %zu Vulkan device(s): max |diff| %.3g to one device, %.3g to transformers\n",
-              test::vulkan_devices().size(), to_one, to_hf);
+              vulkan_devices().size(), to_one, to_hf);
   EXPECT_LE(to_one, kSameTol);
   EXPECT_LE(to_hf, kHfTol);
 
@@ -143,7 +138,7 @@ TEST_F(DeviceMapLlama, KVCacheDecodeAcrossDevices) {
 
 TEST_F(DeviceMapLlama, AutoPlacesOnTheVulkanDevices) {
   auto model = load(DeviceMap::balanced());
-  const Device first = test::vulkan_devices().empty() ? Device::cpu() : Device::vulkan(0);
+  const Device first = vulkan_devices().empty() ? Device::cpu() : Device::vulkan(0);
   EXPECT_EQ(model->device(), first);  // the tiny model fits: nothing is offloaded
   const Tensor logits = model->forward(ids_tensor(fx["input_ids"], model->device()), {}, {}, nullptr);
   EXPECT_LE(max_abs_diff(logits.to_f32(), read_floats(folder / "logits.bin")), kHfTol);
@@ -152,9 +147,9 @@ TEST_F(DeviceMapLlama, AutoPlacesOnTheVulkanDevices) {
 TEST(DeviceMap, OtherArchitecturesRefuseIt) {
   ModelLoadOptions o;
   o.device_map = DeviceMap::balanced();
-  EXPECT_GLINT_ERROR(AutoModelForCausalLM::from_pretrained((kModels / "gpt2-tiny").string(), o),
+  EXPECT_GLINT_ERROR(AutoModelForCausalLM::from_pretrained((model_data_dir() / "gpt2-tiny").string(), o),
                      "does not support device maps");
 }
 
 }  // namespace
-}  // namespace glint
+}  // namespace glint::test

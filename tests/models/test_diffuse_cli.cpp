@@ -8,12 +8,12 @@
 #include "tests/harness.h"
 #include "tests/io/cli_test_util.h"
 #include "tests/io/io_test_util.h"
+#include "tests/models/diffusion_fixture.h"
 
 namespace glint::test {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kSd = fs::path(__FILE__).parent_path() / "../data/diffusion/tiny-sd";
 
 class DiffuseCli : public ::testing::Test {
  protected:
@@ -22,7 +22,7 @@ class DiffuseCli : public ::testing::Test {
   }
   // Runs `glint <mode> tiny-sd <args>` on the CPU.
   std::pair<std::string, int> glint(const std::string& mode, const std::string& args,
-                                    const std::string& model = kSd.string()) const {
+                                    const std::string& model = tiny_sd_dir().string()) const {
     return run_command(glint_binary().string() + " " + mode + " " + model + " --device cpu " + args);
   }
   // A 16 x 16 RGB PNG in the temporary folder.
@@ -51,7 +51,7 @@ TEST_F(DiffuseCli, Txt2ImgWritesEachImageAndAGridMatchingTheLibrary) {
   EXPECT_EQ(grid.pixels, io::make_grid(images).pixels);
 
   // The library's images for the same options, written the same way.
-  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), Device::cpu());
+  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(tiny_sd_dir().string(), Device::cpu());
   diffusion::Txt2ImgOptions o;
   o.prompts = {"a photo of the cat"};
   o.negative_prompts = {"the dog"};
@@ -80,7 +80,7 @@ TEST_F(DiffuseCli, Img2ImgAndInpaintWithOtherSchedulersAndTiledDecode) {
   // 32 x 32 images are 16 x 16 latents: tiles of 8 (the tiny VAE's sample_size 16 / 2). The model after a prompt
   // stays the positional.
   std::tie(log, rc) =
-      run_command(glint_binary().string() + " txt2img -p 'the cat' " + kSd.string() +
+      run_command(glint_binary().string() + " txt2img -p 'the cat' " + tiny_sd_dir().string() +
                   " --device cpu --steps 1 --width 32 --height 32 --tiled-vae --out " + (dir_ / "tiled"));
   ASSERT_EQ(rc, 0) << log;
   EXPECT_EQ(io::read_png(dir_ / "tiled/00000.png").height, 32);
@@ -89,7 +89,7 @@ TEST_F(DiffuseCli, Img2ImgAndInpaintWithOtherSchedulersAndTiledDecode) {
 TEST_F(DiffuseCli, ErrorsNameTheProblem) {
   const std::string out = " --out " + (dir_ / "out");
   auto expect_error = [&](const std::string& mode, const std::string& args, const std::string& needle,
-                          const std::string& model = kSd.string()) {
+                          const std::string& model = tiny_sd_dir().string()) {
     auto [log, rc] = glint(mode, args + out, model);
     EXPECT_EQ(rc, 1) << log;
     EXPECT_NE(log.find(needle), std::string::npos) << "wanted '" << needle << "' in:\n" << log;
@@ -104,7 +104,7 @@ TEST_F(DiffuseCli, ErrorsNameTheProblem) {
   expect_error("inpaint", "-p x --image " + image + " --mask " + small_mask, small_mask + " is 8x16 but " + image);
   expect_error("txt2img", "-p x --scheduler nope --width 16 --height 16", "unknown scheduler 'nope'");
 
-  fs::copy(kSd, dir_.path() / "no-vae", fs::copy_options::recursive);
+  fs::copy(tiny_sd_dir(), dir_.path() / "no-vae", fs::copy_options::recursive);
   fs::remove_all(dir_.path() / "no-vae" / "vae");
   expect_error("txt2img", "-p x --width 16 --height 16", "component folder '" + (dir_ / "no-vae") + "/vae' is missing",
                dir_ / "no-vae");

@@ -12,19 +12,15 @@
 #include "runtime/ops/reduce.h"
 #include "tests/harness.h"
 #include "tests/io/io_test_util.h"
+#include "tests/models/diffusion_fixture.h"
 
 namespace glint::test {
 namespace {
 
 namespace fs = std::filesystem;
-const fs::path kDir = fs::path(__FILE__).parent_path() / "../data/diffusion";
-const fs::path kSd = kDir / "tiny-sd";
-constexpr Tol kTol{1e-3, 0};
 
-Tensor fixture(const std::string& name) {
-  static const auto file = io::SafetensorsFile::open((kDir / "inpaint.safetensors").string());
-  return file->tensor(name);
-}
+// An input or expected output of the inpainting fixture by name, on the CPU.
+Tensor fixture(const std::string& name) { return diffusion_fixture("inpaint.safetensors", name); }
 
 diffusion::InpaintOptions fixture_options() {
   diffusion::InpaintOptions o;
@@ -40,9 +36,9 @@ diffusion::InpaintOptions fixture_options() {
 class InpaintFolder {
  public:
   InpaintFolder() {
-    fs::copy(kSd, dir_.path() / "sd", fs::copy_options::recursive);
+    fs::copy(tiny_sd_dir(), dir_.path() / "sd", fs::copy_options::recursive);
     fs::remove_all(dir_.path() / "sd" / "unet");
-    fs::copy(kDir / "unet-inpaint", dir_.path() / "sd" / "unet", fs::copy_options::recursive);
+    fs::copy(diffusion_dir() / "unet-inpaint", dir_.path() / "sd" / "unet", fs::copy_options::recursive);
   }
   std::string path() const { return (dir_.path() / "sd").string(); }
 
@@ -54,14 +50,14 @@ class InpaintFolder {
 TEST(Inpaint, FourChannelBlendMatchesDiffusers) {
   for (Device d : test_devices()) {
     SCOPED_TRACE(d.str());
-    const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), d);
+    const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(tiny_sd_dir().string(), d);
     diffusion::InpaintOptions o = fixture_options();
     o.strength = 0.75;
     o.sample_noise = fixture("legacy.sample_noise");
     o.latents = fixture("legacy.noise");
     int64_t calls = 0;
     o.on_step = [&](int64_t, int64_t total) { calls += total == 3; };
-    EXPECT_CLOSE(pipe->inpaint_latents(o), fixture("legacy.latents"), kTol);
+    EXPECT_CLOSE(pipe->inpaint_latents(o), fixture("legacy.latents"), kDiffusionTol);
     EXPECT_EQ(calls, 3);
   }
 }
@@ -75,14 +71,14 @@ TEST(Inpaint, NineChannelUnetMatchesDiffusers) {
     diffusion::InpaintOptions o = fixture_options();
     o.latents = fixture("inpaint9.noise");
     o.masked_sample_noise = fixture("inpaint9.masked_noise");
-    EXPECT_CLOSE(pipe->inpaint_latents(o), fixture("inpaint9.latents"), kTol);
+    EXPECT_CLOSE(pipe->inpaint_latents(o), fixture("inpaint9.latents"), kDiffusionTol);
   }
 }
 
 // The kept region of the final latents is the image's own latents (the blend's last step uses them unnoised), and
 // image i of a batch is the same made alone with seed + i.
 TEST(Inpaint, KeepsTheUnmaskedLatentsAndSeedsPerImage) {
-  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), Device::cpu());
+  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(tiny_sd_dir().string(), Device::cpu());
   diffusion::InpaintOptions o = fixture_options();
   o.negative_prompts.clear();
   o.steps = 2;
@@ -90,7 +86,7 @@ TEST(Inpaint, KeepsTheUnmaskedLatentsAndSeedsPerImage) {
   o.masks = zeros({2, 1, 16, 16}, DType::f32, Device::cpu());  // keep everything
   o.sample_noise = fixture("legacy.sample_noise");
   const Tensor kept = pipe->inpaint_latents(o);
-  EXPECT_CLOSE(kept, pipe->encode_pixels(pipe->pixels_of(o.images), o.sample_noise), kTol);
+  EXPECT_CLOSE(kept, pipe->encode_pixels(pipe->pixels_of(o.images), o.sample_noise), kDiffusionTol);
 
   o.masks = fixture("mask");
   o.sample_noise = Tensor();
@@ -99,11 +95,11 @@ TEST(Inpaint, KeepsTheUnmaskedLatentsAndSeedsPerImage) {
   o.images = o.images.slice(0, 1, 2);
   o.masks = o.masks.slice(0, 1, 2);
   o.seed = 6;
-  EXPECT_CLOSE(pipe->inpaint_latents(o), batch.slice(0, 1, 2), kTol);
+  EXPECT_CLOSE(pipe->inpaint_latents(o), batch.slice(0, 1, 2), kDiffusionTol);
 }
 
 TEST(Inpaint, RejectsBadInputs) {
-  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(kSd.string(), Device::cpu());
+  const auto pipe = diffusion::StableDiffusionPipeline::from_pretrained(tiny_sd_dir().string(), Device::cpu());
   diffusion::InpaintOptions o = fixture_options();
   o.masks = Tensor();
   EXPECT_GLINT_ERROR(pipe->inpaint_latents(o), "[inpaint] masks must be (2, 1, 16, 16), one per image, got none");
@@ -121,16 +117,16 @@ TEST(Inpaint, RejectsBadInputs) {
 TEST(VaeTiling, MatchesDiffusersTiledDecode) {
   for (Device d : test_devices()) {
     SCOPED_TRACE(d.str());
-    const auto vae = AutoencoderKL::from_pretrained((kSd / "vae").string(), d);
-    EXPECT_CLOSE(vae->decode_tiled(fixture("tiled.latents")), fixture("tiled.decoded"), kTol);
-    EXPECT_CLOSE(vae->decode(fixture("tiled.latents")), fixture("tiled.untiled"), kTol);
+    const auto vae = AutoencoderKL::from_pretrained((tiny_sd_dir() / "vae").string(), d);
+    EXPECT_CLOSE(vae->decode_tiled(fixture("tiled.latents")), fixture("tiled.decoded"), kDiffusionTol);
+    EXPECT_CLOSE(vae->decode(fixture("tiled.latents")), fixture("tiled.untiled"), kDiffusionTol);
   }
 }
 
 // Latents that fit one tile decode exactly as untiled; larger ones differ from the untiled decode only by what each
 // tile's attention and norms do not see, bounded here by diffusers' own tiled-vs-untiled difference.
 TEST(VaeTiling, OneTileIsThePlainDecodeAndLargerOnesStayNearIt) {
-  const auto vae = AutoencoderKL::from_pretrained((kSd / "vae").string(), Device::cpu());
+  const auto vae = AutoencoderKL::from_pretrained((tiny_sd_dir() / "vae").string(), Device::cpu());
   const Tensor small = fixture("tiled.latents").slice(2, 0, 8).slice(3, 0, 6);
   EXPECT_CLOSE(vae->decode_tiled(small), vae->decode(small), Tol{0, 0});
 

@@ -17,15 +17,10 @@
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
 
-namespace glint {
+namespace glint::test {
 namespace {
 
 namespace fs = std::filesystem;
-using test::ids_tensor;
-using test::max_abs_diff;
-using test::read_floats;
-
-const fs::path kModels = fs::path(__FILE__).parent_path() / "../data/models";
 constexpr double kLogitTol = 1e-4;  // the bound for f32 logits
 
 struct Fixture {
@@ -33,7 +28,7 @@ struct Fixture {
   nlohmann::json json;
 
   explicit Fixture(const std::string& name)
-      : folder(kModels / name), json(io::read_json_file(folder / "fixture.json")) {}
+      : folder(model_data_dir() / name), json(io::read_json_file(folder / "fixture.json")) {}
 
   std::vector<float> floats(const std::string& file) const { return read_floats(folder / file); }
 };
@@ -69,7 +64,7 @@ class LlamaParity : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(LlamaParity, LogitsMatchTransformers) {
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = load(device);
     EXPECT_EQ(model->config().vocab_size, fx.json["logits_shape"][2].get<int64_t>());
@@ -82,7 +77,7 @@ TEST_P(LlamaParity, LogitsMatchTransformers) {
 }
 
 TEST_P(LlamaParity, KVCacheDecodeEqualsFullForward) {
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = load(device);
     const Tensor ids = ids_tensor(fx.json["input_ids"], device);
@@ -110,7 +105,7 @@ TEST_P(LlamaParity, LeftPaddedBatchEqualsOneAtATime) {
     }
   }
   const std::vector<float> want = fx.floats("padded_logits.bin");
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = load(device);
     const Tensor ids = ids_tensor(fx.json["padded_input_ids"], device), mask = ids_tensor(mask_json, device);
@@ -135,7 +130,7 @@ TEST_P(LlamaParity, LeftPaddedBatchEqualsOneAtATime) {
 
 TEST_P(LlamaParity, GreedyLoopReproducesGenerate) {
   const std::vector<int64_t> want = fx.json["greedy_tokens"].get<std::vector<int64_t>>();
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = load(device);
     const Tensor prompt = ids_tensor(nlohmann::json::array({fx.json["prompt"]}), device);
@@ -153,16 +148,17 @@ INSTANTIATE_TEST_SUITE_P(Models, LlamaParity,
                          });
 
 TEST(AutoModelForCausalLM, RejectsIdsOutsideTheVocabulary) {
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
-    auto model = AutoModelForCausalLM::from_pretrained((kModels / "llama").string(), {device, {}});
+    auto model = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), {device, {}});
     const Tensor ids = Tensor::from_vector(std::vector<int64_t>{5, 128}, {1, 2}, DType::i64, Device::cpu());
     EXPECT_GLINT_ERROR(model->forward(ids, {}, {}, nullptr), "[embedding] id 128 out of range");
   }
 }
 
 TEST(AutoModelForCausalLM, UnknownArchitectureListsSupported) {
-  const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open((kModels / "llama").string())), Device::cpu());
+  const nn::VarBuilder vb(nn::checkpoint_weights(io::Checkpoint::open((model_data_dir() / "llama").string())),
+                          Device::cpu());
   const io::JsonFile config = io::json_object({{"model_type", "nope"}, {"architectures", {"NopeForCausalLM"}}}, "x");
   EXPECT_GLINT_ERROR(AutoModelForCausalLM::from_config(config, vb), "model_type 'nope' is not supported");
   EXPECT_GLINT_ERROR(AutoModelForCausalLM::from_config(config, vb), "llama, mistral, qwen2, qwen3");
@@ -171,9 +167,10 @@ TEST(AutoModelForCausalLM, UnknownArchitectureListsSupported) {
 // The llama fixture written as GGUF (f32, q/k rows permuted as llama.cpp stores them) gives transformers' logits.
 TEST(AutoModelForCausalLM, LoadsGguf) {
   const Fixture fx("llama");
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
-    auto model = AutoModelForCausalLM::from_pretrained((kModels / "llama-gguf/model.gguf").string(), {device, {}});
+    auto model =
+        AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama-gguf/model.gguf").string(), {device, {}});
     const Tensor logits = model->forward(ids_tensor(fx.json["input_ids"], device), {}, {}, nullptr);
     const double diff = max_abs_diff(logits.to_f32(), fx.floats("logits.bin"));
     std::printf("[llama] %-20s %-10s %-14s max |diff| %.3g\n", "llama-gguf", device.str().c_str(), "logits", diff);
@@ -184,7 +181,7 @@ TEST(AutoModelForCausalLM, LoadsGguf) {
 // ModelLoadOptions::dtype casts the weights; the cache follows and logits still come back in f32.
 TEST(AutoModelForCausalLM, CastsWeightsOnRequest) {
   const Fixture fx("qwen3");
-  for (Device device : test::test_devices()) {
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = AutoModelForCausalLM::from_pretrained(fx.folder.string(), {device, DType::f16});
     EXPECT_EQ(model->config().dtype, DType::f16);
@@ -209,8 +206,8 @@ std::string smollm2_path() {
 TEST(AutoModelForCausalLM, SmolLM2GgufMatchesTransformers) {
   const std::string path = smollm2_path();
   if (!fs::exists(path)) GTEST_SKIP() << "no " << path << " (run tools/make_gguf_fixtures.py)";
-  const nlohmann::json want = io::read_json_file((kModels / "smollm2_gguf_expected.json").string());
-  for (Device device : test::test_devices()) {
+  const nlohmann::json want = io::read_json_file((model_data_dir() / "smollm2_gguf_expected.json").string());
+  for (Device device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = AutoModelForCausalLM::from_pretrained(path, {device, {}});
     const Tensor ids = ids_tensor(nlohmann::json::array({want["input_ids"]}), device);
@@ -282,4 +279,4 @@ TEST(AutoModelForCausalLM, ReadsQwenSlidingLayers) {
 }
 
 }  // namespace
-}  // namespace glint
+}  // namespace glint::test

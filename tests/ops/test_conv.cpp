@@ -2,49 +2,16 @@
 // double-precision loops written here: odd sizes, strides, paddings, dilations, groups (depthwise too), 1x1
 // convolutions (the GEMM fast path), non-contiguous inputs, every float dtype, and the `[op]` errors.
 //
-// Error bound, as in test_matmul.cpp: inputs are exact in their dtype and every backend accumulates in f32, so an
-// element summing n products is within (n + 1) * 2^-24 * (sum of the terms' magnitudes) of the exact value, in any
-// summation order; rounding to the output dtype adds its unit roundoff times the value.
+// Error bound, as in test_matmul.cpp: the per-element bound of tests/ops/exact_sums.h.
 #include <cmath>
 #include <functional>
 
 #include "runtime/ops/conv.h"
 #include "tests/harness.h"
+#include "tests/ops/exact_sums.h"
 
 namespace glint::test {
 namespace {
-
-// Exact values of a result and, per element, the magnitude of its terms and how many there are.
-struct Ref {
-  Shape shape;
-  std::vector<double> value, magnitude;
-  std::vector<int64_t> terms;
-  explicit Ref(Shape s)
-      : shape(std::move(s)), value(size_t(numel_of(shape))), magnitude(value.size()), terms(value.size()) {}
-  void add(int64_t i, double v) { value[size_t(i)] += v, magnitude[size_t(i)] += std::fabs(v), ++terms[size_t(i)]; }
-};
-
-double unit_roundoff(DType dt) { return dt == DType::f32 ? 0x1p-24 : dt == DType::f16 ? 0x1p-11 : 0x1p-8; }
-
-::testing::AssertionResult matches(const Tensor& got, const Ref& want) {
-  if (got.shape() != want.shape)
-    return ::testing::AssertionFailure() << "shape " << shape_str(got.shape()) << ", want " << shape_str(want.shape);
-  const std::vector<float> g = got.to_f32();
-  const double u_out = unit_roundoff(got.dtype()), smallest = 0x1p-14 * u_out;
-  size_t bad = 0, worst = 0;
-  double worst_ratio = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    const double acc = double(want.terms[i] + 1) * 0x1p-24 * want.magnitude[i];
-    const double bound = acc + u_out * (std::fabs(want.value[i]) + acc) + smallest;
-    const double ratio = std::fabs(g[i] - want.value[i]) / bound;
-    if (!(ratio <= 1)) ++bad;
-    if (!(ratio <= worst_ratio)) worst_ratio = ratio, worst = i;
-  }
-  if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << g.size() << " elements of " << got.str()
-                                       << " out of bounds; worst at " << worst << ": got " << g[worst] << ", want "
-                                       << want.value[worst] << " (" << worst_ratio << " x the bound)";
-}
 
 // torch's convolution written out: calls f(y, x, w) with the flat (N, O, OH, OW), (N, C, H, W) and (O, C/groups,
 // KH, KW) indices of every product y += x * w that is not padding.
@@ -75,9 +42,9 @@ Shape conv_out_shape(const Shape& xs, const Shape& ws, const Conv2dParams& p) {
           (xs[3] + 2 * p.padding[1] - p.dilation[1] * (ws[3] - 1) - 1) / p.stride[1] + 1};
 }
 
-Ref conv_ref(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+ExactSums conv_ref(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   const std::vector<float> vx = x.to_f32(), vw = w.to_f32();
-  Ref r(conv_out_shape(x.shape(), w.shape(), p));
+  ExactSums r(conv_out_shape(x.shape(), w.shape(), p));
   if (b.defined()) {
     const std::vector<float> vb = b.to_f32();
     const int64_t plane = r.shape[2] * r.shape[3];
@@ -88,17 +55,17 @@ Ref conv_ref(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dPara
   return r;
 }
 
-Ref input_grad_ref(const Tensor& dy, const Tensor& w, const Shape& xs, const Conv2dParams& p) {
+ExactSums input_grad_ref(const Tensor& dy, const Tensor& w, const Shape& xs, const Conv2dParams& p) {
   const std::vector<float> vdy = dy.to_f32(), vw = w.to_f32();
-  Ref r(xs);
+  ExactSums r(xs);
   for_each_product(xs, w.shape(), p,
                    [&](int64_t yi, int64_t xi, int64_t wi) { r.add(xi, double(vdy[size_t(yi)]) * vw[size_t(wi)]); });
   return r;
 }
 
-Ref weight_grad_ref(const Tensor& dy, const Tensor& x, const Shape& ws, const Conv2dParams& p) {
+ExactSums weight_grad_ref(const Tensor& dy, const Tensor& x, const Shape& ws, const Conv2dParams& p) {
   const std::vector<float> vdy = dy.to_f32(), vx = x.to_f32();
-  Ref r(ws);
+  ExactSums r(ws);
   for_each_product(x.shape(), ws, p,
                    [&](int64_t yi, int64_t xi, int64_t wi) { r.add(wi, double(vdy[size_t(yi)]) * vx[size_t(xi)]); });
   return r;
@@ -145,7 +112,7 @@ TEST(Conv2d, MatchesNaiveLoops) {
       SCOPED_TRACE(describe(c, dt));
       const Tensor x = rand(c.x, dt, Device::cpu(), 1), w = rand(c.w, dt, Device::cpu(), 2);
       const Tensor b = rand({c.w[0]}, dt, Device::cpu(), 3);
-      const Ref with_bias = conv_ref(x, w, b, c.p), plain = conv_ref(x, w, Tensor(), c.p);
+      const ExactSums with_bias = conv_ref(x, w, b, c.p), plain = conv_ref(x, w, Tensor(), c.p);
       for (Device d : test_devices()) {
         SCOPED_TRACE(d.str());
         EXPECT_TRUE(matches(conv2d(x.to(d), w.to(d), b.to(d), c.p), with_bias));
@@ -171,7 +138,7 @@ TEST(Conv2d, BackwardInputMatchesNaiveLoops) {
     for (const Case& c : kCases) {
       SCOPED_TRACE(describe(c, dt));
       const Tensor dy = rand(conv_out_shape(c.x, c.w, c.p), dt, Device::cpu(), 7), w = rand(c.w, dt, Device::cpu(), 8);
-      const Ref want = input_grad_ref(dy, w, c.x, c.p);
+      const ExactSums want = input_grad_ref(dy, w, c.x, c.p);
       for (Device d : test_devices())
         EXPECT_TRUE(matches(conv2d_backward_input(dy.to(d), w.to(d), c.x, c.p), want)) << d.str();
     }
@@ -182,7 +149,7 @@ TEST(Conv2d, BackwardWeightMatchesNaiveLoops) {
     for (const Case& c : kCases) {
       SCOPED_TRACE(describe(c, dt));
       const Tensor dy = rand(conv_out_shape(c.x, c.w, c.p), dt, Device::cpu(), 9), x = rand(c.x, dt, Device::cpu(), 10);
-      const Ref want = weight_grad_ref(dy, x, c.w, c.p);
+      const ExactSums want = weight_grad_ref(dy, x, c.w, c.p);
       for (Device d : test_devices())
         EXPECT_TRUE(matches(conv2d_backward_weight(dy.to(d), x.to(d), c.w, c.p), want)) << d.str();
     }
@@ -195,7 +162,7 @@ TEST(Conv2d, LargeTiles) {
   const Shape xs{1, 2, 128, 128}, ws{128, 2, 3, 3}, wts{2, 128, 3, 3}, dxs{1, 128, 128, 128};
   const Tensor x = rand(xs, DType::f32, Device::cpu(), 14), w = rand(ws, DType::f32, Device::cpu(), 15);
   const Tensor dy = rand(xs, DType::f32, Device::cpu(), 16), wt = rand(wts, DType::f32, Device::cpu(), 17);
-  const Ref y = conv_ref(x, w, Tensor(), p), dx = input_grad_ref(dy, wt, dxs, p);
+  const ExactSums y = conv_ref(x, w, Tensor(), p), dx = input_grad_ref(dy, wt, dxs, p);
   for (Device d : test_devices()) {
     EXPECT_TRUE(matches(conv2d(x.to(d), w.to(d), Tensor(), p), y)) << d.str();
     EXPECT_TRUE(matches(conv2d_backward_input(dy.to(d), wt.to(d), dxs, p), dx)) << d.str();
@@ -279,7 +246,7 @@ TEST(Upsample, BackwardSumsTheWindow) {
     for (const auto& r : kResizes) {
       const Tensor dy = rand({2, 3, r[2], r[3]}, dt, Device::cpu(), 13);
       const std::vector<float> vdy = dy.to_f32();
-      Ref want({2, 3, r[0], r[1]});
+      ExactSums want({2, 3, r[0], r[1]});
       for (int64_t pl = 0; pl < 6; ++pl)
         for (int64_t i = 0; i < r[2]; ++i)
           for (int64_t j = 0; j < r[3]; ++j)

@@ -11,21 +11,15 @@
 
 #include "runtime/ops/matmul.h"
 #include "tests/harness.h"
+#include "tests/ops/exact_sums.h"
 
 namespace glint::test {
 namespace {
 
 using Maker = std::function<Tensor(Device)>;
 
-// The exact product (in double) and, per element, the sum of the magnitudes of its terms.
-struct Ref {
-  Shape shape;
-  std::vector<double> value, magnitude;
-  int64_t k = 0;
-};
-
 // torch.matmul written out directly: vectors promoted, batch dims broadcast right-aligned, optional bias (N).
-Ref reference(const Tensor& a, const Tensor& b, const Tensor& bias = {}) {
+ExactSums reference(const Tensor& a, const Tensor& b, const Tensor& bias = {}) {
   Shape sa = a.shape(), sb = b.shape();
   if (sa.size() == 1) sa.insert(sa.begin(), 1);
   if (sb.size() == 1) sb.push_back(1);
@@ -39,8 +33,7 @@ Ref reference(const Tensor& a, const Tensor& b, const Tensor& bias = {}) {
   for (size_t i = 0; i < nbatch; ++i) batch[i] = std::max(batch_dim(sa, i), batch_dim(sb, i));
   const std::vector<float> va = a.to_f32(), vb = b.to_f32();
   const std::vector<float> vbias = bias.defined() ? bias.to_f32() : std::vector<float>(size_t(n), 0.f);
-  Ref r;
-  r.k = k;
+  ExactSums r;
   r.shape = batch;
   if (a.ndim() > 1) r.shape.push_back(m);
   if (b.ndim() > 1) r.shape.push_back(n);
@@ -63,36 +56,15 @@ Ref reference(const Tensor& a, const Tensor& b, const Tensor& bias = {}) {
         }
         r.value.push_back(s);
         r.magnitude.push_back(mag);
+        r.terms.push_back(k);
       }
   }
   return r;
 }
 
-double unit_roundoff(DType dt) { return dt == DType::f32 ? 0x1p-24 : dt == DType::f16 ? 0x1p-11 : 0x1p-8; }
-
-::testing::AssertionResult matches(const Tensor& got, const Ref& want) {
-  if (got.shape() != want.shape)
-    return ::testing::AssertionFailure() << "shape " << shape_str(got.shape()) << ", want " << shape_str(want.shape);
-  const std::vector<float> g = got.to_f32();
-  const double u_out = unit_roundoff(got.dtype()), smallest = 0x1p-14 * u_out;  // f16's subnormal spacing
-  size_t bad = 0, worst = 0;
-  double worst_ratio = 0;
-  for (size_t i = 0; i < g.size(); ++i) {
-    const double acc = double(want.k + 1) * 0x1p-24 * want.magnitude[i];
-    const double bound = acc + u_out * (std::fabs(want.value[i]) + acc) + smallest;
-    const double ratio = std::fabs(g[i] - want.value[i]) / bound;
-    if (!(ratio <= 1)) ++bad;
-    if (!(ratio <= worst_ratio)) worst_ratio = ratio, worst = i;
-  }
-  if (bad == 0) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << bad << " of " << g.size() << " elements of " << got.str()
-                                       << " out of bounds; worst at " << worst << ": got " << g[worst] << ", want "
-                                       << want.value[worst] << " (" << worst_ratio << " x the bound)";
-}
-
 // matmul(a, b) on every device against the reference, with the operands built on that device (so views stay views).
 void check(const Maker& a, const Maker& b) {
-  const Ref want = reference(a(Device::cpu()), b(Device::cpu()));
+  const ExactSums want = reference(a(Device::cpu()), b(Device::cpu()));
   for (Device d : test_devices()) EXPECT_TRUE(matches(matmul(a(d), b(d)), want)) << "on " << d.str();
 }
 
@@ -243,7 +215,7 @@ TEST(Linear, WithAndWithoutBias) {
       const int64_t in = c.x.back();
       auto w = [&](Device d) { return rand({c.out, in}, c.dt, d, 2); };
       auto bias = [&](Device d) { return with_bias ? rand({c.out}, c.dt, d, 3) : Tensor(); };
-      const Ref want = reference(rand(c.x, c.dt), w(Device::cpu()).transpose(0, 1), bias(Device::cpu()));
+      const ExactSums want = reference(rand(c.x, c.dt), w(Device::cpu()).transpose(0, 1), bias(Device::cpu()));
       for (Device d : test_devices())
         EXPECT_TRUE(matches(linear(rand(c.x, c.dt, d), w(d), bias(d)), want)) << "on " << d.str();
     }

@@ -5,42 +5,22 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "models/auto.h"
 #include "models/peft/lora.h"
-#include "runtime/autograd/autograd.h"
 #include "runtime/io/checkpoint.h"
 #include "tests/harness.h"
 #include "tests/io/io_test_util.h"
 #include "tests/models/json_fixture.h"
-#include "trainers/optimizers.h"
+#include "tests/peft/lora_fixture.h"
 
 namespace glint::test {
 namespace {
 
-std::filesystem::path lora_dir() { return std::filesystem::path(__FILE__).parent_path() / "../data/lora"; }
-
-std::unique_ptr<CausalLM> load_llama(Device device) {
-  ModelLoadOptions opts;
-  opts.device = device;
-  return AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
+// The input ids of tests/data/lora/qv/fixture.json on `device`.
+Tensor qv_ids(Device device) {
+  return ids_tensor(read_fixture(lora_dir() / "qv" / "fixture.json")["input_ids"], device);
 }
-
-std::vector<float> logits(const CausalLM& model, const nlohmann::json& ids, Device device) {
-  autograd::NoGradGuard no_grad;
-  return model.forward(ids_tensor(ids, device), {}, {}, nullptr).to_f32();
-}
-
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 
 class PeftAdapter : public ::testing::TestWithParam<std::string> {};
 
@@ -54,19 +34,20 @@ TEST_P(PeftAdapter, LogitsMatchPeftAndSurviveMergeUnmergeDisable) {
     auto model = load_llama(device);
     peft::LoraModel lora(*model);
     lora.load_adapter(dir.string());
-    const double diff = max_abs_diff(logits(*model, fx["input_ids"], device), want);
+    const Tensor ids = ids_tensor(fx["input_ids"], device);
+    const double diff = max_abs_diff(logits(*model, ids), want);
     std::printf("[lora] %-18s %-9s logits max |diff| vs peft %.2e\n", GetParam().c_str(), device.str().c_str(), diff);
     EXPECT_LE(diff, 1e-4);
     {
       peft::DisableAdapterGuard off(lora);
-      EXPECT_LE(max_abs_diff(logits(*model, fx["input_ids"], device), base), 1e-4);
+      EXPECT_LE(max_abs_diff(logits(*model, ids), base), 1e-4);
     }
     lora.merge();
-    EXPECT_LE(max_abs_diff(logits(*model, fx["input_ids"], device), want), 1e-4);
+    EXPECT_LE(max_abs_diff(logits(*model, ids), want), 1e-4);
     lora.unmerge();
-    EXPECT_LE(max_abs_diff(logits(*model, fx["input_ids"], device), want), 1e-4);
+    EXPECT_LE(max_abs_diff(logits(*model, ids), want), 1e-4);
     lora.merge_and_unload();
-    EXPECT_LE(max_abs_diff(logits(*model, fx["input_ids"], device), want), 1e-4);
+    EXPECT_LE(max_abs_diff(logits(*model, ids), want), 1e-4);
     for (const auto& [name, state] : model->parameters().linears()) EXPECT_EQ(state->adapter, nullptr) << name;
   }
 }
@@ -86,12 +67,13 @@ TEST_P(PeftAdapter, HalfPrecisionBaseStaysCloseToPeft) {
       peft::LoraModel lora(*model);
       lora.load_adapter(dir.string());
       EXPECT_EQ(lora.state_dict("default").front().second.dtype(), dtype);
+      const Tensor ids = ids_tensor(fx["input_ids"], device);
       // The f16 bound of the Llama model tests (rounding of every activation, logits up to ~5); bf16's unit
       // roundoff is 8x f16's.
       const double bound = dtype == DType::f16 ? 3e-2 : 8 * 3e-2;
-      const double unmerged = max_abs_diff(logits(*model, fx["input_ids"], device), want);
+      const double unmerged = max_abs_diff(logits(*model, ids), want);
       lora.merge();
-      const double merged = max_abs_diff(logits(*model, fx["input_ids"], device), want);
+      const double merged = max_abs_diff(logits(*model, ids), want);
       std::printf("[lora] %-18s %-9s %-4s max |diff| vs peft f32: %.3g unmerged, %.3g merged\n", GetParam().c_str(),
                   device.str().c_str(), std::string(dtype_name(dtype)).c_str(), unmerged, merged);
       EXPECT_LE(unmerged, bound);
@@ -132,7 +114,7 @@ TEST_P(PeftAdapter, SavesWhatPeftSaved) {
   const std::filesystem::path out = tmp.path() / "adapter";
   lora.save_adapter(out.string());
   // The same tensors, names and header: the file is byte-identical.
-  EXPECT_EQ(read_text(out / "adapter_model.safetensors"), read_text(dir / "adapter_model.safetensors"));
+  EXPECT_EQ(read_file(out / "adapter_model.safetensors"), read_file(dir / "adapter_model.safetensors"));
   const nlohmann::json got = read_fixture(out / "adapter_config.json"),
                        want = read_fixture(dir / "adapter_config.json");
   for (const auto& [key, value] : want.items()) EXPECT_TRUE(got.contains(key)) << key;
@@ -150,7 +132,6 @@ INSTANTIATE_TEST_SUITE_P(, PeftAdapter, ::testing::Values("qv", "all_linear_rslo
 // rewrites the folder instead (docs/peft.md).
 TEST(GlintSavedAdapter, IsTheCommittedFolderAndPeftAgrees) {
   const std::filesystem::path dir = lora_dir() / "glint_saved";
-  const nlohmann::json fx = read_fixture(lora_dir() / "qv" / "fixture.json");
   peft::LoraConfig config;
   config.r = 3;
   config.lora_alpha = 5;
@@ -160,28 +141,23 @@ TEST(GlintSavedAdapter, IsTheCommittedFolderAndPeftAgrees) {
   auto model = load_llama(Device::cpu());
   peft::LoraModel lora(*model);
   lora.add_adapter("default", config, /*seed=*/7);
-  const bool update = std::getenv("GLINT_UPDATE_LORA_FIXTURES") != nullptr;
-  const TempDir tmp;
-  const std::filesystem::path out = update ? dir : tmp.path() / "adapter";
-  lora.save_adapter(out.string());
-  if (update) GTEST_SKIP() << "wrote " << dir << "; now run tools/make_lora_fixtures.py --glint";
-  for (const char* file : {"adapter_model.safetensors", "adapter_config.json"})
-    EXPECT_EQ(read_text(out / file), read_text(dir / file)) << file;
+  if (rewrote_committed_adapter(lora, dir))
+    GTEST_SKIP() << "wrote " << dir << "; now run tools/make_lora_fixtures.py --glint";
   const std::vector<float> want = read_floats(dir / "peft_logits.bin");
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto m = load_llama(device);
     peft::LoraModel l(*m);
     l.load_adapter(dir.string());
-    EXPECT_LE(max_abs_diff(logits(*m, fx["input_ids"], device), want), 1e-4);
+    EXPECT_LE(max_abs_diff(logits(*m, qv_ids(device)), want), 1e-4);
   }
 }
 
 TEST(LoraModel, SeveralAdaptersSwitchWithSetAdapter) {
-  const nlohmann::json fx = read_fixture(lora_dir() / "qv" / "fixture.json");
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = load_llama(device);
+    const Tensor ids = qv_ids(device);
     peft::LoraModel lora(*model);
     lora.load_adapter((lora_dir() / "qv").string(), "qv");
     lora.load_adapter((lora_dir() / "lm_head_saved").string(), "head");
@@ -189,9 +165,7 @@ TEST(LoraModel, SeveralAdaptersSwitchWithSetAdapter) {
     for (const char* name : {"head", "qv", "head"}) {
       lora.set_adapter(name);
       const std::string folder = std::string(name) == "qv" ? "qv" : "lm_head_saved";
-      EXPECT_LE(max_abs_diff(logits(*model, fx["input_ids"], device), read_floats(lora_dir() / folder / "logits.bin")),
-                1e-4)
-          << name;
+      EXPECT_LE(max_abs_diff(logits(*model, ids), read_floats(lora_dir() / folder / "logits.bin")), 1e-4) << name;
     }
     lora.merge();
     EXPECT_GLINT_ERROR(lora.set_adapter("qv"), "merged");
@@ -202,7 +176,7 @@ TEST(LoraModel, SeveralAdaptersSwitchWithSetAdapter) {
 }
 
 TEST(LoraModel, DefaultInitLeavesTheModelUnchangedAndTrainsOnlyAdapters) {
-  const nlohmann::json fx = read_fixture(lora_dir() / "qv" / "fixture.json");
+  const Tensor ids = qv_ids(Device::cpu());
   auto model = load_llama(Device::cpu());
   peft::LoraModel lora(*model);
   peft::LoraConfig config;
@@ -210,9 +184,7 @@ TEST(LoraModel, DefaultInitLeavesTheModelUnchangedAndTrainsOnlyAdapters) {
   config.all_linear = true;
   lora.add_adapter("default", config, 1);
   // B = 0: the base logits; A as nn.Linear initialises it: within +-1/sqrt(in).
-  EXPECT_LE(max_abs_diff(logits(*model, fx["input_ids"], Device::cpu()),
-                         read_floats(model_data_dir() / "llama" / "logits.bin")),
-            1e-4);
+  EXPECT_LE(max_abs_diff(logits(*model, ids), read_floats(model_data_dir() / "llama" / "logits.bin")), 1e-4);
   const auto params = lora.parameters("default");
   EXPECT_EQ(params.size(), 2u * 7 * 2);  // 7 Linear layers per block, 2 blocks; not lm_head
   for (const auto& [name, p] : params) {
@@ -222,7 +194,6 @@ TEST(LoraModel, DefaultInitLeavesTheModelUnchangedAndTrainsOnlyAdapters) {
     const double bound = is_a ? 1.0 / std::sqrt(double(p.dim(1))) : 0.0;
     for (float x : v) ASSERT_LE(std::fabs(x), bound) << name;
   }
-  const Tensor ids = ids_tensor(fx["input_ids"], Device::cpu());
   model->loss(ids, ids).backward();
   for (const auto& [name, p] : params) EXPECT_TRUE(p.grad().defined()) << name;
   for (const auto& [name, p] : model->parameters().entries()) EXPECT_FALSE(p.grad().defined()) << name;
@@ -230,7 +201,6 @@ TEST(LoraModel, DefaultInitLeavesTheModelUnchangedAndTrainsOnlyAdapters) {
 
 // AdamW over LoraModel::parameters() fits the adapter: the loss falls and the base weights stay bit-identical.
 TEST(LoraModel, AdamWOnAdapterParametersLowersTheLossAndLeavesTheBase) {
-  const nlohmann::json fx = read_fixture(lora_dir() / "qv" / "fixture.json");
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
     auto model = load_llama(device);
@@ -242,18 +212,7 @@ TEST(LoraModel, AdamWOnAdapterParametersLowersTheLossAndLeavesTheBase) {
     config.lora_alpha = 8;
     config.target_names = {"q_proj", "v_proj", "down_proj"};
     lora.add_adapter("default", config, 5);
-    const Tensor ids = ids_tensor(fx["input_ids"], device);
-    train::AdamW adamw(train::AdamWConfig{.weight_decay = 0});
-    double first = 0, last = 0;
-    for (int step = 0; step < 10; ++step) {
-      const Tensor loss = model->loss(ids, ids);
-      (step == 0 ? first : last) = loss.to_f32()[0];
-      loss.backward();
-      std::vector<train::ParamRef> refs;
-      for (auto& [name, p] : lora.parameters("default")) refs.push_back({name, p, p.grad()});
-      adamw.step(refs, 1e-2);
-      for (auto& ref : refs) ref.value.set_grad({});
-    }
+    const auto [first, last] = train_adapter(*model, lora, qv_ids(device), 10, 1e-2);
     EXPECT_LT(last, first - 0.5);
     size_t i = 0;
     for (const auto& [name, p] : model->parameters().entries()) EXPECT_EQ(p.to_f32(), base[i++]) << name;
@@ -261,7 +220,7 @@ TEST(LoraModel, AdamWOnAdapterParametersLowersTheLossAndLeavesTheBase) {
 }
 
 TEST(LoraModel, DropoutAppliesOnlyInTraining) {
-  const nlohmann::json fx = read_fixture(lora_dir() / "qv" / "fixture.json");
+  const Tensor ids = qv_ids(Device::cpu());
   auto model = load_llama(Device::cpu());
   peft::LoraModel lora(*model);
   peft::LoraConfig config;
@@ -270,14 +229,13 @@ TEST(LoraModel, DropoutAppliesOnlyInTraining) {
   config.target_names = {"q_proj"};
   config.init = peft::LoraInit::random;
   lora.add_adapter("default", config, 2);
-  const std::vector<float> eval = logits(*model, fx["input_ids"], Device::cpu());
+  const std::vector<float> eval = logits(*model, ids);
   lora.train();
-  const std::vector<float> a = logits(*model, fx["input_ids"], Device::cpu()),
-                           b = logits(*model, fx["input_ids"], Device::cpu());
+  const std::vector<float> a = logits(*model, ids), b = logits(*model, ids);
   EXPECT_GT(max_abs_diff(a, eval), 1e-4);
   EXPECT_GT(max_abs_diff(a, b), 1e-4);  // a fresh mask per forward
   lora.train(false);
-  EXPECT_EQ(logits(*model, fx["input_ids"], Device::cpu()), eval);
+  EXPECT_EQ(logits(*model, ids), eval);
 }
 
 TEST(LoraConfig, MatchesModulesAsPeftDoes) {

@@ -8,6 +8,7 @@
 #include "models/peft/lora.h"
 #include "runtime/autograd/autograd.h"
 #include "tests/harness.h"
+#include "tests/io/cli_test_util.h"
 #include "tests/io/io_test_util.h"
 #include "tests/models/json_fixture.h"
 
@@ -16,29 +17,16 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kData = fs::path(__FILE__).parent_path() / "../data";
-
-fs::path glint_binary() {
-  const fs::path p = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "glint";
-  return fs::exists(p) ? p : fs::path();
-}
-
-// Runs `cmd` and returns its stdout (stderr too when `with_stderr`) and exit status.
-std::pair<std::string, int> run(const std::string& cmd, bool with_stderr = false) {
-  FILE* p = popen((cmd + (with_stderr ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  return {out, WEXITSTATUS(pclose(p))};
-}
+// Runs `cmd` and returns its stdout alone (stderr dropped) and exit status.
+std::pair<std::string, int> run_stdout(const std::string& cmd) { return run_command("(" + cmd + " 2>/dev/null)"); }
 
 TEST(MergeCli, MergedFolderGivesTheAdaptersLogits) {
   const fs::path glint = glint_binary();
   if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
   const TempDir tmp;
-  const fs::path base = kData / "models" / "llama", adapter = kData / "lora" / "all_linear_rslora";
+  const fs::path base = model_data_dir() / "llama", adapter = io_data_dir() / "lora" / "all_linear_rslora";
   const std::string cmd = glint.string() + " merge " + base.string() + " " + adapter.string() + " " + tmp / "merged";
-  auto [out, rc] = run(cmd, true);
+  auto [out, rc] = run_command(cmd);
   ASSERT_EQ(rc, 0) << out;
   for (const char* f : {"config.json", "generation_config.json", "model.safetensors"})
     EXPECT_TRUE(fs::exists(tmp.path() / "merged" / f)) << f;
@@ -51,10 +39,10 @@ TEST(MergeCli, MergedFolderGivesTheAdaptersLogits) {
                          read_floats(adapter / "logits.bin")),
             1e-4);
 
-  std::tie(out, rc) = run(cmd, true);
+  std::tie(out, rc) = run_command(cmd);
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("[merge]"), std::string::npos) << out;
-  std::tie(out, rc) = run(glint.string() + " merge " + base.string() + " " + base.string() + " " + tmp / "x", true);
+  std::tie(out, rc) = run_command(glint.string() + " merge " + base.string() + " " + base.string() + " " + tmp / "x");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("no adapter_config.json"), std::string::npos) << out;
 }
@@ -63,7 +51,7 @@ TEST(GenerateCli, AdapterPrintsWhatTheMergedModelPrints) {
   const fs::path glint = glint_binary();
   if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
   const TempDir tmp;
-  const fs::path chat = kData / "models" / "tiny-chat";
+  const fs::path chat = model_data_dir() / "tiny-chat";
   {
     ModelLoadOptions opts;
     opts.device = Device::cpu();
@@ -77,13 +65,14 @@ TEST(GenerateCli, AdapterPrintsWhatTheMergedModelPrints) {
     lora.add_adapter("default", config, 3);
     lora.save_adapter(tmp / "adapter");
   }
-  auto [out, rc] = run(glint.string() + " merge " + chat.string() + " " + tmp / "adapter" + " " + tmp / "merged");
+  auto [out, rc] =
+      run_command(glint.string() + " merge " + chat.string() + " " + tmp / "adapter" + " " + tmp / "merged");
   ASSERT_EQ(rc, 0);
   const std::string args = " --device cpu --greedy -n 12 --prompt 'The quick brown fox'";
-  const auto [plain, rc1] = run(glint.string() + " generate " + chat.string() + args);
+  const auto [plain, rc1] = run_stdout(glint.string() + " generate " + chat.string() + args);
   const auto [adapted, rc2] =
-      run(glint.string() + " generate " + chat.string() + " --adapter " + tmp / "adapter" + args);
-  const auto [merged, rc3] = run(glint.string() + " generate " + tmp / "merged" + args);
+      run_stdout(glint.string() + " generate " + chat.string() + " --adapter " + tmp / "adapter" + args);
+  const auto [merged, rc3] = run_stdout(glint.string() + " generate " + tmp / "merged" + args);
   EXPECT_EQ(rc1 + rc2 + rc3, 0);
   EXPECT_EQ(adapted, merged);
   EXPECT_NE(adapted, plain);  // the adapter changes the greedy text

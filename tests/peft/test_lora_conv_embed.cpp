@@ -6,9 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include "models/nn/layers.h"
 #include "models/peft/lora.h"
@@ -20,18 +17,18 @@
 #include "tests/harness.h"
 #include "tests/io/io_test_util.h"
 #include "tests/models/json_fixture.h"
+#include "tests/peft/lora_fixture.h"
 
 namespace glint::test {
 namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kDir = fs::path(__FILE__).parent_path() / "../data/lora";
-
 // The fixture script's ConvEmbed, its layers built by the module names peft sees.
 struct ConvEmbed {
   explicit ConvEmbed(Device device)
-      : vb(nn::checkpoint_weights(io::Checkpoint::open((kDir / "conv_embed" / "base.safetensors").string())), device),
+      : vb(nn::checkpoint_weights(io::Checkpoint::open((lora_dir() / "conv_embed" / "base.safetensors").string())),
+           device),
         embed(vb.pp("embed"), 40, 12),
         proj(vb.pp("proj"), 12, 6, true),
         conv(vb.pp("conv"), 3, 8, 3, 2, 1),
@@ -49,7 +46,7 @@ struct ConvEmbed {
 };
 
 Tensor fixture(const std::string& file, const std::string& key, Device device = Device::cpu()) {
-  return io::SafetensorsFile::open((kDir / file).string())->tensor(key).to(device);
+  return io::SafetensorsFile::open((lora_dir() / file).string())->tensor(key).to(device);
 }
 
 // Outputs of `model` on the fixture's inputs, as f32 vectors.
@@ -60,22 +57,19 @@ std::pair<std::vector<float>, std::vector<float>> outputs(const ConvEmbed& model
   return {tokens.to_f32(), pixels.to_f32()};
 }
 
-std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+// The expected (tokens, pixels) outputs of a fixture file, as f32 vectors.
+std::pair<std::vector<float>, std::vector<float>> expected_outputs(const std::string& file) {
+  return {fixture(file, "tokens").to_f32(), fixture(file, "pixels").to_f32()};
 }
 
 TEST(LoraConvEmbed, PeftAdapterGivesPeftOutputsAndGradients) {
-  const std::vector<float> tokens = fixture("conv_embed/outputs.safetensors", "tokens").to_f32();
-  const std::vector<float> pixels = fixture("conv_embed/outputs.safetensors", "pixels").to_f32();
+  const auto [tokens, pixels] = expected_outputs("conv_embed/outputs.safetensors");
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
     ConvEmbed model(device);
     const auto base = outputs(model, device);
     peft::LoraModel lora(model.parameters());
-    lora.load_adapter((kDir / "conv_embed").string(), "default", /*trainable=*/true);
+    lora.load_adapter((lora_dir() / "conv_embed").string(), "default", /*trainable=*/true);
     const auto got = outputs(model, device);
     EXPECT_LE(max_abs_diff(got.first, tokens), 1e-4);
     EXPECT_LE(max_abs_diff(got.second, pixels), 1e-4);
@@ -96,15 +90,14 @@ TEST(LoraConvEmbed, PeftAdapterGivesPeftOutputsAndGradients) {
 }
 
 TEST(LoraConvEmbed, MergeUnmergeAndDisableKeepTheOutputs) {
-  const std::vector<float> tokens = fixture("conv_embed/outputs.safetensors", "tokens").to_f32();
-  const std::vector<float> pixels = fixture("conv_embed/outputs.safetensors", "pixels").to_f32();
+  const auto [tokens, pixels] = expected_outputs("conv_embed/outputs.safetensors");
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
     ConvEmbed model(device);
     const auto base = outputs(model, device);
     const std::vector<float> embed_weight = model.embed.weight().to_f32();
     peft::LoraModel lora(model.parameters());
-    lora.load_adapter((kDir / "conv_embed").string());
+    lora.load_adapter((lora_dir() / "conv_embed").string());
     lora.merge();
     auto got = outputs(model, device);
     EXPECT_LE(max_abs_diff(got.first, tokens), 1e-4);
@@ -163,7 +156,7 @@ TEST(LoraConvEmbed, DefaultInitLeavesOutputsAlone) {
 // outputs for that folder (peft_outputs.safetensors, by `tools/make_lora_fixtures.py --glint`) are glint's.
 // GLINT_UPDATE_LORA_FIXTURES=1 rewrites the folder instead (docs/peft.md).
 TEST(LoraConvEmbed, GlintSavedAdapterIsTheCommittedFolderAndPeftAgrees) {
-  const fs::path dir = kDir / "glint_saved_conv_embed";
+  const fs::path dir = lora_dir() / "glint_saved_conv_embed";
   peft::LoraConfig config;
   config.r = 3;
   config.lora_alpha = 5;
@@ -173,15 +166,9 @@ TEST(LoraConvEmbed, GlintSavedAdapterIsTheCommittedFolderAndPeftAgrees) {
   ConvEmbed model(Device::cpu());
   peft::LoraModel lora(model.parameters());
   lora.add_adapter("default", config, /*seed=*/7);
-  const bool update = std::getenv("GLINT_UPDATE_LORA_FIXTURES") != nullptr;
-  const TempDir tmp;
-  const fs::path out = update ? dir : tmp.path() / "adapter";
-  lora.save_adapter(out.string());
-  if (update) GTEST_SKIP() << "wrote " << dir << "; now run tools/make_lora_fixtures.py --glint";
-  for (const char* file : {"adapter_model.safetensors", "adapter_config.json"})
-    EXPECT_EQ(read_text(out / file), read_text(dir / file)) << file;
-  const std::vector<float> tokens = fixture("glint_saved_conv_embed/peft_outputs.safetensors", "tokens").to_f32();
-  const std::vector<float> pixels = fixture("glint_saved_conv_embed/peft_outputs.safetensors", "pixels").to_f32();
+  if (rewrote_committed_adapter(lora, dir))
+    GTEST_SKIP() << "wrote " << dir << "; now run tools/make_lora_fixtures.py --glint";
+  const auto [tokens, pixels] = expected_outputs("glint_saved_conv_embed/peft_outputs.safetensors");
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
     ConvEmbed m(device);

@@ -3,25 +3,15 @@
 // adapter glint saves is the committed tests/data/lora/glint_saved_reward, whose rewards in peft the script recorded.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-
 #include "models/llama/sequence_classification.h"
 #include "models/peft/lora.h"
 #include "runtime/autograd/autograd.h"
 #include "tests/harness.h"
-#include "tests/io/io_test_util.h"
 #include "tests/models/json_fixture.h"
+#include "tests/peft/lora_fixture.h"
 
 namespace glint::test {
 namespace {
-
-std::filesystem::path lora_dir() { return std::filesystem::path(__FILE__).parent_path() / "../data/lora"; }
-
-std::unique_ptr<LlamaForSequenceClassification> load_reward_model(Device device, int64_t pad) {
-  ModelLoadOptions opts;
-  opts.device = device;
-  return LlamaForSequenceClassification::from_pretrained((model_data_dir() / "llama").string(), opts, 1, pad);
-}
 
 // The rewards (B) of the fixture's right-padded rows, attention mask ids != pad as the script passes it.
 std::vector<float> rewards(const LlamaForSequenceClassification& model, const nlohmann::json& fx, Device device) {
@@ -96,13 +86,8 @@ TEST(GlintSavedRewardAdapter, IsTheCommittedFolderAndPeftAgrees) {
   auto model = load_reward_model(Device::cpu(), pad);
   peft::LoraModel lora(model->parameters());
   lora.add_adapter("default", config, /*seed=*/7);
-  const bool update = std::getenv("GLINT_UPDATE_LORA_FIXTURES") != nullptr;
-  const TempDir tmp;
-  const std::filesystem::path out = update ? dir : tmp.path() / "adapter";
-  lora.save_adapter(out.string());
-  if (update) GTEST_SKIP() << "wrote " << dir << "; now run tools/make_lora_fixtures.py --glint";
-  for (const char* file : {"adapter_model.safetensors", "adapter_config.json"})
-    EXPECT_EQ(read_file(out / file), read_file(dir / file)) << file;
+  if (rewrote_committed_adapter(lora, dir))
+    GTEST_SKIP() << "wrote " << dir << "; now run tools/make_lora_fixtures.py --glint";
   const std::vector<float> want = read_fixture(dir / "peft_rewards.json")["rewards"].get<std::vector<float>>();
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());

@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdio>
 
 #include "models/auto.h"
@@ -16,18 +15,10 @@
 #include "runtime/ops/quant.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
-#include "trainers/optimizers.h"
+#include "tests/peft/lora_fixture.h"
 
 namespace glint::test {
 namespace {
-
-std::unique_ptr<CausalLM> load_llama(Device device, bool four_bit, bool double_quant = false) {
-  ModelLoadOptions opts;
-  opts.device = device;
-  opts.load_in_4bit = four_bit;
-  opts.quant4.double_quant = double_quant;
-  return AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
-}
 
 // The dense model with every weight the 4-bit model quantised replaced by its dequantisation.
 std::unique_ptr<CausalLM> dequantised_twin(const CausalLM& four_bit, Device device) {
@@ -38,11 +29,6 @@ std::unique_ptr<CausalLM> dequantised_twin(const CausalLM& four_bit, Device devi
   for (size_t i = 0; i < q.size(); ++i)
     if (q[i].second->quantized) d[i].second->weight.copy_from(dequantize_4bit(*q[i].second->quantized, DType::f32));
   return dense;
-}
-
-std::vector<float> logits(const CausalLM& model, const Tensor& ids) {
-  autograd::NoGradGuard no_grad;
-  return model.forward(ids, {}, {}, nullptr).to_f32();
 }
 
 nlohmann::json fixture_ids() { return read_fixture(model_data_dir() / "llama" / "fixture.json")["input_ids"]; }
@@ -115,17 +101,6 @@ TEST(QLoRA, RandomInitFromConfigLoadsInFourBits) {
   }
 }
 
-// max |got - want| / max |want|.
-double relative_error(const Tensor& got, const Tensor& want) {
-  const std::vector<float> g = got.to_f32(), w = want.to_f32();
-  double diff = 0, scale = 0;
-  for (size_t i = 0; i < w.size(); ++i) {
-    diff = std::max(diff, double(std::fabs(g[i] - w[i])));
-    scale = std::max(scale, double(std::fabs(w[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-
 peft::LoraConfig all_linear(int64_t r) {
   peft::LoraConfig config;
   config.r = r;
@@ -171,17 +146,7 @@ TEST(QLoRA, TrainingLowersTheLossAndMergesIntoTheDequantisedBase) {
     config.init = peft::LoraInit::kaiming;
     lora.add_adapter("default", config, 5);
     const Tensor ids = ids_tensor(fixture_ids(), device);
-    train::AdamW adamw(train::AdamWConfig{.weight_decay = 0});
-    double first = 0, last = 0;
-    for (int step = 0; step < 10; ++step) {
-      const Tensor loss = model->loss(ids, ids);
-      (step == 0 ? first : last) = loss.to_f32()[0];
-      loss.backward();
-      std::vector<train::ParamRef> refs;
-      for (auto& [name, p] : lora.parameters("default")) refs.push_back({name, p, p.grad()});
-      adamw.step(refs, 1e-2);
-      for (auto& ref : refs) ref.value.set_grad({});
-    }
+    const auto [first, last] = train_adapter(*model, lora, ids, 10, 1e-2);
     std::printf("[qlora] %-9s 10 AdamW steps: loss %.3f -> %.3f\n", device.str().c_str(), first, last);
     EXPECT_LT(last, first - 0.5);
     const std::vector<float> unmerged = logits(*model, ids);

@@ -12,6 +12,7 @@
 #include "runtime/autograd/autograd.h"
 #include "runtime/io/checkpoint.h"
 #include "tests/harness.h"
+#include "tests/io/cli_test_util.h"
 #include "tests/io/io_test_util.h"
 #include "tests/models/json_fixture.h"
 
@@ -19,22 +20,6 @@ namespace glint::test {
 namespace {
 
 namespace fs = std::filesystem;
-
-const fs::path kData = fs::path(__FILE__).parent_path() / "../data";
-
-fs::path glint_binary() {
-  const fs::path p = fs::read_symlink("/proc/self/exe").parent_path().parent_path() / "glint";
-  return fs::exists(p) ? p : fs::path();
-}
-
-// Runs `cmd` with stderr folded in and returns its output and exit status.
-std::pair<std::string, int> run(const std::string& cmd) {
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  std::string out;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  return {out, WEXITSTATUS(pclose(p))};
-}
 
 // The eval_loss values of metrics.jsonl in order.
 std::vector<double> eval_losses(const fs::path& metrics) {
@@ -51,16 +36,17 @@ TEST(QLoraCli, TrainSftWritesAnAdapterAndLowersEvalLoss) {
   const fs::path glint = glint_binary();
   if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
   const TempDir tmp;
-  const fs::path chat = kData / "models" / "tiny-chat";
+  const fs::path chat = model_data_dir() / "tiny-chat";
+  const std::string verses = (io_data_dir() / "training" / "verses.jsonl").string();
   for (bool four_bit : {true, false}) {
     SCOPED_TRACE(four_bit ? "QLoRA" : "LoRA");
     const std::string out_dir = tmp / (four_bit ? "qlora" : "lora");
-    const std::string cmd = glint.string() + " train sft --model " + chat.string() + " --data " +
-                            (kData / "training" / "verses.jsonl").string() + " --text-column text --output " + out_dir +
+    const std::string cmd = glint.string() + " train sft --model " + chat.string() + " --data " + verses +
+                            " --text-column text --output " + out_dir +
                             " --device cpu --max-steps 24 --batch-size 8 --lr 5e-3 --seq-len 48 --eval-fraction 0.1"
                             " --eval-steps 4 --logging-steps 4 --lora-r 8 --lora-alpha 16 --target-modules all-linear" +
                             (four_bit ? " --load-in-4bit" : "");
-    const auto [out, rc] = run(cmd);
+    const auto [out, rc] = run_command(cmd);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_TRUE(fs::exists(fs::path(out_dir) / "adapter_config.json"));
     EXPECT_TRUE(fs::exists(fs::path(out_dir) / "adapter_model.safetensors"));
@@ -81,9 +67,8 @@ TEST(QLoraCli, TrainSftWritesAnAdapterAndLowersEvalLoss) {
     EXPECT_TRUE(lora.config("default").all_linear);
     EXPECT_EQ(lora.parameters("default").size(), 2u * 7 * 2);
   }
-  const auto [out, rc] =
-      run(glint.string() + " train sft --model " + chat.string() + " --data " +
-          (kData / "training" / "verses.jsonl").string() + " --output " + tmp / "x" + " --load-in-4bit");
+  const auto [out, rc] = run_command(glint.string() + " train sft --model " + chat.string() + " --data " + verses +
+                                     " --output " + tmp / "x" + " --load-in-4bit");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("give --lora-r"), std::string::npos) << out;
 }
@@ -94,8 +79,9 @@ TEST(QuantizeCli, WritesABnb4bitFolderThatLoadsAsTheFourBitModel) {
   const fs::path glint = glint_binary();
   if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
   const TempDir tmp;
-  const fs::path llama = kData / "models" / "llama";
-  auto [out, rc] = run(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4 --double-quant");
+  const fs::path llama = model_data_dir() / "llama";
+  auto [out, rc] =
+      run_command(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4 --double-quant");
   ASSERT_EQ(rc, 0) << out;
   const nlohmann::json config = read_fixture(tmp.path() / "q" / "config.json");
   EXPECT_EQ(config["quantization_config"]["quant_method"], "bitsandbytes");
@@ -132,17 +118,17 @@ TEST(QuantizeCli, WritesABnb4bitFolderThatLoadsAsTheFourBitModel) {
       max_abs_diff(loaded->forward(ids, {}, {}, nullptr).to_f32(), direct->forward(ids, {}, {}, nullptr).to_f32()),
       1e-6);
 
-  std::tie(out, rc) = run(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4");
+  std::tie(out, rc) = run_command(glint.string() + " quantize " + llama.string() + " " + tmp / "q" + " --nf4");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("not overwriting"), std::string::npos) << out;
-  std::tie(out, rc) = run(glint.string() + " quantize " + llama.string() + " " + tmp / "r");
+  std::tie(out, rc) = run_command(glint.string() + " quantize " + llama.string() + " " + tmp / "r");
   EXPECT_EQ(rc, 1);
   EXPECT_NE(out.find("exactly one of --nf4 and --fp4"), std::string::npos) << out;
 }
 
 // Logits of `model` on the llama fixture's input ids.
 std::vector<float> fixture_logits(const CausalLM& model) {
-  const Tensor ids = ids_tensor(read_fixture(kData / "models" / "llama" / "fixture.json")["input_ids"], Device::cpu());
+  const Tensor ids = ids_tensor(read_fixture(model_data_dir() / "llama" / "fixture.json")["input_ids"], Device::cpu());
   autograd::NoGradGuard no_grad;
   return model.forward(ids, {}, {}, nullptr).to_f32();
 }
@@ -154,8 +140,9 @@ TEST(QLoraCli, MergeIntoTheDequantisedBaseReproducesTheUnmergedAdapter) {
   const fs::path glint = glint_binary();
   if (glint.empty()) GTEST_SKIP() << "the glint CLI was not built";
   const TempDir tmp;
-  const fs::path llama = kData / "models" / "llama";
-  auto [out, rc] = run(glint.string() + " quantize " + llama.string() + " " + tmp / "bnb" + " --nf4 --double-quant");
+  const fs::path llama = model_data_dir() / "llama";
+  auto [out, rc] =
+      run_command(glint.string() + " quantize " + llama.string() + " " + tmp / "bnb" + " --nf4 --double-quant");
   ASSERT_EQ(rc, 0) << out;
   struct Case {
     std::string name, base, flags;
@@ -182,7 +169,7 @@ TEST(QLoraCli, MergeIntoTheDequantisedBaseReproducesTheUnmergedAdapter) {
     const std::vector<float> want = fixture_logits(*base);
 
     const std::string merged = tmp / (c.name + "-merged");
-    std::tie(out, rc) = run(glint.string() + " merge " + c.base + " " + adapter + " " + merged + c.flags);
+    std::tie(out, rc) = run_command(glint.string() + " merge " + c.base + " " + adapter + " " + merged + c.flags);
     ASSERT_EQ(rc, 0) << out;
     EXPECT_NE(out.find("4-bit layers dequantised to f32"), std::string::npos) << out;
     const nlohmann::json cfg = read_fixture(fs::path(merged) / "config.json");
@@ -204,8 +191,8 @@ TEST(QLoraCli, MergeIntoTheDequantisedBaseReproducesTheUnmergedAdapter) {
   peft::LoraModel lora(*base);
   lora.load_adapter(tmp / "load-in-4bit-adapter");
   const std::vector<float> want = fixture_logits(*base);
-  std::tie(out, rc) = run(glint.string() + " merge " + llama.string() + " " + tmp / "load-in-4bit-adapter" + " " +
-                          tmp / "dense-merged");
+  std::tie(out, rc) = run_command(glint.string() + " merge " + llama.string() + " " + tmp / "load-in-4bit-adapter" +
+                                  " " + tmp / "dense-merged");
   ASSERT_EQ(rc, 0) << out;
   ModelLoadOptions dense;
   dense.device = Device::cpu();

@@ -2,11 +2,9 @@
 // ORPO and KTO, one batch's loss and every parameter's gradient on tests/data/models/llama, on the CPU and on every
 // Vulkan device; and the blockwise token log-prob op against a double-precision reference.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 
 #include "models/auto.h"
 #include "models/llama/sequence_classification.h"
@@ -19,6 +17,7 @@
 #include "runtime/ops/sequence_logprobs.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
+#include "tests/trainers/alignment_fixture.h"
 #include "trainers/alignment/alignment_trainer.h"
 #include "trainers/alignment/logprobs.h"
 #include "trainers/alignment/losses.h"
@@ -91,29 +90,13 @@ TEST_P(AlignmentParity, LossAndGradientsMatchTrl) {
   const auto expected = io::Checkpoint::open((alignment_dir() / (name + ".safetensors")).string());
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
-    ModelLoadOptions opts;
-    opts.device = device;
-    auto model = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
-    for (const auto& [pname, p] : model->parameters().entries()) Tensor(p).requires_grad_();
+    auto model = load_trainable_llama(device);
     const LossOutput out = case_loss(*model, fx);
     const double want = fx["loss"].get<double>();
     EXPECT_NEAR(out.loss.to_f32()[0], want, 1e-5 * std::fabs(want));
-    if (fx.contains("metrics"))
-      for (const auto& [key, value] : fx["metrics"].items()) {
-        ASSERT_TRUE(out.metrics.count(key)) << key;
-        EXPECT_NEAR(out.metrics.at(key), value.get<double>(), 1e-5 * std::max(1.0, std::fabs(value.get<double>())))
-            << key;
-      }
+    if (fx.contains("metrics")) ASSERT_NO_FATAL_FAILURE(expect_metrics_match(out.metrics, fx["metrics"]));
     out.loss.backward();
-    size_t checked = 0;
-    for (const auto& [pname, p] : model->parameters().entries()) {
-      ASSERT_TRUE(p.grad().defined()) << pname;
-      const Tensor want_grad = expected->tensor("grad." + pname);
-      ASSERT_EQ(p.grad().shape(), want_grad.shape()) << pname;
-      EXPECT_LE(relative_error(p.grad(), want_grad), 1e-5) << pname;
-      ++checked;
-    }
-    EXPECT_EQ(checked, expected->names().size());
+    ASSERT_NO_FATAL_FAILURE(expect_gradients_match(model->parameters(), *expected, 0));
   }
 }
 
@@ -150,13 +133,8 @@ TEST(AlignmentReward, LossAndGradientsMatchTrl) {
     EXPECT_NEAR(out.loss.to_f32()[0], want, 1e-5 * std::fabs(want));
     EXPECT_DOUBLE_EQ(out.metrics.at("accuracy"), fx["metrics"]["accuracy"].get<double>());
     out.loss.backward();
-    size_t checked = 0;
-    for (const auto& [pname, p] : model->parameters().entries()) {
-      ASSERT_TRUE(p.grad().defined()) << pname;
-      EXPECT_LE(relative_error(p.grad(), expected->tensor("grad." + pname)), 1e-5) << pname;
-      ++checked;
-    }
-    EXPECT_EQ(checked + 1, expected->names().size());  // every gradient, plus the initial head
+    // Every gradient, plus the initial head.
+    ASSERT_NO_FATAL_FAILURE(expect_gradients_match(model->parameters(), *expected, 1));
 
     const std::filesystem::path dir = std::filesystem::temp_directory_path() / "glint_reward_model";
     model->save_pretrained(dir.string());
@@ -290,8 +268,7 @@ TEST(AlignmentTrainer, DpoWithLoraUsesTheBaseAsReference) {
     for (int32_t i = 0; i < 4; ++i)
       rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
     train::TrainingArguments args;
-    args.output_dir =
-        (std::filesystem::temp_directory_path() / ("glint_dpo_lora_" + std::to_string(getpid()))).string();
+    args.output_dir = scratch_dir("glint_dpo_lora").string();
     std::filesystem::remove_all(args.output_dir);
     args.max_steps = 8;
     args.per_device_train_batch_size = 2;
@@ -300,9 +277,7 @@ TEST(AlignmentTrainer, DpoWithLoraUsesTheBaseAsReference) {
     train::Trainer trainer(adapters, args, rows.size(), dpo_rows_loss(*policy, lora, rows, DpoOptions{}, 0),
                            nlohmann::json::object());
     trainer.train();
-    std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
-    std::vector<nlohmann::json> records;
-    for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+    std::vector<nlohmann::json> records = read_metrics(args.output_dir);
     ASSERT_EQ(records.size(), 8u);
     EXPECT_NEAR(records.front()["loss"].get<double>(), std::log(2.0), 1e-5);
     EXPECT_TRUE(std::isfinite(records.back()["loss"].get<double>()));
@@ -336,8 +311,7 @@ TEST(AlignmentTrainer, DpoStepsLowerTheLossAndLogRewards) {
   std::vector<PreferenceRow> rows;
   for (int32_t i = 0; i < 4; ++i) rows.push_back({{5 + i, 9, 11 + i}, {20 + i, 21, 22 + 2 * i}, {40 + 3 * i, 41 + i}});
   train::TrainingArguments args;
-  args.output_dir =
-      (std::filesystem::temp_directory_path() / ("glint_dpo_trainer_" + std::to_string(getpid()))).string();
+  args.output_dir = scratch_dir("glint_dpo_trainer").string();
   std::filesystem::remove_all(args.output_dir);
   args.max_steps = 8;
   args.per_device_train_batch_size = 2;
@@ -349,9 +323,7 @@ TEST(AlignmentTrainer, DpoStepsLowerTheLossAndLogRewards) {
                          nlohmann::json::object());
   const train::TrainResult r = trainer.train();
   EXPECT_EQ(r.global_step, 8);
-  std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
-  std::vector<nlohmann::json> records;
-  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
+  std::vector<nlohmann::json> records = read_metrics(args.output_dir);
   ASSERT_EQ(records.size(), 8u);
   // The first step starts at the reference: every log-ratio is 0, the loss log 2.
   EXPECT_NEAR(records.front()["loss"].get<double>(), std::log(2.0), 1e-5);
@@ -380,9 +352,7 @@ TEST(AlignmentTrainer, DpoWithPrecomputedReferenceMatchesTheLiveReference) {
       ASSERT_EQ(ref.precomputed->size(), rows.size());
     }
     train::TrainingArguments args;
-    args.output_dir = (std::filesystem::temp_directory_path() /
-                       ("glint_dpo_precompute_" + std::to_string(precompute) + "_" + std::to_string(getpid())))
-                          .string();
+    args.output_dir = scratch_dir("glint_dpo_precompute_" + std::to_string(precompute)).string();
     std::filesystem::remove_all(args.output_dir);
     args.max_steps = 6;
     args.per_device_train_batch_size = 2;
@@ -391,9 +361,8 @@ TEST(AlignmentTrainer, DpoWithPrecomputedReferenceMatchesTheLiveReference) {
     train::Trainer trainer(policy->parameters(), args, rows.size(), dpo_rows_loss(*policy, ref, rows, DpoOptions{}, 0),
                            nlohmann::json::object());
     trainer.train();
-    std::ifstream in(std::filesystem::path(args.output_dir) / "metrics.jsonl");
     losses.emplace_back();
-    for (std::string line; std::getline(in, line);) losses.back().push_back(nlohmann::json::parse(line)["loss"]);
+    for (const nlohmann::json& record : read_metrics(args.output_dir)) losses.back().push_back(record.at("loss"));
     std::filesystem::remove_all(args.output_dir);
   }
   ASSERT_EQ(losses[0].size(), 6u);

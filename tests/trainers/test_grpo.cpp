@@ -3,7 +3,6 @@
 // the CPU and every Vulkan device; the group-normalised advantages; the reward functions; the batch layout; and
 // GrpoTrainer running a few steps end to end (sampling, rewards, LoRA reference, old log-probs, metrics, resume).
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
@@ -17,6 +16,7 @@
 #include "runtime/io/config.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
+#include "tests/trainers/alignment_fixture.h"
 #include "trainers/alignment/grpo.h"
 
 namespace glint::test {
@@ -27,10 +27,6 @@ namespace fs = std::filesystem;
 
 fs::path grpo_dir() { return fs::path(__FILE__).parent_path() / "../data/grpo"; }
 fs::path repo_root() { return fs::path(__FILE__).parent_path() / "../.."; }
-// A temporary folder of this process: test runs side by side must not share one.
-fs::path scratch_dir(const std::string& name) {
-  return fs::temp_directory_path() / (name + "_" + std::to_string(getpid()));
-}
 
 Tensor float_matrix(const nlohmann::json& rows, Device device) {
   std::vector<float> v;
@@ -52,10 +48,7 @@ TEST_P(GrpoParity, LossMetricsAndGradientsMatchTrl) {
   config.max_completion_length = fx["max_completion_length"];
   for (const Device& device : test_devices()) {
     SCOPED_TRACE(device.str());
-    ModelLoadOptions opts;
-    opts.device = device;
-    auto model = AutoModelForCausalLM::from_pretrained((model_data_dir() / "llama").string(), opts);
-    for (const auto& [name, p] : model->parameters().entries()) Tensor(p).requires_grad_();
+    auto model = load_trainable_llama(device);
     GrpoBatch b;
     b.input_ids = int_matrix(fx["input_ids"]);
     b.attention_mask = int_matrix(fx["attention_mask"]);
@@ -72,19 +65,9 @@ TEST_P(GrpoParity, LossMetricsAndGradientsMatchTrl) {
     const double want = fx["loss"];
     EXPECT_NEAR(out.loss.to_f32()[0], want, 1e-5 * std::fabs(want));
     EXPECT_EQ(out.metrics.size(), fx["metrics"].size());
-    for (const auto& [key, value] : fx["metrics"].items()) {
-      ASSERT_TRUE(out.metrics.count(key)) << key;
-      EXPECT_NEAR(out.metrics.at(key), value.get<double>(), 1e-5 * std::max(1.0, std::fabs(value.get<double>())))
-          << key;
-    }
+    ASSERT_NO_FATAL_FAILURE(expect_metrics_match(out.metrics, fx["metrics"]));
     out.loss.backward();
-    size_t checked = 0;
-    for (const auto& [name, p] : model->parameters().entries()) {
-      ASSERT_TRUE(p.grad().defined()) << name;
-      EXPECT_LE(relative_error(p.grad(), expected->tensor("grad." + name)), 1e-5) << name;
-      ++checked;
-    }
-    EXPECT_EQ(checked, expected->names().size());
+    ASSERT_NO_FATAL_FAILURE(expect_gradients_match(model->parameters(), *expected, 0));
   }
 }
 
@@ -180,13 +163,6 @@ TEST(GrpoData, ReadsPlainAndChatPrompts) {
                                    << "\n";
   EXPECT_GLINT_ERROR(read_prompt_jsonl((dir / "bad.jsonl").string(), tok), "column 'prompt'");
   fs::remove_all(dir);
-}
-
-std::vector<nlohmann::json> read_metrics(const fs::path& dir) {
-  std::ifstream in(dir / "metrics.jsonl");
-  std::vector<nlohmann::json> records;
-  for (std::string line; std::getline(in, line);) records.push_back(nlohmann::json::parse(line));
-  return records;
 }
 
 // A few GRPO steps on a tiny random Llama with the default tokenizer, LoRA adapters and the base (adapters off) as

@@ -2,13 +2,14 @@
 // frozen in NF4, LoRA on each of them and the dense score head trained whole (modules_to_save), through the Trainer's
 // RowsLossFn hook. A few steps lower the pairwise loss and raise the accuracy while the NF4 base stays byte for byte.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include "models/llama/sequence_classification.h"
 #include "models/peft/lora.h"
 #include "runtime/autograd/autograd.h"
 #include "tests/harness.h"
 #include "tests/models/json_fixture.h"
+#include "tests/peft/lora_fixture.h"
+#include "tests/trainers/alignment_fixture.h"
 #include "trainers/alignment/alignment_trainer.h"
 #include "trainers/trainer.h"
 
@@ -26,10 +27,7 @@ std::map<std::string, std::vector<uint8_t>> nf4_bytes(const nn::ParameterStore& 
 }
 
 TEST(RewardQLora, StepsRaiseAccuracyAndKeepTheNf4Base) {
-  ModelLoadOptions opts;
-  opts.device = Device::cpu();
-  opts.load_in_4bit = true;
-  auto model = LlamaForSequenceClassification::from_pretrained((model_data_dir() / "llama").string(), opts, 1, 0);
+  auto model = load_reward_model(Device::cpu(), 0, /*four_bit=*/true);
   const nn::ParameterStore& store = model->parameters();
   const auto base_before = nf4_bytes(store);
   ASSERT_EQ(base_before.size(), 2u * 7u);  // every decoder Linear, not the score head
@@ -60,8 +58,7 @@ TEST(RewardQLora, StepsRaiseAccuracyAndKeepTheNf4Base) {
   const auto [loss_before, accuracy_before] = evaluate();
 
   train::TrainingArguments args;
-  args.output_dir =
-      (std::filesystem::temp_directory_path() / ("glint_reward_qlora_" + std::to_string(getpid()))).string();
+  args.output_dir = scratch_dir("glint_reward_qlora").string();
   std::filesystem::remove_all(args.output_dir);
   args.max_steps = 10;
   args.per_device_train_batch_size = 3;
