@@ -38,8 +38,8 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, Mat a, Mat b, float
 // Row r of the probabilities of one block, in place over its n scores s (keys k0 .. k0 + n): scaled, masked as the
 // composite's additive mask does (-inf outside the causal / window limits, the mask added or applied), then a
 // softmax; a row with every key masked (or a NaN) gives zeros where the composite's softmax gives NaN.
-GLINT_SIMD_CLONES void probabilities(const AttentionArgs& a, const float* mask_row, int64_t t, int64_t tq, int64_t tk, int64_t k0,
-                   int64_t n, float* s) {
+GLINT_SIMD_CLONES void probabilities(const AttentionArgs& a, const float* mask_row, int64_t t, int64_t tq, int64_t tk,
+                                     int64_t k0, int64_t n, float* s) {
   const int64_t at = t + (tk - tq);  // this query's diagonal key
   for (int64_t j = 0; j < n; ++j) {
     const int64_t key = k0 + j;

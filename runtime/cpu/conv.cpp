@@ -1,7 +1,7 @@
-// CPU convolution: every product is one sgemm (runtime/cpu/gemm.h) per (image, group). A k x k convolution gathers its input
-// into an im2col matrix (C/groups * KH * KW rows, one column per output pixel) in chunks of columns, so the scratch
-// stays bounded (kScratchFloats) however large the image; a 1x1 stride-1 unpadded convolution is a GEMM over the
-// channels of the image as it lies in memory, with no gather at all.
+// CPU convolution: every product is one sgemm (runtime/cpu/gemm.h) per (image, group). A k x k convolution gathers
+// its input into an im2col matrix (C/groups * KH * KW rows, one column per output pixel) in chunks of columns, so
+// the scratch stays bounded (kScratchFloats) however large the image; a 1x1 stride-1 unpadded convolution is a GEMM
+// over the channels of the image as it lies in memory, with no gather at all.
 //   forward          y[n,g]  (og, ohw) = W[g] (og, K) @ col (K, ohw)            (+ bias rows first, beta = 1)
 //   backward input   dcol    (K, ohw)  = W[g]^T @ dy[n,g], scattered back onto dx (col2im)
 //   backward weight  dW[g]   (og, K)  += dy[n,g] @ col^T, accumulated over images and chunks (beta = 1)

@@ -59,7 +59,9 @@ GLINT_SIMD_CLONES void unary_grad_loop(const T* px, const T* pg, T* po, int64_t 
 void unary_grad_cpu(UnaryOp op, const Tensor& x, const Tensor& g, const ClampBounds& bounds, const Tensor& out) {
   visit_dtype(x.dtype(), [&]<class T>() {
     if constexpr (is_float_elem<T>)
-      visit_unary(op, [&]<UnaryOp OP>() { unary_grad_loop<OP>(ptr<T>(x), ptr<T>(g), ptr<T>(out), out.numel(), bounds); });
+      visit_unary(op, [&]<UnaryOp OP>() {
+        unary_grad_loop<OP>(ptr<T>(x), ptr<T>(g), ptr<T>(out), out.numel(), bounds);
+      });
   });
 }
 

@@ -24,6 +24,8 @@
 #include <memory>
 #include <new>
 
+#include "runtime/core/error.h"
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
 #define GLINT_GEMM_AVX512 1
@@ -51,11 +53,33 @@ void openblas_sgemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alp
 constexpr int kMR = 12, kNR = 32;  // tile of c: 12 rows x 2 zmm
 constexpr int64_t kKC = 256, kMC = kMR * 24, kNC = 2048;
 
-// Element (r, c) of op(x) is p[r * ld + c], or p[c * ld + r] when transposed.
+// Element (r, c) of op(x) is p[r * ld + c], or p[c * ld + r] when transposed; b's elements may be 16-bit floats.
+template <class T>
 struct Operand {
-  const float* p;
+  const T* p;
   int64_t ld;
   bool trans;
+};
+
+// How packing reads 16 elements of b into f32 lanes (masked lanes are zero): f32 as is, f16 and bf16 widened
+// exactly (a half by VCVTPH2PS, a bfloat16 by moving its bits to the top of a float).
+struct F32 {
+  using Elem = float;
+  [[gnu::target("arch=x86-64-v4")]] static __m512 load(const float* p, __mmask16 m) {
+    return _mm512_maskz_loadu_ps(m, p);
+  }
+};
+struct F16 {
+  using Elem = uint16_t;
+  [[gnu::target("arch=x86-64-v4")]] static __m512 load(const uint16_t* p, __mmask16 m) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  }
+};
+struct BF16 {
+  using Elem = uint16_t;
+  [[gnu::target("arch=x86-64-v4")]] static __m512 load(const uint16_t* p, __mmask16 m) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
+  }
 };
 
 // In-register transpose of a 16 x 16 block: r[i] holds row i on entry and column i on return. Unpacks interleave
@@ -85,14 +109,15 @@ struct Operand {
 
 __mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (1u << count) - 1); }
 
-// Transposes `rows` (<= 16) rows of kc floats, src[i] the start of row i, into 16 floats of k-major panel rows
+// Transposes `rows` (<= 16) rows of kc elements, src[i] the start of row i, into 16 floats of k-major panel rows
 // `width` apart: dst[p * width + i] = src[i][p], zero for i >= rows. 16 k at a time through transpose16.
-[[gnu::target("arch=x86-64-v4")]] void transpose_rows(const float* const* src, int rows, int64_t kc, float* dst,
-                                                      int64_t width) {
+template <class E>
+[[gnu::target("arch=x86-64-v4")]] void transpose_rows(const typename E::Elem* const* src, int rows, int64_t kc,
+                                                      float* dst, int64_t width) {
   for (int64_t p = 0; p < kc; p += 16) {
     const __mmask16 load = first_lanes(kc - p);
     __m512 r[16];
-    for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(load, src[i] + p) : _mm512_setzero_ps();
+    for (int i = 0; i < 16; ++i) r[i] = i < rows ? E::load(src[i] + p, load) : _mm512_setzero_ps();
     transpose16(r);
     const int64_t n = std::min<int64_t>(16, kc - p);
     for (int64_t q = 0; q < n; ++q) _mm512_storeu_ps(dst + (p + q) * width, r[q]);
@@ -101,7 +126,7 @@ __mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (
 
 // Rows [i0, i0 + mc) x columns [p0, p0 + kc) of a transposed op(a) (stored (k, m)) as kMR-row panels, each
 // k-major (panel[p * kMR + i]) so that the micro-kernel broadcasts consecutive floats. Rows past mc are zero.
-[[gnu::target("arch=x86-64-v4")]] void pack_a(const Operand& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+[[gnu::target("arch=x86-64-v4")]] void pack_a(const Operand<float>& a, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
                                               float* dst) {
   for (int64_t ir = 0; ir < mc; ir += kMR, dst += kc * kMR) {
     const __mmask16 rows = first_lanes(std::min<int64_t>(kMR, mc - ir));
@@ -111,25 +136,26 @@ __mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (
   }
 }
 
-// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(b) as kNR-column panels, each k-major (panel[p * kNR + j]).
-// Columns past nc are zero.
-[[gnu::target("arch=x86-64-v4")]] void pack_b(const Operand& b, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
-                                              float* dst) {
+// Rows [p0, p0 + kc) x columns [j0, j0 + nc) of op(b) as kNR-column panels of f32, each k-major
+// (panel[p * kNR + j]). Columns past nc are zero.
+template <class E>
+[[gnu::target("arch=x86-64-v4")]] void pack_b(const Operand<typename E::Elem>& b, int64_t p0, int64_t kc, int64_t j0,
+                                              int64_t nc, float* dst) {
   for (int64_t jr = 0; jr < nc; jr += kNR, dst += kc * kNR) {
     const int cols = int(std::min<int64_t>(kNR, nc - jr));
     if (!b.trans) {  // each k's kNR columns are contiguous in memory
       const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(std::max(cols - 16, 0));
       for (int64_t p = 0; p < kc; ++p) {
-        const float* src = b.p + (p0 + p) * b.ld + j0 + jr;
-        _mm512_store_ps(dst + p * kNR, _mm512_maskz_loadu_ps(m0, src));
-        _mm512_store_ps(dst + p * kNR + 16, _mm512_maskz_loadu_ps(m1, src + 16));
+        const typename E::Elem* src = b.p + (p0 + p) * b.ld + j0 + jr;
+        _mm512_store_ps(dst + p * kNR, E::load(src, m0));
+        _mm512_store_ps(dst + p * kNR + 16, E::load(src + 16, m1));
       }
     } else {  // two 16-column halves, each 16 stored rows of b transposed
       for (int h = 0; h < kNR; h += 16) {
-        const float* src[16];
+        const typename E::Elem* src[16];
         const int rows = std::clamp(cols - h, 0, 16);
         for (int j = 0; j < rows; ++j) src[j] = b.p + (j0 + jr + h + j) * b.ld + p0;
-        transpose_rows(src, rows, kc, dst + h, kNR);
+        transpose_rows<E>(src, rows, kc, dst + h, kNR);
       }
     }
   }
@@ -140,9 +166,8 @@ __mmask16 first_lanes(int64_t count) { return __mmask16(count >= 16 ? 0xffff : (
 // (i, p) at a[i * lda + p]; rows past `rows` re-read the last one, whose products are then not stored). beta == 0
 // does not read c.
 template <bool kPacked>
-[[gnu::target("arch=x86-64-v4")]] void micro_kernel(int64_t kc, const float* a, int64_t lda, const float* bp,
-                                                    float* c, int64_t ldc, int rows, int cols, float alpha,
-                                                    float beta) {
+[[gnu::target("arch=x86-64-v4")]] void micro_kernel(int64_t kc, const float* a, int64_t lda, const float* bp, float* c,
+                                                    int64_t ldc, int rows, int cols, float alpha, float beta) {
   __m512 acc[kMR][2];
   const float* row[kMR];
 #pragma GCC unroll 12
@@ -191,8 +216,10 @@ struct Panels {
 };
 
 // The whole product on the calling thread.
-[[gnu::target("arch=x86-64-v4")]] void gemm_serial(const Operand& a, const Operand& b, int64_t m, int64_t n,
-                                                   int64_t k, float alpha, float beta, float* c, int64_t ldc) {
+template <class E>
+[[gnu::target("arch=x86-64-v4")]] void gemm_serial(const Operand<float>& a, const Operand<typename E::Elem>& b,
+                                                   int64_t m, int64_t n, int64_t k, float alpha, float beta, float* c,
+                                                   int64_t ldc) {
   thread_local Panels panels;
   float *pa = panels.a.get(), *pb = panels.b.get();
   for (int64_t jc = 0; jc < n; jc += kNC) {
@@ -200,7 +227,7 @@ struct Panels {
     for (int64_t pc = 0; pc < k; pc += kKC) {
       const int64_t kc = std::min(kKC, k - pc);
       const float block_beta = pc == 0 ? beta : 1.f;
-      pack_b(b, pc, kc, jc, nc, pb);
+      pack_b<E>(b, pc, kc, jc, nc, pb);
       for (int64_t ic = 0; ic < m; ic += kMC) {
         const int64_t mc = std::min(kMC, m - ic);
         if (a.trans) pack_a(a, ic, mc, pc, kc, pa);
@@ -219,11 +246,13 @@ struct Panels {
   }
 }
 
+template <class E>
 void gemm_avx512(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* pa, int64_t lda,
-                 const float* pb, int64_t ldb, float beta, float* c, int64_t ldc) {
-  const Operand a{pa, lda, ta}, b{pb, ldb, tb};
+                 const typename E::Elem* pb, int64_t ldb, float beta, float* c, int64_t ldc) {
+  const Operand<float> a{pa, lda, ta};
+  const Operand<typename E::Elem> b{pb, ldb, tb};
   const int threads = omp_in_parallel() || m * n * k <= kParallelWork ? 1 : omp_get_max_threads();
-  if (threads == 1) return gemm_serial(a, b, m, n, k, alpha, beta, c, ldc);
+  if (threads == 1) return gemm_serial<E>(a, b, m, n, k, alpha, beta, c, ldc);
   // Bands of whole tiles along the dimension with more of them.
   const int64_t tiles_m = (m + kMR - 1) / kMR, tiles_n = (n + kNR - 1) / kNR;
   const bool along_m = tiles_m >= tiles_n;
@@ -234,11 +263,11 @@ void gemm_avx512(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
     const int64_t lo = std::min(dim, tiles * t / bands * unit), hi = std::min(dim, tiles * (t + 1) / bands * unit);
     if (lo >= hi) continue;
     if (along_m) {
-      const Operand sub{ta ? pa + lo : pa + lo * lda, lda, ta};
-      gemm_serial(sub, b, hi - lo, n, k, alpha, beta, c + lo * ldc, ldc);
+      const Operand<float> sub{ta ? pa + lo : pa + lo * lda, lda, ta};
+      gemm_serial<E>(sub, b, hi - lo, n, k, alpha, beta, c + lo * ldc, ldc);
     } else {
-      const Operand sub{tb ? pb + lo * ldb : pb + lo, ldb, tb};
-      gemm_serial(a, sub, m, hi - lo, k, alpha, beta, c + lo, ldc);
+      const Operand<typename E::Elem> sub{tb ? pb + lo * ldb : pb + lo, ldb, tb};
+      gemm_serial<E>(a, sub, m, hi - lo, k, alpha, beta, c + lo, ldc);
     }
   }
 }
@@ -251,20 +280,35 @@ bool have_avx512() {
 bool have_avx512() { return false; }
 #endif
 
+// c = beta * c where there is no product (k == 0 or alpha == 0); whether that was the case.
+bool no_product(int64_t m, int64_t n, int64_t k, float alpha, float beta, float* c, int64_t ldc) {
+  if (k > 0 && alpha != 0.f) return false;
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
+  return true;
+}
+
 }  // namespace
 
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
-  if (k <= 0 || alpha == 0.f) {  // no product: c = beta * c
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.f ? 0.f : beta * c[i * ldc + j];
-    return;
-  }
+  if (m <= 0 || n <= 0 || no_product(m, n, k, alpha, beta, c, ldc)) return;
 #if GLINT_GEMM_AVX512
-  if (have_avx512()) return gemm_avx512(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (have_avx512()) return gemm_avx512<F32>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 #endif
   openblas_sgemm(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void sgemm_b16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const uint16_t* b, int64_t ldb, bool b_bf16, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0 || no_product(m, n, k, alpha, beta, c, ldc)) return;
+#if GLINT_GEMM_AVX512
+  if (have_avx512()) {
+    if (b_bf16) return gemm_avx512<BF16>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    return gemm_avx512<F16>(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
+#endif
+  fail("cpu", "sgemm_b16 needs AVX-512 (check sgemm_uses_avx512 first)");
 }
 
 bool sgemm_single_threaded(int64_t m, int64_t n, int64_t k) { return m * n * k <= kParallelWork; }

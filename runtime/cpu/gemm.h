@@ -14,6 +14,12 @@ namespace glint::cpu {
 void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
            const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// sgemm with b in 16-bit floats (f16 bits, or bf16 bits when b_bf16), widened exactly to f32 as b is packed, so
+// that no f32 copy of b is ever made; a and c are f32. Needs sgemm_uses_avx512(): without it, callers convert b
+// themselves and call sgemm.
+void sgemm_b16(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+               const uint16_t* b, int64_t ldb, bool b_bf16, float beta, float* c, int64_t ldc);
+
 // Whether sgemm runs a product of this size on the calling thread alone, so that callers with many small products
 // (a batch, blocks of rows) know to spread those across threads themselves.
 bool sgemm_single_threaded(int64_t m, int64_t n, int64_t k);

@@ -11,8 +11,8 @@
 namespace glint::cpu {
 namespace {
 
-GLINT_SIMD_CLONES void cross_entropy_grad_cpu(const Tensor& logits, const Tensor& labels, const Tensor& row_scale, double eps,
-                            const Tensor& out) {
+GLINT_SIMD_CLONES void cross_entropy_grad_cpu(const Tensor& logits, const Tensor& labels, const Tensor& row_scale,
+                                              double eps, const Tensor& out) {
   const int64_t rows = logits.dim(0), v = logits.dim(1);
   const float *x = ptr<float>(logits), *scale = ptr<float>(row_scale);
   const int64_t* label = ptr<int64_t>(labels);

@@ -112,21 +112,29 @@ void gemm_f32(const float* a, int64_t a_rs, int64_t a_cs, const float* b, int64_
   multiply({a, a_rs, a_cs}, {b, b_rs, b_cs}, c, n, m, n, k, bias ? 1.f : 0.f);
 }
 
-// One 16-bit matrix of the batch, through f32 copies (see the top of the file).
+// One 16-bit matrix of the batch, through f32 copies (see the top of the file). With glint's AVX-512 GEMM and more
+// than one row and column, b is not copied at all: sgemm_b16 widens it as it packs it, which saves a pass over b
+// (2048^3 bf16: 162 -> 200 GFLOP/s on one core).
 template <class T>
 void gemm_16bit(const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs, int64_t b_cs, const T* bias, T* c,
                 int64_t m, int64_t n, int64_t k, Scratch& s) {
   const View va = to_f32(a, m, k, a_rs, a_cs, s.a);
+  const bool packs_b16 = sgemm_uses_avx512() && m > 1 && n > 1;
   // About 4 MiB of b per panel for few rows; as many columns as a has rows times 4 otherwise.
   const int64_t panel = std::min(n, std::max<int64_t>({(1 << 20) / k, 4 * m, 16}));
   float* cp = s.c.get(m * panel);
   for (int64_t n0 = 0; n0 < n; n0 += panel) {
     const int64_t w = std::min(panel, n - n0);
-    const View vb = to_f32(b + n0 * b_cs, k, w, b_rs, b_cs, s.b);
     if (bias)
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < w; ++j) cp[i * w + j] = widen(bias[n0 + j]);
-    multiply(va, vb, cp, w, m, w, k, bias ? 1.f : 0.f);
+    if (packs_b16) {
+      const bool tb = b_cs != 1;
+      sgemm_b16(transposed(va), tb, m, w, k, 1.f, va.p, lead(va), reinterpret_cast<const uint16_t*>(b + n0 * b_cs),
+                tb ? b_cs : b_rs, std::is_same_v<T, bf16_t>, bias ? 1.f : 0.f, cp, w);
+    } else {
+      multiply(va, to_f32(b + n0 * b_cs, k, w, b_rs, b_cs, s.b), cp, w, m, w, k, bias ? 1.f : 0.f);
+    }
     for (int64_t i = 0; i < m; ++i)
       for (int64_t j = 0; j < w; ++j) c[i * n + n0 + j] = from_float<T>(cp[i * w + j]);
   }

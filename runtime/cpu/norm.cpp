@@ -120,8 +120,8 @@ void group_norm_cpu(const Tensor& x, int64_t groups, const Tensor& weight, const
 
 // One pass per row for dx; dw's column sums are Kahan-compensated per thread over its static share of rows, then
 // added in thread order, so a given thread count always gives the same bits.
-GLINT_SIMD_CLONES void rms_norm_grad_cpu(const Tensor& x, const Tensor& weight, const Tensor& g, float eps, const Tensor& dx,
-                       const Tensor& dw) {
+GLINT_SIMD_CLONES void rms_norm_grad_cpu(const Tensor& x, const Tensor& weight, const Tensor& g, float eps,
+                                         const Tensor& dx, const Tensor& dw) {
   const int64_t rows = x.dim(0), len = x.dim(1);
   const float *px = ptr<float>(x), *pg = ptr<float>(g), *pw = weight.defined() ? ptr<float>(weight) : nullptr;
   float* pdx = ptr<float>(dx);

@@ -18,7 +18,8 @@ GLINT_SIMD_CLONES void swiglu_cpu(const Tensor& gate, const Tensor& up, const Te
   for (int64_t i = 0; i < n; ++i) o[i] = x[i] / (1.0f + exp_f32(-x[i])) * u[i];
 }
 
-GLINT_SIMD_CLONES void swiglu_grad_cpu(const Tensor& gate, const Tensor& up, const Tensor& g, const Tensor& d_gate, const Tensor& d_up) {
+GLINT_SIMD_CLONES void swiglu_grad_cpu(const Tensor& gate, const Tensor& up, const Tensor& g, const Tensor& d_gate,
+                                       const Tensor& d_up) {
   const float *x = ptr<float>(gate), *u = ptr<float>(up), *pg = ptr<float>(g);
   float *dx = ptr<float>(d_gate), *du = ptr<float>(d_up);
   const int64_t n = g.numel();

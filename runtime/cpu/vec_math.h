@@ -40,8 +40,9 @@ inline float exp_f32(float x) {
   return p * std::bit_cast<float>((n1 + 127) << 23) * std::bit_cast<float>((n2 + 127) << 23);
 }
 
-// erf(x) within 1.3 ulp of the exact value, one step at most from libm's, over the whole f32 range (tests/ops/test_vec_math.cpp sweeps it), erf(+-inf) = +-1, NaN
-// stays NaN. Both pieces are computed and one is picked per lane:
+// erf(x) within 1.3 ulp of the exact value, one step at most from libm's, over the whole f32 range
+// (tests/ops/test_vec_math.cpp sweeps it), erf(+-inf) = +-1, NaN stays NaN. Both pieces are computed and one is
+// picked per lane:
 //   |x| < 1:  x + x * P(x^2), P a degree-7 fit of erf(a) / a - 1 in a^2 (adding x last keeps P's rounding small);
 //   |x| >= 1: 1 - e^(-x^2) * Q(|x| - 2.5), Q a degree-12 fit of erfc(a) e^(a^2) on [1, 4] (|x| clamped to 4, where
 //             erf already rounds to 1).
