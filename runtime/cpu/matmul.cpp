@@ -2,8 +2,9 @@
 // cblas_sgemv for a single row or column, which streams the matrix once where sgemm would pack it), reading
 // transposed views as transposed operands and leading dims taken from the strides.
 //
-// f16 / bf16: a is converted whole to f32, b in panels of columns converted just before sgemm multiplies them, and
-// each f32 result panel is rounded once into the output. Accumulation stays f32 and sgemm keeps its blocking;
+// f16 / bf16: a is converted whole to f32, b in panels of columns converted just before sgemm multiplies them (with
+// glint's AVX-512 GEMM and more than one row, sgemm_b16 widens b as it packs it instead), and each f32 result panel
+// is rounded once into the output. Accumulation stays f32 and sgemm keeps its blocking;
 // the panels bound the temporary memory (a weight is never copied whole) and, for few rows (decode), stay in cache
 // between their conversion and their use, so b is read from memory about once. Panels are wide when a has many
 // rows, because sgemm packs a again for every panel. The conversions run on the calling thread: they are cheap
@@ -14,7 +15,6 @@
 #include <cblas.h>
 
 #include <algorithm>
-#include <memory>
 
 #include "runtime/cpu/elem.h"
 #include "runtime/cpu/gemm.h"
@@ -72,12 +72,13 @@ inline float widen(T v) {
 }
 
 // Uninitialised f32 storage that grows on demand and is reused across the matrices of one call.
+// Held as a CPU tensor, so that its memory comes from the host allocator's reuse cache: a fresh buffer per call
+// paid a page fault per 4 KiB (15 % of a 512^3 bf16 product's time).
 struct Buffer {
-  std::unique_ptr<float[]> p;
-  int64_t size = 0;
+  Tensor t;
   float* get(int64_t n) {
-    if (n > size) p.reset(new float[size_t(n)]), size = n;
-    return p.get();
+    if (!t.defined() || n > t.numel()) t = Tensor::empty({n}, DType::f32, Device::cpu());
+    return t.data<float>();
   }
 };
 
@@ -98,6 +99,13 @@ GLINT_SIMD_CLONES View to_f32(const T* p, int64_t rows, int64_t cols, int64_t rs
       for (int64_t i = 0; i < inner; ++i) dst[i] = widen(src[i * is]);
   }
   return col_major ? View{d, 1, rows} : View{d, cols, 1};
+}
+
+// c (m rows of w, row stride ldc) = the f32 panel cp rounded to T.
+template <class T>
+GLINT_SIMD_CLONES void round_panel(const float* cp, int64_t m, int64_t w, T* c, int64_t ldc) {
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < w; ++j) c[i * ldc + j] = from_float<T>(cp[i * w + j]);
 }
 
 struct Scratch {
@@ -135,8 +143,7 @@ void gemm_16bit(const T* a, int64_t a_rs, int64_t a_cs, const T* b, int64_t b_rs
     } else {
       multiply(va, to_f32(b + n0 * b_cs, k, w, b_rs, b_cs, s.b), cp, w, m, w, k, bias ? 1.f : 0.f);
     }
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < w; ++j) c[i * n + n0 + j] = from_float<T>(cp[i * w + j]);
+    round_panel(cp, m, w, c + n0, n);
   }
 }
 
