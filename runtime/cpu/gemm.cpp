@@ -11,9 +11,11 @@
 // FMA (measured 264 against 133 GFLOP/s per core), so this kernel multiplies about 1.7x as fast as OpenBLAS on the
 // shapes glint trains and diffuses with (docs/benchmarks.md). Without AVX-512 (or off x86) OpenBLAS does the work.
 //
-// Threads split c into bands of whole tiles, along m or n, whichever has more, each thread running the serial
-// algorithm on its band: no thread ever sums part of a dot product, so every element's summation order (k
-// ascending) is the same for any thread count, and results are bit-identical across thread counts.
+// Threads split c into bands of whole tiles, along m or n, each thread running the serial algorithm on its band:
+// no thread ever sums part of a dot product, so every element's summation order (k ascending) is the same for any
+// thread count, and results are bit-identical across thread counts. A band packs all of whatever operand it does
+// not split (b for bands of rows, a transposed a for bands of columns), so the split is the one whose time per
+// thread, products plus that repeated packing, is least (split_along_m).
 #include "runtime/cpu/gemm.h"
 
 #include <cblas.h>
@@ -246,6 +248,18 @@ template <class E>
   }
 }
 
+// Whether bands of rows beat bands of columns for `threads` threads, in FMA-equivalents per thread: the products
+// (32 multiply-adds a cycle) plus the packing a band repeats, k x n of b for bands of rows, k x m of a transposed
+// a for bands of columns (about 2 floats a cycle through the transposes: 16 multiply-adds a float). With many
+// threads, bands of rows would each pack a whole weight; with a read in place, bands of columns repeat nothing.
+bool split_along_m(int64_t m, int64_t n, int64_t k, bool ta, int threads) {
+  const double tiles_m = double((m + kMR - 1) / kMR), tiles_n = double((n + kNR - 1) / kNR);
+  const double work = double(m) * double(n) * double(k);
+  const double rows = work / std::min<double>(threads, tiles_m) + 16.0 * double(k) * double(n);
+  const double cols = work / std::min<double>(threads, tiles_n) + (ta ? 16.0 * double(k) * double(m) : 0.0);
+  return rows < cols;
+}
+
 template <class E>
 void gemm_avx512(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha, const float* pa, int64_t lda,
                  const typename E::Elem* pb, int64_t ldb, float beta, float* c, int64_t ldc) {
@@ -253,9 +267,8 @@ void gemm_avx512(bool ta, bool tb, int64_t m, int64_t n, int64_t k, float alpha,
   const Operand<typename E::Elem> b{pb, ldb, tb};
   const int threads = omp_in_parallel() || m * n * k <= kParallelWork ? 1 : omp_get_max_threads();
   if (threads == 1) return gemm_serial<E>(a, b, m, n, k, alpha, beta, c, ldc);
-  // Bands of whole tiles along the dimension with more of them.
   const int64_t tiles_m = (m + kMR - 1) / kMR, tiles_n = (n + kNR - 1) / kNR;
-  const bool along_m = tiles_m >= tiles_n;
+  const bool along_m = split_along_m(m, n, k, ta, threads);
   const int64_t tiles = along_m ? tiles_m : tiles_n, unit = along_m ? kMR : kNR, dim = along_m ? m : n;
   const int bands = int(std::min<int64_t>(threads, tiles));
 #pragma omp parallel for num_threads(bands) schedule(static, 1)

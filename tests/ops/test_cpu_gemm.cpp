@@ -92,19 +92,23 @@ TEST(CpuGemm, ZeroDepthScalesC) {
   check({7, 9, 0, true, true, 1.f, 0.f});
 }
 
-// Threads split c into whole tiles, never a dot product: the same bits for any thread count.
+// Threads split c into whole tiles, never a dot product: the same bits for any thread count, whether the bands
+// run along n (a read in place) or along m (a transposed a, which bands of columns would each pack whole).
 TEST(CpuGemm, ResultDoesNotDependOnThreadCount) {
   std::mt19937 gen(3);
   const int64_t m = 517, n = 389, k = 700;
-  const Stored a = make_stored(m, k, false, gen), b = make_stored(k, n, true, gen);
-  std::vector<float> one(size_t(m * n)), many(size_t(m * n));
-  const int saved = omp_get_max_threads();
-  omp_set_num_threads(1);
-  cpu::sgemm(false, true, m, n, k, 1.f, a.data.data(), a.ld, b.data.data(), b.ld, 0.f, one.data(), n);
-  omp_set_num_threads(std::max(saved, 3));
-  cpu::sgemm(false, true, m, n, k, 1.f, a.data.data(), a.ld, b.data.data(), b.ld, 0.f, many.data(), n);
-  omp_set_num_threads(saved);
-  EXPECT_EQ(one, many);
+  for (const bool ta : {false, true}) {
+    SCOPED_TRACE(testing::Message() << "ta=" << ta);
+    const Stored a = make_stored(m, k, ta, gen), b = make_stored(k, n, true, gen);
+    std::vector<float> one(size_t(m * n)), many(size_t(m * n));
+    const int saved = omp_get_max_threads();
+    omp_set_num_threads(1);
+    cpu::sgemm(ta, true, m, n, k, 1.f, a.data.data(), a.ld, b.data.data(), b.ld, 0.f, one.data(), n);
+    omp_set_num_threads(std::max(saved, 3));
+    cpu::sgemm(ta, true, m, n, k, 1.f, a.data.data(), a.ld, b.data.data(), b.ld, 0.f, many.data(), n);
+    omp_set_num_threads(saved);
+    EXPECT_EQ(one, many);
+  }
 }
 
 // sgemm_b16 against the same product with b widened to f32 first: widening is exact, so the two agree to the bit
