@@ -1,5 +1,6 @@
 // The CPU backend's sgemm (runtime/cpu/gemm.h) against a double-precision product written here, on shapes that cross
-// every blocking edge of the AVX-512 kernel (tiles of 12 x 32, 256-deep k blocks, 288-row and 2048-column blocks),
+// every blocking edge of the AVX-512 kernel (tiles of 12 x 32, 256-deep k blocks, 288-row and 2048-column blocks,
+// and the few-rows path for m <= 16 with a transposed b: 8 rows of b a step, 16 lanes of a),
 // both transposes, alpha / beta, padded leading dims, and across thread counts. Error bound as test_matmul.cpp's:
 // |got - exact| <= gamma_{k+2} * (|alpha| * sum_l |a_il b_lj| + |beta c_ij|), gamma_n = n u / (1 - n u), u = 2^-24.
 #include <omp.h>
