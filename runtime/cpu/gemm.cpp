@@ -22,10 +22,10 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 #include <memory>
 #include <new>
-#include <type_traits>
 
 #include "runtime/core/error.h"
 
@@ -71,11 +71,15 @@ struct F32 {
   [[gnu::target("arch=x86-64-v4")]] static __m512 load(const float* p, __mmask16 m) {
     return _mm512_maskz_loadu_ps(m, p);
   }
+  static float widen(float v) { return v; }
 };
 struct F16 {
   using Elem = uint16_t;
   [[gnu::target("arch=x86-64-v4")]] static __m512 load(const uint16_t* p, __mmask16 m) {
     return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, p));
+  }
+  [[gnu::target("arch=x86-64-v4")]] static float widen(uint16_t v) {
+    return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(v)));
   }
 };
 struct BF16 {
@@ -83,6 +87,7 @@ struct BF16 {
   [[gnu::target("arch=x86-64-v4")]] static __m512 load(const uint16_t* p, __mmask16 m) {
     return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p)), 16));
   }
+  static float widen(uint16_t v) { return std::bit_cast<float>(uint32_t(v) << 16); }
 };
 
 // In-register transpose of a 16 x 16 block: r[i] holds row i on entry and column i on return. Unpacks interleave
@@ -225,15 +230,16 @@ struct Panels {
 // (xt[p * 16 + i] = a[i][p]) that stays in L2. Accumulator r holds, in lane i, c[i][j + r].
 constexpr int64_t kFewRows = 16;
 constexpr int kFewCols = 8;  // 8 block sums and 8 totals stay in registers; with 12, GCC 12 spilled (39 vs 71 GFLOP/s)
-[[gnu::target("arch=x86-64-v4")]] void few_rows_gemm(const Operand<float>& a, const Operand<float>& b, int64_t m,
-                                                     int64_t n, int64_t k, float alpha, float beta, float* c,
+template <class E>
+[[gnu::target("arch=x86-64-v4")]] void few_rows_gemm(const Operand<float>& a, const Operand<typename E::Elem>& b,
+                                                     int64_t m, int64_t n, int64_t k, float alpha, float beta, float* c,
                                                      int64_t ldc, float* xt) {
   const float* rows_a[kFewRows];
   for (int i = 0; i < m; ++i) rows_a[i] = a.p + i * a.ld;
   transpose_rows<F32>(rows_a, int(m), k, xt, kFewRows);
   for (int64_t j = 0; j < n; j += kFewCols) {
     const int rows = int(std::min<int64_t>(kFewCols, n - j));
-    const float* w[kFewCols];
+    const typename E::Elem* w[kFewCols];
     __m512 acc[kFewCols], block[kFewCols];
 #pragma GCC unroll 8
     for (int r = 0; r < kFewCols; ++r) {
@@ -248,7 +254,7 @@ constexpr int kFewCols = 8;  // 8 block sums and 8 totals stay in registers; wit
       for (int64_t p = p0, end = std::min(k, p0 + kKC); p < end; ++p) {
         const __m512 x = _mm512_load_ps(xt + p * kFewRows);
 #pragma GCC unroll 8
-        for (int r = 0; r < kFewCols; ++r) block[r] = _mm512_fmadd_ps(_mm512_set1_ps(w[r][p]), x, block[r]);
+        for (int r = 0; r < kFewCols; ++r) block[r] = _mm512_fmadd_ps(_mm512_set1_ps(E::widen(w[r][p])), x, block[r]);
       }
 #pragma GCC unroll 8
       for (int r = 0; r < kFewCols; ++r) acc[r] = _mm512_add_ps(acc[r], block[r]);
@@ -270,9 +276,8 @@ template <class E>
                                                    int64_t ldc) {
   thread_local Panels panels;
   float *pa = panels.a.get(), *pb = panels.b.get();
-  if constexpr (std::is_same_v<E, F32>)
-    if (m <= kFewRows && !a.trans && b.trans && k * kFewRows <= kKC * kNC)
-      return few_rows_gemm(a, b, m, n, k, alpha, beta, c, ldc, pb);
+  if (m <= kFewRows && !a.trans && b.trans && k * kFewRows <= kKC * kNC)
+    return few_rows_gemm<E>(a, b, m, n, k, alpha, beta, c, ldc, pb);
   for (int64_t jc = 0; jc < n; jc += kNC) {
     const int64_t nc = std::min(kNC, n - jc);
     for (int64_t pc = 0; pc < k; pc += kKC) {

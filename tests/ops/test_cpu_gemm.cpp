@@ -113,34 +113,35 @@ TEST(CpuGemm, ResultDoesNotDependOnThreadCount) {
 }
 
 // sgemm_b16 against the same product with b widened to f32 first: widening is exact, so the two agree to the bit
-// (same kernel, same summation order), for f16 and bf16, both layouts of b, across block edges.
+// (same kernel, same summation order), for f16 and bf16, both layouts of b, across block edges, on both paths.
 TEST(CpuGemm, SixteenBitBMatchesWidenedB) {
   if (!cpu::sgemm_uses_avx512()) GTEST_SKIP() << "sgemm_b16 needs AVX-512; this CPU uses OpenBLAS";
   std::mt19937 gen(11);
   std::uniform_int_distribution<int> bits(0, 0xffff);
-  for (const bool bf16 : {false, true})
-    for (const bool tb : {false, true}) {
-      SCOPED_TRACE(testing::Message() << "bf16=" << bf16 << " tb=" << tb);
-      const int64_t m = 29, n = 70, k = 300;
-      const Stored a = make_stored(m, k, false, gen);
-      const int64_t outer = tb ? n : k, ldb = (tb ? k : n) + 2;
-      std::vector<uint16_t> b(size_t(outer * ldb));
-      std::vector<float> wide(b.size());
-      for (size_t i = 0; i < b.size(); ++i) {
-        // f16: every finite value, subnormals included; bf16: magnitudes 2^-15 .. 2^15, so that no sum overflows.
-        uint16_t v = uint16_t(bits(gen));
-        if (bf16)
-          v = uint16_t((v & 0x807f) | (112 + v % 31) << 7);
-        else if ((v & 0x7c00) == 0x7c00)
-          v &= 0x83ff;
-        b[i] = v;
-        wide[i] = bf16 ? std::bit_cast<float>(uint32_t(v) << 16) : f16_to_f32(v);
+  for (const int64_t m : {29, 7})  // the tile kernel, and the few-rows path when b is transposed
+    for (const bool bf16 : {false, true})
+      for (const bool tb : {false, true}) {
+        SCOPED_TRACE(testing::Message() << "m=" << m << " bf16=" << bf16 << " tb=" << tb);
+        const int64_t n = 70, k = 300;
+        const Stored a = make_stored(m, k, false, gen);
+        const int64_t outer = tb ? n : k, ldb = (tb ? k : n) + 2;
+        std::vector<uint16_t> b(size_t(outer * ldb));
+        std::vector<float> wide(b.size());
+        for (size_t i = 0; i < b.size(); ++i) {
+          // f16: every finite value, subnormals included; bf16: magnitudes 2^-15 .. 2^15, so that no sum overflows.
+          uint16_t v = uint16_t(bits(gen));
+          if (bf16)
+            v = uint16_t((v & 0x807f) | (112 + v % 31) << 7);
+          else if ((v & 0x7c00) == 0x7c00)
+            v &= 0x83ff;
+          b[i] = v;
+          wide[i] = bf16 ? std::bit_cast<float>(uint32_t(v) << 16) : f16_to_f32(v);
+        }
+        std::vector<float> got(size_t(m * n)), want(size_t(m * n));
+        cpu::sgemm_b16(false, tb, m, n, k, 1.f, a.data.data(), a.ld, b.data(), ldb, bf16, 0.f, got.data(), n);
+        cpu::sgemm(false, tb, m, n, k, 1.f, a.data.data(), a.ld, wide.data(), ldb, 0.f, want.data(), n);
+        EXPECT_EQ(got, want);
       }
-      std::vector<float> got(size_t(m * n)), want(size_t(m * n));
-      cpu::sgemm_b16(false, tb, m, n, k, 1.f, a.data.data(), a.ld, b.data(), ldb, bf16, 0.f, got.data(), n);
-      cpu::sgemm(false, tb, m, n, k, 1.f, a.data.data(), a.ld, wide.data(), ldb, 0.f, want.data(), n);
-      EXPECT_EQ(got, want);
-    }
 }
 
 }  // namespace
