@@ -66,11 +66,12 @@ def grads(model):
     return {"grad." + n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters() if p.grad is not None}
 
 
-def save(name, meta, tensors):
-    safetensors.torch.save_file(tensors, OUT / f"{name}.safetensors")
+def save(name, meta, tensors, out=OUT):
+    """Writes a fixture, name.safetensors and name.json (meta with the library versions), into `out`."""
+    safetensors.torch.save_file(tensors, out / f"{name}.safetensors")
     meta["versions"] = {"torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
                         "safetensors": importlib.metadata.version("safetensors")}
-    (OUT / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(name, "loss", meta["loss"])
 
 

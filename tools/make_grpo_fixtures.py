@@ -16,18 +16,18 @@ Run: /work/venv-fixtures/bin/python tools/make_grpo_fixtures.py
 """
 import collections
 import contextlib
-import importlib.metadata
 import json
 import pathlib
 import types
 
-import safetensors.torch
 import torch
 import transformers
 import trl
 from transformers import AutoModelForCausalLM
 from trl.trainer.grpo_trainer import GRPOTrainer
 from trl.trainer.utils import add_fused_lm_head, nanstd
+
+from make_alignment_fixtures import save
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MODEL = ROOT / "tests" / "data" / "models" / "llama"
@@ -84,14 +84,6 @@ def current_logps(inputs):
     return logps
 
 
-def save(name, meta, tensors):
-    safetensors.torch.save_file(tensors, OUT / f"{name}.safetensors")
-    meta["versions"] = {"torch": torch.__version__, "transformers": transformers.__version__, "trl": trl.__version__,
-                        "safetensors": importlib.metadata.version("safetensors")}
-    (OUT / f"{name}.json").write_text(json.dumps(meta, indent=1) + "\n")
-    print(name, "loss", meta["loss"])
-
-
 def loss_case(name, inputs, loss_type, beta, old, ref, num_items=None, steps_per_generation=1, epsilon_high=0.28):
     model = load_policy()
     stub = stub_trainer(model, loss_type, beta, 0.2, epsilon_high, steps_per_generation)
@@ -115,7 +107,7 @@ def loss_case(name, inputs, loss_type, beta, old, ref, num_items=None, steps_per
             "loss": loss.item(), "metrics": metrics}
     grads = {"grad." + n: p.grad.detach().clone().contiguous() for n, p in model.named_parameters()
              if p.grad is not None}
-    save(name, meta, grads)
+    save(name, meta, grads, OUT)
 
 
 def advantages_case(rewards_per_func, weights, num_generations, scale_rewards):

@@ -50,7 +50,7 @@ void multiply(const View& a, const View& b, float* c, int64_t ldc, int64_t m, in
 
 // Whether this product runs on the calling thread alone (OpenBLAS 0.3.x's rule for gemv: m*n < 2304 * 4). Only then
 // is a batch worth splitting across threads.
-bool blas_single_threaded(int64_t m, int64_t n, int64_t k) {
+bool runs_single_threaded(int64_t m, int64_t n, int64_t k) {
   return m == 1 || n == 1 ? m * n * k < 2304 * 4 : sgemm_single_threaded(m, n, k);
 }
 
@@ -170,7 +170,7 @@ void matmul_cpu(const Tensor& a, const Tensor& b, const Tensor& bias, const Tens
         else
           gemm_16bit(pa + oa, a_rs, a_cs, pb + ob, b_rs, b_cs, pbias, pc + i * m * n, m, n, k, s);
       };
-      if (nbatch > 1 && blas_single_threaded(m, n, k)) {
+      if (nbatch > 1 && runs_single_threaded(m, n, k)) {
 #pragma omp parallel
         {
           Scratch s;

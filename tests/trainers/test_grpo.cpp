@@ -28,6 +28,16 @@ namespace fs = std::filesystem;
 fs::path grpo_dir() { return fs::path(__FILE__).parent_path() / "../data/grpo"; }
 fs::path repo_root() { return fs::path(__FILE__).parent_path() / "../.."; }
 
+// The default model's tokenizer; the tiny Llama's config.json (tests/data/training/tiny-lm), and that model at random
+// init on the CPU from `seed`.
+Tokenizer default_tokenizer() { return Tokenizer::from_pretrained((repo_root() / "models/default").string()); }
+io::JsonFile tiny_config() { return io::load_json((repo_root() / "tests/data/training/tiny-lm/config.json").string()); }
+std::unique_ptr<CausalLM> tiny_policy(uint64_t seed) {
+  ModelLoadOptions lo;
+  lo.device = Device::cpu();
+  return AutoModelForCausalLM::from_config(tiny_config(), lo, seed);
+}
+
 Tensor float_matrix(const nlohmann::json& rows, Device device) {
   std::vector<float> v;
   for (const auto& r : rows)
@@ -169,12 +179,8 @@ TEST(GrpoData, ReadsPlainAndChatPrompts) {
 // the KL reference: completions are sampled in the loop, scored, and the second pass over the generation batch
 // (num_iterations 2) sees old log-probs off the updated policy. The base weights stay as they were.
 TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
-  const std::string tok_dir = (repo_root() / "models/default").string();
-  const Tokenizer tok = Tokenizer::from_pretrained(tok_dir);
-  const io::JsonFile config = io::load_json((repo_root() / "tests/data/training/tiny-lm/config.json").string());
-  ModelLoadOptions lo;
-  lo.device = Device::cpu();
-  auto policy = AutoModelForCausalLM::from_config(config, lo, 7);
+  const Tokenizer tok = default_tokenizer();
+  auto policy = tiny_policy(7);
   const std::vector<float> base_before = policy->parameters().at("model.layers.0.self_attn.q_proj.weight").to_f32();
   peft::LoraModel lora(*policy);
   peft::LoraConfig lc;
@@ -214,7 +220,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
   args.save_steps = 2;
   {
     GrpoTrainer trainer(*policy, Reference(lora), tok, prompts, {parse_reward("exact_match:answer"), chars}, gc, args,
-                        adapters, config.json);
+                        adapters, tiny_config().json);
     EXPECT_EQ(trainer.total_steps(), 3);
     const train::TrainResult r = trainer.train();
     EXPECT_EQ(r.global_step, 3);
@@ -241,7 +247,7 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
   // Resuming from the step-2 checkpoint runs step 3 again on a fresh generation batch, as TRL does.
   fs::remove_all(fs::path(args.output_dir) / "checkpoint-3");
   GrpoTrainer again(*policy, Reference(lora), tok, prompts, {parse_reward("exact_match:answer"), chars}, gc, args,
-                    adapters, config.json);
+                    adapters, tiny_config().json);
   EXPECT_EQ(again.train("latest").global_step, 3);
   const std::vector<nlohmann::json> resumed = read_metrics(args.output_dir);
   ASSERT_EQ(resumed.size(), 3u);
@@ -254,11 +260,8 @@ TEST(GrpoTrainer, StepsWithLoraLogTrlMetricsAndResume) {
 // The direction of learning: on a random tiny Llama, a reward for completion tokens from the lower half of the
 // vocabulary (about 0.5 at the start) rises clearly within 30 steps (to about 0.97 here).
 TEST(GrpoTrainer, RaisesTheRewardOnAToyTask) {
-  const Tokenizer tok = Tokenizer::from_pretrained((repo_root() / "models/default").string());
-  const io::JsonFile config = io::load_json((repo_root() / "tests/data/training/tiny-lm/config.json").string());
-  ModelLoadOptions lo;
-  lo.device = Device::cpu();
-  auto policy = AutoModelForCausalLM::from_config(config, lo, 11);
+  const Tokenizer tok = default_tokenizer();
+  auto policy = tiny_policy(11);
   std::vector<PromptRow> prompts;
   for (int64_t i = 0; i < 8; ++i) prompts.push_back({"p", {5 + i, 9}, {{"prompt", "p"}}});
   const RewardFunction low{"low_half", [](const RewardSample& s) {
@@ -279,7 +282,7 @@ TEST(GrpoTrainer, RaisesTheRewardOnAToyTask) {
   args.learning_rate = 1e-2;
   args.logging_steps = 1;
   args.save_steps = 0;
-  GrpoTrainer trainer(*policy, std::nullopt, tok, prompts, {low}, gc, args, policy->parameters(), config.json);
+  GrpoTrainer trainer(*policy, std::nullopt, tok, prompts, {low}, gc, args, policy->parameters(), tiny_config().json);
   trainer.train();
   const std::vector<nlohmann::json> records = read_metrics(args.output_dir);
   ASSERT_EQ(records.size(), 30u);
@@ -293,7 +296,7 @@ TEST(GrpoTrainer, RaisesTheRewardOnAToyTask) {
 // QLoRA: the base's Linear layers frozen in NF4, LoRA adapters trained, the KL reference the 4-bit base with the
 // adapters off; a couple of steps move only the adapters.
 TEST(GrpoTrainer, StepsWithQLora) {
-  const Tokenizer tok = Tokenizer::from_pretrained((repo_root() / "models/default").string());
+  const Tokenizer tok = default_tokenizer();
   ModelLoadOptions lo;
   lo.device = Device::cpu();
   lo.load_in_4bit = true;
@@ -341,11 +344,8 @@ TEST(GrpoTrainer, StepsWithQLora) {
 }
 
 TEST(GrpoTrainer, BadConfigurationsAreErrors) {
-  const Tokenizer tok = Tokenizer::from_pretrained((repo_root() / "models/default").string());
-  const io::JsonFile config = io::load_json((repo_root() / "tests/data/training/tiny-lm/config.json").string());
-  ModelLoadOptions lo;
-  lo.device = Device::cpu();
-  auto policy = AutoModelForCausalLM::from_config(config, lo, 7);
+  const Tokenizer tok = default_tokenizer();
+  auto policy = tiny_policy(7);
   std::vector<PromptRow> prompts(2, PromptRow{"a", {5, 6}, {{"prompt", "a"}}});
   train::TrainingArguments args;
   args.output_dir = scratch_dir("glint_grpo_bad").string();
